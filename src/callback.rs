@@ -1,0 +1,259 @@
+//! The authorization response at the redirect URI (RFC 6749 §4.1.2, RFC 9207).
+
+use crate::error::{code, AuthError, Result, ServerError};
+use crate::secret::AuthorizationCode;
+use crate::transaction::Transaction;
+use crate::uri::Uri;
+
+/// What the callback URL said, before it is matched to a pending login.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthorizationResponse {
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Code(AuthorizationCode),
+    Error(ServerError),
+}
+
+/// The parameters a response may carry, each at most once.
+const RESPONSE_PARAMS: &[&str] = &["code", "state", "iss", "error", "error_description", "error_uri"];
+/// Tokens never arrive at the redirect URI in the code flow; their presence
+/// means someone is injecting an implicit-flow response.
+const INJECTED: &[&str] = &["access_token", "id_token", "token"];
+
+fn invalid(message: impl Into<String>) -> AuthError {
+    AuthError::new(code::INVALID_CALLBACK, message)
+}
+
+/// Reads the authorization response from the callback URL, an http(s) page
+/// or a custom-scheme URL (`com.example.app://callback?code=…`).
+pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
+    let uri = Uri::parse(url).ok_or_else(|| invalid("the callback URL is not an absolute URL"))?;
+    let pairs = uri.query_pairs();
+    let fragment_pairs: Vec<(String, String)> = uri
+        .fragment
+        .map(|f| form_urlencoded::parse(f.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    if pairs
+        .iter()
+        .chain(&fragment_pairs)
+        .any(|(k, _)| INJECTED.contains(&k.as_str()))
+    {
+        return Err(invalid(
+            "the callback carries a token: the code flow never does, so it is refused as an injected response",
+        ));
+    }
+    // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
+    for name in RESPONSE_PARAMS {
+        if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
+            return Err(invalid(format!(
+                "the callback has the `{name}` parameter more than once"
+            )));
+        }
+    }
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let outcome = match (get("code"), get("error")) {
+        (Some(_), Some(_)) => return Err(invalid("the callback has both `code` and `error`")),
+        (Some(c), None) if !c.is_empty() => Outcome::Code(AuthorizationCode::new(c)),
+        (None, Some(e)) => Outcome::Error(ServerError {
+            error: e,
+            error_description: get("error_description"),
+            error_uri: get("error_uri"),
+        }),
+        _ => {
+            let hint = if fragment_pairs.iter().any(|(k, _)| k == "code" || k == "error") {
+                " (they are in the fragment: the library asks for response_mode=query)"
+            } else {
+                ""
+            };
+            return Err(invalid(format!(
+                "the callback URL has neither `code` nor `error`{hint}"
+            )));
+        }
+    };
+    Ok(AuthorizationResponse {
+        state: get("state"),
+        iss: get("iss"),
+        outcome,
+    })
+}
+
+/// Checks a response against the pending login it was matched to (by `state`)
+/// and yields the code to exchange.
+pub fn validate_authorization_response(
+    response: AuthorizationResponse,
+    tx: &Transaction,
+    expected_issuer: &str,
+    iss_parameter_supported: bool,
+) -> Result<AuthorizationCode> {
+    if tx.issuer != expected_issuer {
+        return Err(AuthError::new(
+            code::ISSUER_MISMATCH,
+            "the pending login was started with another issuer than this client's",
+        ));
+    }
+    match &response.iss {
+        // RFC 9207 §2.4: "If the value does not match the expected issuer
+        // identifier, clients MUST reject the authorization response and MUST
+        // NOT proceed with the authorization grant."
+        Some(iss) if iss != expected_issuer => {
+            return Err(AuthError::new(
+                code::ISSUER_MISMATCH,
+                format!("the callback's `iss` {iss:?} is not the issuer {expected_issuer:?} (RFC 9207)"),
+            ))
+        }
+        // RFC 9207 §2.4: "Clients MUST reject authorization responses without
+        // the iss parameter from authorization servers that do support the parameter."
+        None if iss_parameter_supported => {
+            return Err(AuthError::new(
+                code::ISSUER_MISMATCH,
+                "the callback has no `iss`, yet the provider says it always sends one (RFC 9207)",
+            ))
+        }
+        _ => {}
+    }
+    match response.outcome {
+        Outcome::Code(c) => Ok(c),
+        Outcome::Error(e) => Err(AuthError::from_server(e, None, code::INVALID_CALLBACK)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pkce::CodeVerifier;
+
+    const ISS: &str = "https://id.example.com";
+
+    fn tx() -> Transaction {
+        Transaction {
+            client_id: "app".into(),
+            issuer: ISS.into(),
+            redirect_uri: "https://app/cb".into(),
+            state: "s".repeat(43),
+            nonce: "n".repeat(43),
+            code_verifier: CodeVerifier::from_random_bytes(&[0; 32]),
+            scope: "openid".into(),
+            audience: None,
+            max_age: None,
+            app_state: None,
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn reads_code_state_and_iss_from_http_and_custom_schemes() {
+        for url in [
+            "https://app.example.com/cb?code=abc%2Bdef&state=xyz&iss=https%3A%2F%2Fid.example.com",
+            "com.example.app://callback?code=abc%2Bdef&state=xyz&iss=https%3A%2F%2Fid.example.com#",
+        ] {
+            let r = parse_callback_url(url).unwrap();
+            assert_eq!(r.outcome, Outcome::Code(AuthorizationCode::new("abc+def")));
+            assert_eq!(r.state.as_deref(), Some("xyz"));
+            assert_eq!(r.iss.as_deref(), Some(ISS));
+        }
+    }
+
+    #[test]
+    fn reads_error_responses() {
+        let r = parse_callback_url(
+            "https://app/cb?error=access_denied&error_description=End-User+aborted&state=s",
+        )
+        .unwrap();
+        match r.outcome {
+            Outcome::Error(e) => {
+                assert_eq!(e.error, "access_denied");
+                assert_eq!(e.error_description.as_deref(), Some("End-User aborted"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_callbacks() {
+        for url in [
+            "/cb?code=1&state=2",
+            "https://app/cb?state=2",
+            "https://app/cb?code=&state=2",
+            "https://app/cb?code=1&error=x&state=2",
+            "https://app/cb?code=1&code=2&state=2",
+            "https://app/cb?code=1&state=2&state=3",
+            "https://app/cb?code=1&state=2&iss=a&iss=b",
+            "https://app/cb?code=1&state=2&access_token=x",
+            "https://app/cb?code=1&state=2#id_token=x",
+            "https://app/cb#code=1&state=2",
+        ] {
+            assert_eq!(
+                parse_callback_url(url).unwrap_err().code(),
+                code::INVALID_CALLBACK,
+                "{url}"
+            );
+        }
+        assert!(parse_callback_url("https://app/cb#code=1&state=2")
+            .unwrap_err()
+            .message()
+            .contains("fragment"));
+    }
+
+    #[test]
+    fn iss_must_match_when_present_and_be_present_when_advertised() {
+        let ok = |url: &str, supported| {
+            validate_authorization_response(parse_callback_url(url).unwrap(), &tx(), ISS, supported)
+        };
+        assert_eq!(
+            ok("https://app/cb?code=c&iss=https%3A%2F%2Fid.example.com", true)
+                .unwrap()
+                .expose(),
+            "c"
+        );
+        assert_eq!(ok("https://app/cb?code=c", false).unwrap().expose(), "c");
+        assert_eq!(
+            ok("https://app/cb?code=c&iss=https%3A%2F%2Fevil", false)
+                .unwrap_err()
+                .code(),
+            code::ISSUER_MISMATCH
+        );
+        assert_eq!(
+            ok("https://app/cb?code=c&iss=https%3A%2F%2Fid.example.com%2F", true)
+                .unwrap_err()
+                .code(),
+            code::ISSUER_MISMATCH
+        );
+        assert_eq!(
+            ok("https://app/cb?code=c", true).unwrap_err().code(),
+            code::ISSUER_MISMATCH
+        );
+        // A mix-up attacker's error response is refused for its issuer first.
+        assert_eq!(
+            ok("https://app/cb?error=access_denied&iss=https%3A%2F%2Fevil", false)
+                .unwrap_err()
+                .code(),
+            code::ISSUER_MISMATCH
+        );
+    }
+
+    #[test]
+    fn error_responses_become_server_errors() {
+        let r = parse_callback_url(
+            "https://app/cb?error=access_denied&error_description=no&iss=https%3A%2F%2Fid.example.com",
+        )
+        .unwrap();
+        let e = validate_authorization_response(r, &tx(), ISS, true).unwrap_err();
+        assert_eq!(e.code(), "access_denied");
+        assert_eq!(
+            e.server().and_then(|s| s.error_description.as_deref()),
+            Some("no")
+        );
+    }
+
+    #[test]
+    fn a_transaction_of_another_issuer_is_refused() {
+        let r = parse_callback_url("https://app/cb?code=c").unwrap();
+        let e = validate_authorization_response(r, &tx(), "https://other.example.com", false).unwrap_err();
+        assert_eq!(e.code(), code::ISSUER_MISMATCH);
+    }
+}

@@ -1,0 +1,431 @@
+//! The client's options, validated once when the client is created.
+
+use serde::Deserialize;
+
+use crate::error::{code, AuthError, Result};
+use crate::uri::{is_loopback_host, parse_http_url, Uri};
+
+pub const DEFAULT_SCOPE: &str = "openid profile email";
+pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
+const MAX_HTTP_TIMEOUT_MS: f64 = 600_000.0;
+
+/// The options as the app gives them (`createAuthClient(options)`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientOptions {
+    pub issuer: Option<String>,
+    pub domain: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub audience: Option<String>,
+    pub token_request_encoding: Option<String>,
+    pub transaction_storage: Option<String>,
+    pub http_timeout_ms: Option<f64>,
+    #[serde(default)]
+    pub endpoints: EndpointOverrides,
+    #[serde(default)]
+    pub allow_insecure_requests: bool,
+}
+
+/// Endpoints the app sets itself, in place of discovered ones.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointOverrides {
+    pub authorization: Option<String>,
+    pub token: Option<String>,
+    pub userinfo: Option<String>,
+    pub jwks: Option<String>,
+    pub end_session: Option<String>,
+}
+
+/// Where the provider's endpoints come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderSource {
+    /// OpenID Connect Discovery from the issuer.
+    Issuer(String),
+    /// An Auth0 tenant: issuer `https://{domain}/` and Auth0's fixed paths, no discovery.
+    Auth0Domain { issuer: String },
+}
+
+/// How the token request body is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRequestEncoding {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 §4.1.3 requires.
+    Form,
+    /// A JSON object, which Auth0 also accepts.
+    Json,
+}
+
+/// Where pending logins wait for their callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    Session,
+    Local,
+    Memory,
+}
+
+/// Validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    pub provider: ProviderSource,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub token_request_encoding: TokenRequestEncoding,
+    pub transaction_storage: StorageKind,
+    pub http_timeout_ms: u32,
+    pub endpoints: EndpointOverrides,
+    pub allow_insecure_requests: bool,
+}
+
+fn invalid(message: impl Into<String>) -> AuthError {
+    AuthError::new(code::INVALID_CONFIG, message)
+}
+
+fn non_empty(value: Option<String>, name: &str) -> Result<String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(invalid(format!("`{name}` is required"))),
+    }
+}
+
+impl ClientConfig {
+    pub fn from_options(o: ClientOptions) -> Result<Self> {
+        let allow_insecure = o.allow_insecure_requests;
+        let provider = match (o.issuer, o.domain) {
+            (Some(issuer), None) => {
+                check_endpoint_url(&issuer, "`issuer`", allow_insecure)?;
+                ProviderSource::Issuer(issuer)
+            }
+            (None, Some(domain)) => ProviderSource::Auth0Domain {
+                issuer: auth0_issuer(&domain, allow_insecure)?,
+            },
+            (Some(_), Some(_)) => return Err(invalid("give either `issuer` or `domain`, not both")),
+            (None, None) => {
+                return Err(invalid(
+                    "`issuer` (an OpenID provider) or `domain` (Auth0) is required",
+                ))
+            }
+        };
+        let client_id = non_empty(o.client_id, "clientId")?;
+        let redirect_uri = non_empty(o.redirect_uri, "redirectUri")?;
+        check_redirect_uri(&redirect_uri)?;
+        let scope = normalize_scope(o.scope.as_deref().unwrap_or(DEFAULT_SCOPE));
+        let audience = o.audience.filter(|a| !a.is_empty());
+        let token_request_encoding = match o.token_request_encoding.as_deref() {
+            None | Some("form") => TokenRequestEncoding::Form,
+            Some("json") => TokenRequestEncoding::Json,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "`tokenRequestEncoding` must be \"form\" or \"json\", not {other:?}"
+                )))
+            }
+        };
+        let transaction_storage = parse_storage_kind(o.transaction_storage.as_deref(), "transactionStorage")?;
+        let http_timeout_ms = match o.http_timeout_ms {
+            None => DEFAULT_HTTP_TIMEOUT_MS,
+            Some(ms) if (1.0..=MAX_HTTP_TIMEOUT_MS).contains(&ms) => ms.round() as u32,
+            Some(_) => {
+                return Err(invalid(
+                    "`httpTimeoutMs` must be a number of milliseconds from 1 to 600000",
+                ))
+            }
+        };
+        let e = &o.endpoints;
+        for (value, name) in [
+            (&e.authorization, "`endpoints.authorization`"),
+            (&e.token, "`endpoints.token`"),
+            (&e.userinfo, "`endpoints.userinfo`"),
+            (&e.jwks, "`endpoints.jwks`"),
+            (&e.end_session, "`endpoints.endSession`"),
+        ] {
+            if let Some(url) = value {
+                check_endpoint_url(url, name, allow_insecure)?;
+            }
+        }
+        Ok(ClientConfig {
+            provider,
+            client_id,
+            redirect_uri,
+            scope,
+            audience,
+            token_request_encoding,
+            transaction_storage,
+            http_timeout_ms,
+            endpoints: o.endpoints,
+            allow_insecure_requests: allow_insecure,
+        })
+    }
+
+    /// The issuer identifier every response is checked against.
+    pub fn issuer(&self) -> &str {
+        match &self.provider {
+            ProviderSource::Issuer(i) => i,
+            ProviderSource::Auth0Domain { issuer } => issuer,
+        }
+    }
+}
+
+pub fn parse_storage_kind(value: Option<&str>, name: &str) -> Result<StorageKind> {
+    match value {
+        None | Some("session") => Ok(StorageKind::Session),
+        Some("local") => Ok(StorageKind::Local),
+        Some("memory") => Ok(StorageKind::Memory),
+        Some(other) => Err(invalid(format!(
+            "`{name}` must be \"session\", \"local\" or \"memory\", not {other:?}"
+        ))),
+    }
+}
+
+/// RFC 9700 §2.6 and RFC 8252 §8.3: talk to the provider over TLS. Plain
+/// `http` is accepted for loopback hosts (a provider on the developer's
+/// machine), or everywhere with `allowInsecureRequests`.
+pub fn check_endpoint_url(url: &str, what: &str, allow_insecure: bool) -> Result<()> {
+    let uri = parse_http_url(url, what)?;
+    let https = uri.scheme.eq_ignore_ascii_case("https");
+    let loopback = uri.host().is_some_and(is_loopback_host);
+    if https || loopback || allow_insecure {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{what} must use https (http is allowed for loopback hosts, or with `allowInsecureRequests: true`)"
+        )))
+    }
+}
+
+fn check_redirect_uri(value: &str) -> Result<()> {
+    let uri = Uri::parse(value)
+        .ok_or_else(|| invalid("`redirectUri` must be an absolute URI (https://…, or a custom scheme such as com.example.app://callback)"))?;
+    if uri.fragment.is_some() {
+        // RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
+        return Err(invalid(
+            "`redirectUri` must not have a fragment (RFC 6749 §3.1.2)",
+        ));
+    }
+    if uri.is_http() && uri.host().is_none_or(str::is_empty) {
+        return Err(invalid("`redirectUri` must have a host"));
+    }
+    Ok(())
+}
+
+/// Auth0's issuer for a tenant domain: `https://{domain}/`. The domain is a
+/// host with an optional port; an `https://` prefix is tolerated, and `http://`
+/// only for loopback hosts or with `allowInsecureRequests` (a local stand-in).
+pub fn auth0_issuer(domain: &str, allow_insecure: bool) -> Result<String> {
+    let domain = domain.trim();
+    let with_scheme = if domain.contains("://") {
+        domain.trim_end_matches('/').to_string()
+    } else {
+        format!("https://{}", domain.trim_end_matches('/'))
+    };
+    let uri = parse_http_url(&with_scheme, "`domain`")?;
+    if !uri.path.is_empty() || uri.query.is_some() || uri.fragment.is_some() {
+        return Err(invalid(
+            "`domain` must be a host name such as tenant.auth0.com (a port is allowed)",
+        ));
+    }
+    check_endpoint_url(&with_scheme, "`domain`", allow_insecure)?;
+    Ok(format!("{with_scheme}/"))
+}
+
+/// Space-separated, each scope once, `openid` always first: this is an
+/// OpenID Connect client (OIDC Core §3.1.2.1: "OpenID Connect requests MUST
+/// contain the openid scope value").
+pub fn normalize_scope(scope: &str) -> String {
+    let mut out: Vec<&str> = vec!["openid"];
+    for s in scope.split_ascii_whitespace() {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ClientOptions {
+        ClientOptions {
+            issuer: Some("https://id.example.com".into()),
+            client_id: Some("app".into()),
+            redirect_uri: Some("https://app.example.com/callback".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ClientConfig::from_options(opts()).unwrap();
+        assert_eq!(c.scope, "openid profile email");
+        assert_eq!(c.token_request_encoding, TokenRequestEncoding::Form);
+        assert_eq!(c.transaction_storage, StorageKind::Session);
+        assert_eq!(c.http_timeout_ms, 10_000);
+        assert_eq!(c.issuer(), "https://id.example.com");
+    }
+
+    #[test]
+    fn required_and_exclusive_fields() {
+        let err = |o: ClientOptions| ClientConfig::from_options(o).unwrap_err();
+        assert_eq!(
+            err(ClientOptions {
+                client_id: None,
+                ..opts()
+            })
+            .code(),
+            code::INVALID_CONFIG
+        );
+        assert_eq!(
+            err(ClientOptions {
+                redirect_uri: Some(" ".into()),
+                ..opts()
+            })
+            .code(),
+            code::INVALID_CONFIG
+        );
+        assert_eq!(
+            err(ClientOptions {
+                issuer: None,
+                ..opts()
+            })
+            .code(),
+            code::INVALID_CONFIG
+        );
+        let both = ClientOptions {
+            domain: Some("t.auth0.com".into()),
+            ..opts()
+        };
+        assert!(err(both).message().contains("not both"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let cases = [
+            ClientOptions {
+                redirect_uri: Some("/callback".into()),
+                ..opts()
+            },
+            ClientOptions {
+                redirect_uri: Some("https://app/cb#x".into()),
+                ..opts()
+            },
+            ClientOptions {
+                issuer: Some("not a url".into()),
+                ..opts()
+            },
+            ClientOptions {
+                token_request_encoding: Some("xml".into()),
+                ..opts()
+            },
+            ClientOptions {
+                transaction_storage: Some("cookie".into()),
+                ..opts()
+            },
+            ClientOptions {
+                http_timeout_ms: Some(0.0),
+                ..opts()
+            },
+            ClientOptions {
+                http_timeout_ms: Some(f64::NAN),
+                ..opts()
+            },
+            ClientOptions {
+                endpoints: EndpointOverrides {
+                    token: Some("nope".into()),
+                    ..Default::default()
+                },
+                ..opts()
+            },
+        ];
+        for o in cases {
+            let shown = format!("{o:?}");
+            assert_eq!(
+                ClientConfig::from_options(o).unwrap_err().code(),
+                code::INVALID_CONFIG,
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn https_is_required_except_for_loopback_or_when_allowed() {
+        let http = ClientOptions {
+            issuer: Some("http://id.example.com".into()),
+            ..opts()
+        };
+        assert!(ClientConfig::from_options(http.clone())
+            .unwrap_err()
+            .message()
+            .contains("https"));
+        assert!(ClientConfig::from_options(ClientOptions {
+            allow_insecure_requests: true,
+            ..http
+        })
+        .is_ok());
+        for ok in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            assert!(
+                ClientConfig::from_options(ClientOptions {
+                    issuer: Some(ok.into()),
+                    ..opts()
+                })
+                .is_ok(),
+                "{ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_scheme_redirect_uris_are_accepted() {
+        for r in [
+            "com.example.app://callback",
+            "com.example.app:/oauth2redirect",
+            "http://127.0.0.1:8080/cb",
+        ] {
+            let c = ClientConfig::from_options(ClientOptions {
+                redirect_uri: Some(r.into()),
+                ..opts()
+            })
+            .unwrap();
+            assert_eq!(c.redirect_uri, r);
+        }
+    }
+
+    #[test]
+    fn auth0_domain_gives_its_issuer() {
+        assert_eq!(
+            auth0_issuer("tenant.auth0.com", false).unwrap(),
+            "https://tenant.auth0.com/"
+        );
+        assert_eq!(
+            auth0_issuer("https://tenant.auth0.com/", false).unwrap(),
+            "https://tenant.auth0.com/"
+        );
+        assert_eq!(
+            auth0_issuer("login.example.com:8443", false).unwrap(),
+            "https://login.example.com:8443/"
+        );
+        assert_eq!(
+            auth0_issuer("http://127.0.0.1:3000", false).unwrap(),
+            "http://127.0.0.1:3000/"
+        );
+        assert!(auth0_issuer("http://tenant.auth0.com", false).is_err());
+        assert!(auth0_issuer("tenant.auth0.com/path", false).is_err());
+        assert!(auth0_issuer("", false).is_err());
+    }
+
+    #[test]
+    fn scope_always_has_openid_once() {
+        assert_eq!(normalize_scope("profile  email"), "openid profile email");
+        assert_eq!(
+            normalize_scope("email openid offline_access email"),
+            "openid email offline_access"
+        );
+        assert_eq!(normalize_scope(""), "openid");
+    }
+}

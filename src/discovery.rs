@@ -1,0 +1,272 @@
+//! The provider's endpoints: OpenID Connect Discovery 1.0, or Auth0's fixed paths.
+
+use serde::Deserialize;
+
+use crate::config::{check_endpoint_url, ClientConfig, EndpointOverrides, ProviderSource};
+use crate::error::{code, AuthError, Result};
+use crate::json;
+
+/// What the client needs from the provider's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    /// RFC 9207 §3: the provider puts `iss` in every authorization response.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct DiscoveryDocument {
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+    code_challenge_methods_supported: Option<Vec<String>>,
+    id_token_signing_alg_values_supported: Option<Vec<String>>,
+}
+
+/// OIDC Discovery §4: "If the Issuer value contains a path component, any
+/// terminating / MUST be removed before appending /.well-known/openid-configuration."
+pub fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+fn invalid(message: impl Into<String>) -> AuthError {
+    AuthError::new(code::INVALID_DISCOVERY, message)
+}
+
+/// Reads a discovery document fetched from [`discovery_url`] of `expected_issuer`.
+pub fn parse_discovery_document(
+    body: &str,
+    expected_issuer: &str,
+    allow_insecure: bool,
+) -> Result<ProviderMetadata> {
+    let doc: DiscoveryDocument = json::from_str(body).map_err(|e| {
+        invalid(format!(
+            "the discovery document is not the JSON object it should be: {e}"
+        ))
+    })?;
+    let issuer = doc
+        .issuer
+        .ok_or_else(|| invalid("the discovery document has no `issuer`"))?;
+    // OIDC Discovery §4.3: "The issuer value returned MUST be identical to the
+    // Issuer URL that was used as the prefix to /.well-known/openid-configuration
+    // to retrieve the configuration information."
+    if issuer != expected_issuer {
+        return Err(AuthError::new(
+            code::ISSUER_MISMATCH,
+            format!("the discovery document names issuer {issuer:?}, not the configured {expected_issuer:?}"),
+        ));
+    }
+    if let Some(methods) = &doc.code_challenge_methods_supported {
+        if !methods.iter().any(|m| m == crate::pkce::CODE_CHALLENGE_METHOD) {
+            return Err(invalid(
+                "the provider does not support PKCE with S256 (code_challenge_methods_supported)",
+            ));
+        }
+    }
+    let required = |v: Option<String>, name: &str| -> Result<String> {
+        let v = v.ok_or_else(|| invalid(format!("the discovery document has no `{name}`")))?;
+        endpoint(v, name, allow_insecure)
+    };
+    let optional = |v: Option<String>, name: &str| v.map(|v| endpoint(v, name, allow_insecure)).transpose();
+    Ok(ProviderMetadata {
+        authorization_endpoint: required(doc.authorization_endpoint, "authorization_endpoint")?,
+        token_endpoint: required(doc.token_endpoint, "token_endpoint")?,
+        userinfo_endpoint: optional(doc.userinfo_endpoint, "userinfo_endpoint")?,
+        jwks_uri: optional(doc.jwks_uri, "jwks_uri")?,
+        end_session_endpoint: optional(doc.end_session_endpoint, "end_session_endpoint")?,
+        authorization_response_iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
+        id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
+        issuer,
+    })
+}
+
+fn endpoint(url: String, name: &str, allow_insecure: bool) -> Result<String> {
+    check_endpoint_url(&url, &format!("the discovered `{name}`"), allow_insecure)
+        .map_err(|e| invalid(e.message().to_string()))?;
+    Ok(url)
+}
+
+/// Auth0's endpoints for a tenant, without a discovery request.
+pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
+    // `issuer` ends with "/" (see config::auth0_issuer).
+    ProviderMetadata {
+        issuer: issuer.to_string(),
+        authorization_endpoint: format!("{issuer}authorize"),
+        token_endpoint: format!("{issuer}oauth/token"),
+        userinfo_endpoint: Some(format!("{issuer}userinfo")),
+        jwks_uri: Some(format!("{issuer}.well-known/jwks.json")),
+        end_session_endpoint: Some(format!("{issuer}v2/logout")),
+        // Auth0 does not send `iss` in authorization responses; when one is
+        // present it is still checked.
+        authorization_response_iss_parameter_supported: false,
+        id_token_signing_alg_values_supported: Some(vec!["RS256".into()]),
+    }
+}
+
+/// True when the app set the two endpoints a login needs, so discovery can wait.
+pub fn overrides_cover_login(o: &EndpointOverrides) -> bool {
+    o.authorization.is_some() && o.token.is_some()
+}
+
+/// The app's endpoint overrides win over discovered (or Auth0) ones.
+pub fn apply_overrides(mut m: ProviderMetadata, o: &EndpointOverrides) -> ProviderMetadata {
+    if let Some(v) = &o.authorization {
+        m.authorization_endpoint = v.clone();
+    }
+    if let Some(v) = &o.token {
+        m.token_endpoint = v.clone();
+    }
+    if let Some(v) = &o.userinfo {
+        m.userinfo_endpoint = Some(v.clone());
+    }
+    if let Some(v) = &o.jwks {
+        m.jwks_uri = Some(v.clone());
+    }
+    if let Some(v) = &o.end_session {
+        m.end_session_endpoint = Some(v.clone());
+    }
+    m
+}
+
+/// Metadata from the overrides alone (both login endpoints given).
+pub fn metadata_from_overrides(config: &ClientConfig) -> Option<ProviderMetadata> {
+    let o = &config.endpoints;
+    Some(apply_overrides(
+        ProviderMetadata {
+            issuer: config.issuer().to_string(),
+            authorization_endpoint: o.authorization.clone()?,
+            token_endpoint: o.token.clone()?,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            end_session_endpoint: None,
+            authorization_response_iss_parameter_supported: false,
+            id_token_signing_alg_values_supported: None,
+        },
+        o,
+    ))
+}
+
+/// Metadata without a network request, when the configuration allows it.
+pub fn static_metadata(config: &ClientConfig) -> Option<ProviderMetadata> {
+    match &config.provider {
+        ProviderSource::Auth0Domain { issuer } => {
+            Some(apply_overrides(auth0_metadata(issuer), &config.endpoints))
+        }
+        ProviderSource::Issuer(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISS: &str = "https://id.example.com";
+
+    fn doc(extra: &str) -> String {
+        format!(
+            r#"{{"issuer":"{ISS}","authorization_endpoint":"{ISS}/auth","token_endpoint":"{ISS}/token",
+            "jwks_uri":"{ISS}/jwks","authorization_response_iss_parameter_supported":true{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn discovery_url_drops_a_trailing_slash() {
+        assert_eq!(
+            discovery_url("https://a/"),
+            "https://a/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_url("https://a/t/x"),
+            "https://a/t/x/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn parses_a_document() {
+        let m = parse_discovery_document(
+            &doc(r#","code_challenge_methods_supported":["S256"]"#),
+            ISS,
+            false,
+        )
+        .unwrap();
+        assert_eq!(m.authorization_endpoint, "https://id.example.com/auth");
+        assert_eq!(m.token_endpoint, "https://id.example.com/token");
+        assert!(m.authorization_response_iss_parameter_supported);
+        assert_eq!(m.userinfo_endpoint, None);
+    }
+
+    #[test]
+    fn issuer_must_be_identical() {
+        let e = parse_discovery_document(&doc(""), "https://id.example.com/", false).unwrap_err();
+        assert_eq!(e.code(), code::ISSUER_MISMATCH);
+        let e = parse_discovery_document(&doc(""), "https://evil.example.com", false).unwrap_err();
+        assert_eq!(e.code(), code::ISSUER_MISMATCH);
+    }
+
+    #[test]
+    fn refuses_bad_documents() {
+        let cases = [
+            "not json".to_string(),
+            "[]".to_string(),
+            format!(r#"{{"issuer":"{ISS}","token_endpoint":"{ISS}/token"}}"#),
+            format!(
+                r#"{{"issuer":"{ISS}","authorization_endpoint":"javascript:alert(1)","token_endpoint":"{ISS}/t"}}"#
+            ),
+            format!(
+                r#"{{"issuer":"{ISS}","authorization_endpoint":"http://id.example.com/a","token_endpoint":"{ISS}/t"}}"#
+            ),
+            doc(r#","code_challenge_methods_supported":["plain"]"#),
+        ];
+        for body in cases {
+            assert_eq!(
+                parse_discovery_document(&body, ISS, false).unwrap_err().code(),
+                code::INVALID_DISCOVERY,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth0_paths() {
+        let m = auth0_metadata("https://t.auth0.com/");
+        assert_eq!(m.authorization_endpoint, "https://t.auth0.com/authorize");
+        assert_eq!(m.token_endpoint, "https://t.auth0.com/oauth/token");
+        assert_eq!(
+            m.userinfo_endpoint.as_deref(),
+            Some("https://t.auth0.com/userinfo")
+        );
+        assert_eq!(
+            m.jwks_uri.as_deref(),
+            Some("https://t.auth0.com/.well-known/jwks.json")
+        );
+        assert_eq!(
+            m.end_session_endpoint.as_deref(),
+            Some("https://t.auth0.com/v2/logout")
+        );
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = EndpointOverrides {
+            token: Some("https://proxy.example.com/token".into()),
+            ..Default::default()
+        };
+        let m = apply_overrides(auth0_metadata("https://t.auth0.com/"), &o);
+        assert_eq!(m.token_endpoint, "https://proxy.example.com/token");
+        assert_eq!(m.authorization_endpoint, "https://t.auth0.com/authorize");
+    }
+}

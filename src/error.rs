@@ -1,0 +1,178 @@
+//! Every failure of the library, with a stable machine-readable `code`.
+//!
+//! The codes are a public contract (listed in README.md). A server's own OAuth
+//! `error` value (RFC 6749 §4.1.2.1 and §5.2) is passed through verbatim as the
+//! code, with its `error_description` and, for HTTP responses, the status.
+//!
+//! Messages never contain secrets (codes, verifiers, tokens): they are written
+//! here or copied from the server's `error_description`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The stable codes this library itself produces.
+pub mod code {
+    /// The options given to `createAuthClient` (or a call) are not usable.
+    pub const INVALID_CONFIG: &str = "invalid_config";
+    /// The callback URL is not an authorization response we can accept.
+    pub const INVALID_CALLBACK: &str = "invalid_callback";
+    /// No pending login at all (also what a second use of a callback gets).
+    pub const MISSING_TRANSACTION: &str = "missing_transaction";
+    /// Pending logins exist, none with the callback's `state`.
+    pub const STATE_MISMATCH: &str = "state_mismatch";
+    /// An issuer identifier differs from the configured issuer.
+    pub const ISSUER_MISMATCH: &str = "issuer_mismatch";
+    /// The token endpoint's answer is not a usable token response.
+    pub const INVALID_TOKEN_RESPONSE: &str = "invalid_token_response";
+    /// The discovery document cannot be used.
+    pub const INVALID_DISCOVERY: &str = "invalid_discovery";
+    /// The request did not complete (offline, DNS, CORS, aborted).
+    pub const NETWORK_ERROR: &str = "network_error";
+    /// The request took longer than `httpTimeoutMs`.
+    pub const TIMEOUT: &str = "timeout";
+    /// Web Storage refused a read or a write.
+    pub const STORAGE_ERROR: &str = "storage_error";
+    /// The platform lacks something the library needs (no random source...).
+    pub const UNSUPPORTED_PLATFORM: &str = "unsupported_platform";
+}
+
+/// The library's error: a stable `code`, a human-readable message and, when a
+/// server said so, its OAuth `error` fields.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthError {
+    code: Cow<'static, str>,
+    message: String,
+    server: Option<Box<ServerError>>,
+    status: Option<u16>,
+}
+
+/// The OAuth error fields a server sent (RFC 6749 §4.1.2.1, §5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerError {
+    pub error: String,
+    pub error_description: Option<String>,
+    pub error_uri: Option<String>,
+}
+
+impl AuthError {
+    /// An error of one of the library's own codes (see [`code`]).
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        AuthError {
+            code: Cow::Borrowed(code),
+            message: message.into(),
+            server: None,
+            status: None,
+        }
+    }
+
+    /// An error a server reported with an OAuth `error` value: the value
+    /// becomes the code, verbatim, when it is made of the characters RFC 6749
+    /// allows (`%x20-21 / %x23-5B / %x5D-7E`); otherwise `fallback_code` is used.
+    pub fn from_server(server: ServerError, status: Option<u16>, fallback_code: &'static str) -> Self {
+        let valid =
+            !server.error.is_empty() && server.error.len() <= 256 && server.error.bytes().all(is_error_char);
+        let code = if valid {
+            Cow::Owned(server.error.clone())
+        } else {
+            Cow::Borrowed(fallback_code)
+        };
+        let message = match &server.error_description {
+            Some(d) if valid => format!("{}: {}", server.error, d),
+            _ if valid => format!("the server answered with error {}", server.error),
+            _ => "the server answered with an error value that is not a valid OAuth error code".to_string(),
+        };
+        AuthError {
+            code,
+            message,
+            server: Some(Box::new(server)),
+            status,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn server(&self) -> Option<&ServerError> {
+        self.server.as_deref()
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+}
+
+/// RFC 6749 Appendix A.7: `error = 1*NQSCHAR`, and NQSCHAR excludes `"` and `\`.
+fn is_error_char(b: u8) -> bool {
+    matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("server", &self.server)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+pub type Result<T, E = AuthError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(error: &str, description: Option<&str>) -> ServerError {
+        ServerError {
+            error: error.into(),
+            error_description: description.map(Into::into),
+            error_uri: None,
+        }
+    }
+
+    #[test]
+    fn server_error_value_becomes_the_code_verbatim() {
+        let e = AuthError::from_server(
+            server("invalid_grant", Some("grant request is invalid")),
+            Some(400),
+            code::INVALID_TOKEN_RESPONSE,
+        );
+        assert_eq!(e.code(), "invalid_grant");
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(e.message(), "invalid_grant: grant request is invalid");
+        assert_eq!(e.server().map(|s| s.error.as_str()), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn server_error_value_outside_the_rfc_charset_is_not_used_as_code() {
+        for bad in ["", "has\"quote", "back\\slash", "new\nline", "é"] {
+            let e = AuthError::from_server(server(bad, Some("x")), None, code::INVALID_CALLBACK);
+            assert_eq!(e.code(), code::INVALID_CALLBACK, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn display_names_message_and_code() {
+        let e = AuthError::new(code::STATE_MISMATCH, "no pending login has this state");
+        assert_eq!(e.to_string(), "no pending login has this state (state_mismatch)");
+    }
+}

@@ -1,0 +1,23 @@
+//! OAuth 2.0 Authorization Code + PKCE and OpenID Connect sign-in, as a
+//! host-testable protocol core plus a thin WebAssembly facade (`wasm` module).
+//!
+//! The core does no I/O: it builds requests and judges responses. The `wasm`
+//! module does the fetching, storing and navigating in the browser.
+
+pub mod authorize;
+pub mod callback;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod json;
+pub mod pkce;
+pub mod random;
+pub mod secret;
+pub mod token;
+pub mod transaction;
+pub mod uri;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{AuthError, Result};

@@ -1,0 +1,36 @@
+//! Randomness from the platform's CSPRNG: `crypto.getRandomValues` in the
+//! browser (which, unlike `crypto.subtle`, exists in insecure contexts too),
+//! the OS elsewhere.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::error::{code, AuthError, Result};
+
+pub fn bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::getrandom(&mut buf).map_err(|e| {
+        AuthError::new(
+            code::UNSUPPORTED_PLATFORM,
+            format!("no secure random source: {e}"),
+        )
+    })?;
+    Ok(buf)
+}
+
+/// A value for `state` or `nonce`: 256 bits, base64url (43 characters).
+/// RFC 9700 §4.7.1 and OIDC Core §15.5.2 ask for values an attacker cannot guess.
+pub fn token() -> Result<String> {
+    Ok(URL_SAFE_NO_PAD.encode(bytes::<32>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_43_chars_and_differ() {
+        let a = super::token().unwrap();
+        let b = super::token().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+    }
+}

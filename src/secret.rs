@@ -1,0 +1,56 @@
+//! Newtypes for secrets: their `Debug` says which secret it is, never its value.
+
+macro_rules! secret_string {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                $name(value.into())
+            }
+
+            /// The secret itself: for the wire and for the app, never for logs.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "(<redacted {} bytes>)"), self.0.len())
+            }
+        }
+    };
+}
+
+secret_string!(
+    /// An authorization code (RFC 6749 §4.1.2), single use.
+    AuthorizationCode
+);
+secret_string!(
+    /// An access token (RFC 6749 §1.4).
+    AccessToken
+);
+secret_string!(
+    /// An ID token, a JWT (OpenID Connect Core §2).
+    IdToken
+);
+secret_string!(
+    /// A refresh token (RFC 6749 §1.5).
+    RefreshToken
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let t = AccessToken::new("eyJsecret.value.here");
+        let shown = format!("{t:?} {:?}", Some(RefreshToken::new("rt-secret")));
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("AccessToken(<redacted 20 bytes>)"), "{shown}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The token request (RFC 6749 §4.1.3, RFC 7636 §4.5) and response (RFC 6749
+//! §5.1, §5.2; OIDC Core §3.1.3.3).
+
+use serde::Deserialize;
+
+use crate::config::TokenRequestEncoding;
+use crate::error::{code, AuthError, Result, ServerError};
+use crate::json;
+use crate::secret::{AccessToken, AuthorizationCode, IdToken, RefreshToken};
+use crate::transaction::Transaction;
+
+/// A request ready for `fetch`: POST `body` with `content_type` to `url`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub url: String,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The body holds the code and the verifier.
+        f.debug_struct("TokenRequest")
+            .field("url", &self.url)
+            .field("content_type", &self.content_type)
+            .field("body", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The code exchange: `grant_type=authorization_code` with `client_id`,
+/// `code_verifier`, `code` and the same `redirect_uri` as the authorization
+/// request (RFC 6749 §4.1.3: "REQUIRED, if the "redirect_uri" parameter was
+/// included in the authorization request ..., and their values MUST be identical").
+pub fn authorization_code_request(
+    token_endpoint: &str,
+    encoding: TokenRequestEncoding,
+    tx: &Transaction,
+    code: &AuthorizationCode,
+) -> TokenRequest {
+    let params = [
+        ("grant_type", "authorization_code"),
+        ("client_id", tx.client_id.as_str()),
+        ("code_verifier", tx.code_verifier.expose()),
+        ("code", code.expose()),
+        ("redirect_uri", tx.redirect_uri.as_str()),
+    ];
+    encode(token_endpoint, encoding, &params)
+}
+
+fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str, &str)]) -> TokenRequest {
+    match encoding {
+        TokenRequestEncoding::Form => {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params {
+                ser.append_pair(k, v);
+            }
+            TokenRequest {
+                url: url.to_string(),
+                content_type: "application/x-www-form-urlencoded",
+                body: ser.finish(),
+            }
+        }
+        TokenRequestEncoding::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = params
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect();
+            TokenRequest {
+                url: url.to_string(),
+                content_type: "application/json",
+                body: serde_json::Value::Object(map).to_string(),
+            }
+        }
+    }
+}
+
+/// The tokens a successful response carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub id_token: Option<IdToken>,
+    pub refresh_token: Option<RefreshToken>,
+    pub token_type: String,
+    /// Epoch milliseconds, from `expires_in`.
+    pub expires_at_ms: Option<u64>,
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Seconds {
+    Number(f64),
+    /// Some providers send `"3600"`.
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct SuccessBody {
+    access_token: Option<serde_json::Value>,
+    token_type: Option<serde_json::Value>,
+    expires_in: Option<Seconds>,
+    id_token: Option<serde_json::Value>,
+    refresh_token: Option<serde_json::Value>,
+    scope: Option<serde_json::Value>,
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+fn invalid(message: impl Into<String>, status: u16) -> AuthError {
+    AuthError::new(code::INVALID_TOKEN_RESPONSE, message).with_status(status)
+}
+
+/// Reads a token endpoint response. `id_token_required`: OIDC Core §3.1.3.3,
+/// an OpenID request's successful response carries an ID token.
+pub fn parse_token_response(
+    status: u16,
+    body: &str,
+    now_ms: u64,
+    id_token_required: bool,
+) -> Result<TokenSet> {
+    if !(200..300).contains(&status) {
+        // RFC 6749 §5.2: the error response is JSON with `error` and
+        // optionally `error_description` and `error_uri`.
+        return Err(match json::from_str::<ErrorBody>(body) {
+            Ok(e) => AuthError::from_server(
+                ServerError {
+                    error: e.error,
+                    error_description: e.error_description,
+                    error_uri: e.error_uri,
+                },
+                Some(status),
+                code::INVALID_TOKEN_RESPONSE,
+            ),
+            Err(_) => invalid(
+                format!("the token endpoint answered HTTP {status} without an OAuth error body"),
+                status,
+            ),
+        });
+    }
+    let b: SuccessBody = json::from_str(body)
+        .map_err(|e| invalid(format!("the token response is not a JSON object: {e}"), status))?;
+    if b.error.is_some() {
+        return Err(invalid(
+            "the token response has both a 2xx status and an `error`",
+            status,
+        ));
+    }
+    let string = |v: Option<serde_json::Value>, name: &str| -> Result<Option<String>> {
+        match v {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+            Some(_) => Err(invalid(
+                format!("`{name}` in the token response is not a non-empty string"),
+                status,
+            )),
+        }
+    };
+    let access_token = string(b.access_token, "access_token")?
+        .ok_or_else(|| invalid("the token response has no `access_token`", status))?;
+    let token_type = string(b.token_type, "token_type")?
+        .ok_or_else(|| invalid("the token response has no `token_type`", status))?;
+    // RFC 6749 §7.1 / RFC 6750 / RFC 9449: the type is case-insensitive; this
+    // client can use Bearer tokens (DPoP-bound ones are passed through).
+    if !token_type.eq_ignore_ascii_case("bearer") && !token_type.eq_ignore_ascii_case("dpop") {
+        return Err(invalid(
+            format!("unsupported `token_type` {token_type:?} (Bearer or DPoP expected)"),
+            status,
+        ));
+    }
+    let expires_in = match b.expires_in {
+        None => None,
+        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => Some(n),
+        Some(Seconds::Text(t)) if t.trim().parse::<f64>().is_ok_and(|n| n.is_finite() && n >= 0.0) => {
+            t.trim().parse().ok()
+        }
+        Some(_) => return Err(invalid("`expires_in` is not a number of seconds", status)),
+    };
+    let id_token = string(b.id_token, "id_token")?;
+    if id_token_required && id_token.is_none() {
+        return Err(invalid(
+            "the token response has no `id_token` (OpenID Connect Core §3.1.3.3)",
+            status,
+        ));
+    }
+    Ok(TokenSet {
+        access_token: AccessToken::new(access_token),
+        id_token: id_token.map(IdToken::new),
+        refresh_token: string(b.refresh_token, "refresh_token")?.map(RefreshToken::new),
+        token_type,
+        expires_at_ms: expires_in
+            .map(|s| now_ms.saturating_add((s * 1000.0).min(u64::MAX as f64 / 2.0) as u64)),
+        scope: string(b.scope, "scope")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pkce::CodeVerifier;
+
+    fn tx() -> Transaction {
+        Transaction {
+            client_id: "my app".into(),
+            issuer: "https://id".into(),
+            redirect_uri: "com.example.app://callback".into(),
+            state: "s".repeat(43),
+            nonce: "n".repeat(43),
+            code_verifier: CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap(),
+            scope: "openid".into(),
+            audience: None,
+            max_age: None,
+            app_state: None,
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn form_request() {
+        let r = authorization_code_request(
+            "https://id/token",
+            TokenRequestEncoding::Form,
+            &tx(),
+            &AuthorizationCode::new("c+1"),
+        );
+        assert_eq!(r.content_type, "application/x-www-form-urlencoded");
+        assert_eq!(
+            r.body,
+            "grant_type=authorization_code&client_id=my+app&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\
+             &code=c%2B1&redirect_uri=com.example.app%3A%2F%2Fcallback"
+        );
+        assert!(!format!("{r:?}").contains("dBjft"));
+    }
+
+    #[test]
+    fn json_request_is_auth0_shaped() {
+        let r = authorization_code_request(
+            "https://id/oauth/token",
+            TokenRequestEncoding::Json,
+            &tx(),
+            &AuthorizationCode::new("c"),
+        );
+        assert_eq!(r.content_type, "application/json");
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"grant_type":"authorization_code","client_id":"my app",
+                "code_verifier":"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk","code":"c",
+                "redirect_uri":"com.example.app://callback"})
+        );
+    }
+
+    #[test]
+    fn parses_a_success() {
+        let body = r#"{"access_token":"at","id_token":"a.b.c","refresh_token":"rt","token_type":"bearer","expires_in":3600,"scope":"openid offline_access"}"#;
+        let t = parse_token_response(200, body, 1_000, true).unwrap();
+        assert_eq!(t.access_token.expose(), "at");
+        assert_eq!(t.id_token.unwrap().expose(), "a.b.c");
+        assert_eq!(t.refresh_token.unwrap().expose(), "rt");
+        assert_eq!(t.expires_at_ms, Some(3_601_000));
+        assert_eq!(t.scope.as_deref(), Some("openid offline_access"));
+        let s = parse_token_response(
+            200,
+            r#"{"access_token":"at","id_token":"x","token_type":"DPoP","expires_in":"60"}"#,
+            0,
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.expires_at_ms, Some(60_000));
+        assert_eq!(s.refresh_token, None);
+    }
+
+    #[test]
+    fn refuses_unusable_successes() {
+        for body in [
+            "<html>oops</html>",
+            "",
+            "[]",
+            r#"{"token_type":"Bearer","id_token":"x"}"#,
+            r#"{"access_token":"","token_type":"Bearer","id_token":"x"}"#,
+            r#"{"access_token":5,"token_type":"Bearer","id_token":"x"}"#,
+            r#"{"access_token":"at","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"MAC","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":-1,"id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":"soon","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","id_token":"x","error":"invalid_grant"}"#,
+        ] {
+            let e = parse_token_response(200, body, 0, true).unwrap_err();
+            assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE, "{body}");
+            assert_eq!(e.status(), Some(200));
+        }
+    }
+
+    #[test]
+    fn error_bodies_keep_the_servers_error() {
+        let e = parse_token_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,
+            0,
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_grant");
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(
+            e.server().unwrap().error_description.as_deref(),
+            Some("grant request is invalid")
+        );
+        let e = parse_token_response(502, "Bad Gateway", 0, true).unwrap_err();
+        assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE);
+        assert_eq!(e.status(), Some(502));
+    }
+
+    #[test]
+    fn messages_never_echo_tokens() {
+        let e = parse_token_response(
+            200,
+            r#"{"access_token":"SECRET-AT","token_type":"MAC","id_token":"x"}"#,
+            0,
+            true,
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("SECRET"));
+    }
+}

@@ -1,0 +1,306 @@
+//! The pending login ("transaction"): what the client must remember between
+//! sending the browser to the provider and the callback. Stored as JSON under
+//! a key made of the client id and the `state`, so that two logins in two tabs
+//! do not clobber each other. Read back, it is validated like network input.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{code, AuthError, Result};
+use crate::json;
+use crate::pkce::CodeVerifier;
+
+/// A pending login expires after 10 minutes.
+pub const TRANSACTION_TTL_MS: u64 = 10 * 60 * 1000;
+const PREFIX: &str = "oidc-pkce:tx:";
+const VERSION: u8 = 1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transaction {
+    pub client_id: String,
+    pub issuer: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: CodeVerifier,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub max_age: Option<u64>,
+    /// The app's own JSON value, handed back by the callback.
+    pub app_state: Option<serde_json::Value>,
+    pub created_at_ms: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    v: u8,
+    client_id: String,
+    issuer: String,
+    redirect_uri: String,
+    state: String,
+    nonce: String,
+    code_verifier: String,
+    scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audience: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_age: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app_state: Option<serde_json::Value>,
+    created_at_ms: u64,
+}
+
+/// The storage key prefix of one client's transactions.
+pub fn key_prefix(client_id: &str) -> String {
+    // The client id is percent-encoded so it cannot contain the ':' separator.
+    let encoded: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    format!("{PREFIX}{encoded}:")
+}
+
+impl Transaction {
+    pub fn storage_key(&self) -> String {
+        format!("{}{}", key_prefix(&self.client_id), self.state)
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.created_at_ms) > TRANSACTION_TTL_MS || self.created_at_ms > now_ms + 60_000
+    }
+
+    pub fn to_stored(&self) -> String {
+        let stored = Stored {
+            v: VERSION,
+            client_id: self.client_id.clone(),
+            issuer: self.issuer.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            nonce: self.nonce.clone(),
+            code_verifier: self.code_verifier.expose().to_string(),
+            scope: self.scope.clone(),
+            audience: self.audience.clone(),
+            max_age: self.max_age,
+            app_state: self.app_state.clone(),
+            created_at_ms: self.created_at_ms,
+        };
+        // Serializing plain strings, numbers and a serde_json::Value cannot fail.
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+
+    /// Reads a stored transaction back, refusing anything it would not have written.
+    pub fn from_stored(value: &str) -> Result<Self> {
+        let garbage = |why: &str| {
+            AuthError::new(
+                code::MISSING_TRANSACTION,
+                format!("the stored login transaction was unreadable ({why}) and was discarded; start the login again"),
+            )
+        };
+        let s: Stored = json::from_str(value).map_err(|_| garbage("not the JSON it should be"))?;
+        if s.v != VERSION {
+            return Err(garbage("unknown version"));
+        }
+        let code_verifier =
+            CodeVerifier::parse(&s.code_verifier).map_err(|_| garbage("bad code_verifier"))?;
+        if !is_random_token(&s.state) || !is_random_token(&s.nonce) {
+            return Err(garbage("bad state or nonce"));
+        }
+        Ok(Transaction {
+            client_id: s.client_id,
+            issuer: s.issuer,
+            redirect_uri: s.redirect_uri,
+            state: s.state,
+            nonce: s.nonce,
+            code_verifier,
+            scope: s.scope,
+            audience: s.audience,
+            max_age: s.max_age,
+            app_state: s.app_state,
+            created_at_ms: s.created_at_ms,
+        })
+    }
+}
+
+/// What [`random::token`](crate::random::token) makes: 43 base64url characters (256 bits).
+fn is_random_token(s: &str) -> bool {
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Which stored transaction a callback's `state` designates.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StateLookup {
+    /// The storage key of the transaction with that state.
+    Found(String),
+    /// Pending logins exist, none with that state.
+    Mismatch,
+    /// No pending login of this client at all.
+    NoneStored,
+}
+
+/// Finds the transaction for `state` among the storage `keys`. Every state is
+/// compared in constant time, so timing does not tell how much of a guessed
+/// state was right.
+pub fn find_by_state<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    client_id: &str,
+    state: Option<&str>,
+) -> StateLookup {
+    let prefix = key_prefix(client_id);
+    let mut any = false;
+    let mut found = None;
+    for key in keys {
+        if let Some(stored_state) = key.strip_prefix(&prefix) {
+            any = true;
+            if let Some(state) = state {
+                if constant_time_eq(stored_state.as_bytes(), state.as_bytes()) {
+                    found = Some(key.to_string());
+                }
+            }
+        }
+    }
+    match (found, any) {
+        (Some(key), _) => StateLookup::Found(key),
+        (None, true) => StateLookup::Mismatch,
+        (None, false) => StateLookup::NoneStored,
+    }
+}
+
+/// The keys of this client's transactions that are past their lifetime or unreadable.
+pub fn stale_keys<'a>(
+    entries: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    client_id: &str,
+    now_ms: u64,
+) -> Vec<String> {
+    let prefix = key_prefix(client_id);
+    entries
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .filter(|(_, v)| {
+            v.and_then(|v| Transaction::from_stored(v).ok())
+                .is_none_or(|t| t.is_expired(now_ms))
+        })
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
+/// Equality whose time depends on the lengths only, not on where bytes differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample(state: &str, created_at_ms: u64) -> Transaction {
+        Transaction {
+            client_id: "app:1".into(),
+            issuer: "https://id.example.com".into(),
+            redirect_uri: "https://app.example.com/cb".into(),
+            state: state.into(),
+            nonce: "n".repeat(43),
+            code_verifier: CodeVerifier::from_random_bytes(&[1; 32]),
+            scope: "openid".into(),
+            audience: None,
+            max_age: Some(300),
+            app_state: Some(serde_json::json!({"returnTo": "/inbox", "n": [1, 2]})),
+            created_at_ms,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_storage() {
+        let t = sample(&"s".repeat(43), 1_000);
+        let back = Transaction::from_stored(&t.to_stored()).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(
+            t.storage_key(),
+            format!("oidc-pkce:tx:app%3A1:{}", "s".repeat(43))
+        );
+    }
+
+    #[test]
+    fn tampered_or_garbage_entries_are_refused() {
+        let good = sample(&"s".repeat(43), 1_000).to_stored();
+        let cases = [
+            "".to_string(),
+            "{}".to_string(),
+            "null".to_string(),
+            good.replace("\"v\":1", "\"v\":2"),
+            good.replace(&"s".repeat(43), "short"),
+            good.replace("\"scope\"", "\"extra\":1,\"scope\""),
+            good.replace(CodeVerifier::from_random_bytes(&[1; 32]).expose(), "x"),
+        ];
+        for bad in cases {
+            assert_eq!(
+                Transaction::from_stored(&bad).unwrap_err().code(),
+                code::MISSING_TRANSACTION,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_after_ten_minutes() {
+        let t = sample(&"s".repeat(43), 1_000_000);
+        assert!(!t.is_expired(1_000_000 + TRANSACTION_TTL_MS));
+        assert!(t.is_expired(1_000_000 + TRANSACTION_TTL_MS + 1));
+        // Created far in the future: a clock jump or a forged entry.
+        assert!(t.is_expired(1_000_000 - 120_000));
+    }
+
+    #[test]
+    fn lookup_by_state() {
+        let a = format!("{}{}", key_prefix("app:1"), "a".repeat(43));
+        let b = format!("{}{}", key_prefix("app:1"), "b".repeat(43));
+        let other = format!("{}{}", key_prefix("other"), "c".repeat(43));
+        let keys = [a.as_str(), b.as_str(), other.as_str(), "unrelated"];
+        assert_eq!(
+            find_by_state(keys, "app:1", Some(&"b".repeat(43))),
+            StateLookup::Found(b.clone())
+        );
+        assert_eq!(
+            find_by_state(keys, "app:1", Some(&"c".repeat(43))),
+            StateLookup::Mismatch
+        );
+        assert_eq!(find_by_state(keys, "app:1", None), StateLookup::Mismatch);
+        assert_eq!(
+            find_by_state(keys, "app", Some(&"a".repeat(43))),
+            StateLookup::NoneStored
+        );
+        assert_eq!(
+            find_by_state(["unrelated"], "app:1", Some("x")),
+            StateLookup::NoneStored
+        );
+    }
+
+    #[test]
+    fn stale_entries_are_found() {
+        let fresh = sample(&"f".repeat(43), 10_000_000);
+        let old = sample(&"o".repeat(43), 1_000);
+        let (fs, os) = (fresh.to_stored(), old.to_stored());
+        let (fk, ok) = (fresh.storage_key(), old.storage_key());
+        let garbage_key = format!("{}{}", key_prefix("app:1"), "g".repeat(43));
+        let entries = [
+            (fk.as_str(), Some(fs.as_str())),
+            (ok.as_str(), Some(os.as_str())),
+            (garbage_key.as_str(), Some("garbage")),
+            ("someone-else", Some("x")),
+        ];
+        let mut stale = stale_keys(entries, "app:1", 10_000_000);
+        stale.sort();
+        let mut want = vec![garbage_key, ok];
+        want.sort();
+        assert_eq!(stale, want);
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
