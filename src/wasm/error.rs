@@ -1,0 +1,37 @@
+//! AuthError → a JS `Error` with `name === "AuthError"` and the stable fields.
+
+use js_sys::Reflect;
+use wasm_bindgen::JsValue;
+
+use crate::error::{code, AuthError};
+
+fn set(obj: &JsValue, key: &str, value: JsValue) {
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), &value);
+}
+
+impl From<AuthError> for JsValue {
+    fn from(e: AuthError) -> JsValue {
+        let err: JsValue = js_sys::Error::new(e.message()).into();
+        set(&err, "name", "AuthError".into());
+        set(&err, "code", e.code().into());
+        if let Some(s) = e.server() {
+            set(&err, "error", s.error.as_str().into());
+            if let Some(d) = &s.error_description {
+                set(&err, "errorDescription", d.as_str().into());
+            }
+            if let Some(u) = &s.error_uri {
+                set(&err, "errorUri", u.as_str().into());
+            }
+        }
+        if let Some(status) = e.status() {
+            set(&err, "status", status.into());
+        }
+        err
+    }
+}
+
+/// An options object that serde could not read (a field of the wrong type).
+pub fn invalid_options(what: &str, e: serde_wasm_bindgen::Error) -> AuthError {
+    AuthError::new(code::INVALID_CONFIG, format!("{what}: {e}"))
+}
