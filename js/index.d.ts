@@ -1,0 +1,24 @@
+import type { AuthClient, AuthClientOptions, PkcePair } from "./oidc_pkce.js";
+
+export type {
+  AuthClient,
+  AuthClientOptions,
+  AuthorizeOptions,
+  LoginWithRedirectOptions,
+  PkcePair,
+  RedirectResult,
+  Tokens,
+} from "./oidc_pkce.js";
+import type { AuthError as AuthErrorShape } from "./oidc_pkce.js";
+
+/** Creates a client; the first call also loads the WebAssembly module. */
+export function createAuthClient(options: AuthClientOptions): Promise<AuthClient>;
+
+/** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
+export function createPkcePair(): Promise<PkcePair>;
+
+/** `err instanceof AuthError` narrows any error this library throws. */
+export declare const AuthError: {
+  [Symbol.hasInstance](value: unknown): value is AuthErrorShape;
+};
+export type AuthError = AuthErrorShape;

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Builds the npm package into pkg/: the release wasm (cdylib, fat LTO),
+// wasm-bindgen's web-target glue, wasm-opt -Oz from npm binaryen, our entry.
+// Usage: node scripts/build.mjs [--dev]   (--dev: debug build, no wasm-opt)
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = join(root, "pkg");
+const dev = process.argv.includes("--dev");
+const profile = dev ? "debug" : "release";
+
+function run(cmd, args) {
+  console.log(`$ ${cmd} ${args.join(" ")}`);
+  execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
+}
+
+// `--crate-type cdylib` here, rather than in Cargo.toml: with ["cdylib", "rlib"]
+// cargo silently drops LTO.
+run("cargo", [
+  "rustc", "--lib", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib",
+  ...(dev ? [] : ["--release"]),
+]);
+
+rmSync(pkg, { recursive: true, force: true });
+mkdirSync(pkg);
+const wasmIn = join(root, "target", "wasm32-unknown-unknown", profile, "oidc_pkce.wasm");
+run("wasm-bindgen", [wasmIn, "--out-dir", pkg, "--target", "web", ...(dev ? [] : ["--remove-name-section", "--remove-producers-section"])]);
+
+const wasmOut = join(pkg, "oidc_pkce_bg.wasm");
+if (!dev) {
+  // npm binaryen: Debian's wasm-opt (108) emits modules that fail to load.
+  const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
+  run(wasmOpt, [
+    wasmOut, "-Oz", "-o", wasmOut,
+    "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
+    "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
+  ]);
+}
+
+copyFileSync(join(root, "js", "index.js"), join(pkg, "index.js"));
+copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
+copyFileSync(join(root, "README.md"), join(pkg, "README.md"));
+rmSync(join(pkg, ".gitignore"), { force: true });
+
+const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
+const version = /^version\s*=\s*"([^"]+)"/m.exec(cargo)[1];
+const manifest = {
+  name: "oidc-pkce",
+  version,
+  description: "OAuth 2.0 Authorization Code + PKCE and OpenID Connect sign-in for web pages and hybrid apps (Rust/WebAssembly)",
+  license: "MIT OR Apache-2.0",
+  type: "module",
+  main: "./index.js",
+  module: "./index.js",
+  types: "./index.d.ts",
+  exports: {
+    ".": { types: "./index.d.ts", default: "./index.js" },
+    "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  files: ["index.js", "index.d.ts", "oidc_pkce.js", "oidc_pkce.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_bg.wasm.d.ts", "README.md"],
+  sideEffects: false,
+  keywords: ["oauth", "oidc", "openid-connect", "pkce", "auth0", "capacitor", "webassembly"],
+};
+writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+
+const shipped = ["index.js", "oidc_pkce.js", "oidc_pkce_bg.wasm"];
+let raw = 0;
+let gz = 0;
+for (const f of shipped) {
+  const bytes = readFileSync(join(pkg, f));
+  raw += statSync(join(pkg, f)).size;
+  gz += gzipSync(bytes, { level: 9 }).length;
+}
+console.log(`pkg/ built (${profile}): ${shipped.join(" + ")} = ${raw} B, ${gz} B gzip -9`);
