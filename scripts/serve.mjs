@@ -1,0 +1,66 @@
+// A small static file server for the demo and the tests: www/ at "/",
+// the built package at "/pkg/", and the test pages at "/test/".
+import http from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".ts": "text/plain; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
+const MOUNTS = [
+  ["/pkg/", "pkg"],
+  ["/test/", "tests/e2e/pages"],
+  ["/", "www"],
+];
+
+/**
+ * Serves files; `routes` maps exact paths to handlers (req, res) first, and
+ * `spa` paths get www/index.html. Resolves to { url, port, close() }.
+ */
+export async function startStaticServer({ port = 0, host = "127.0.0.1", routes = {}, spa = ["/callback"] } = {}) {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+      if (routes[path]) return await routes[path](req, res);
+      const file = resolve(spa.includes(path) ? "/index.html" : path);
+      if (!file) return res.writeHead(404).end("not found");
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
+        "Cache-Control": "no-store",
+      });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(e.code === "ENOENT" || e.code === "EISDIR" ? 404 : 500).end(String(e.code ?? "error"));
+    }
+  });
+  await new Promise((r) => server.listen(port, host, r));
+  const actual = server.address().port;
+  return {
+    port: actual,
+    url: `http://${host}:${actual}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+function resolve(path) {
+  if (path.endsWith("/")) path += "index.html";
+  for (const [prefix, dir] of MOUNTS) {
+    if (path.startsWith(prefix)) {
+      const base = join(root, dir);
+      const file = normalize(join(base, path.slice(prefix.length)));
+      return file.startsWith(base + sep) ? file : null;
+    }
+  }
+  return null;
+}

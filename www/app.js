@@ -1,0 +1,140 @@
+// The demo page: one file, no framework, every protocol step shown.
+import { createAuthClient } from "/pkg/index.js";
+
+const $ = (id) => document.getElementById(id);
+const SETTINGS_KEY = "oidc-pkce-demo:settings";
+const redirectUri = `${location.origin}/callback`;
+let localConfig = null;
+
+function settings() {
+  try {
+    return JSON.parse(localStorage.getItem(SETTINGS_KEY)) ?? { mode: "local" };
+  } catch {
+    return { mode: "local" };
+  }
+}
+
+function saveSettings() {
+  const form = $("settings-form");
+  const s = { mode: form.mode.value, domain: form.domain.value.trim(), clientId: form.clientId.value.trim() };
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
+  $("auth0-fields").hidden = s.mode !== "auth0";
+  return s;
+}
+
+function clientOptions(s) {
+  if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, redirectUri };
+  return { issuer: localConfig.issuer, clientId: localConfig.clientId, redirectUri };
+}
+
+function rows(table, entries) {
+  table.replaceChildren(
+    ...entries.map(([k, v]) => {
+      const tr = document.createElement("tr");
+      const a = document.createElement("td");
+      const b = document.createElement("td");
+      a.textContent = k;
+      b.textContent = v ?? "—";
+      tr.append(a, b);
+      return tr;
+    }),
+  );
+}
+
+function short(token) {
+  return token && token.length > 48 ? `${token.slice(0, 24)}…${token.slice(-12)} (${token.length} chars)` : token;
+}
+
+function decodeJwt(jwt) {
+  const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  const json = new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0)));
+  return JSON.parse(json);
+}
+
+function showError(e) {
+  $("result").hidden = false;
+  $("error-block").hidden = false;
+  rows($("error"), [
+    ["name", e.name],
+    ["code", e.code],
+    ["message", e.message],
+    ["server error", e.error],
+    ["error_description", e.errorDescription],
+    ["HTTP status", e.status],
+  ]);
+}
+
+async function client() {
+  return createAuthClient(clientOptions(saveSettings()));
+}
+
+async function onCallback() {
+  const params = new URLSearchParams(location.search);
+  $("result").hidden = false;
+  $("callback-block").hidden = false;
+  rows(
+    $("callback-params"),
+    [...params].map(([k, v]) => [k, k === "code" ? short(v) : v]),
+  );
+  const auth = await client();
+  const { appState } = await auth.handleRedirectCallback();
+  // The code is spent: take it out of the address bar and the history.
+  history.replaceState(null, "", "/");
+  const t = auth.getTokens();
+  $("tokens-block").hidden = false;
+  rows($("tokens"), [
+    ["access_token", short(t.accessToken)],
+    ["id_token", short(t.idToken)],
+    ["refresh_token", short(t.refreshToken)],
+    ["token_type", t.tokenType],
+    ["expires at", t.expiresAt ? new Date(t.expiresAt).toLocaleString() : null],
+    ["scope", t.scope],
+    ["appState", JSON.stringify(appState)],
+  ]);
+  $("claims").textContent = JSON.stringify(decodeJwt(t.idToken), null, 2);
+}
+
+async function main() {
+  localConfig = await (await fetch("/demo-config.json")).json();
+  $("local-issuer").textContent = localConfig.issuer;
+  for (const el of document.querySelectorAll(".origin")) el.textContent = location.origin;
+  const s = settings();
+  const form = $("settings-form");
+  form.mode.value = s.mode;
+  form.domain.value = s.domain ?? "";
+  form.clientId.value = s.clientId ?? "";
+  form.addEventListener("change", saveSettings);
+  saveSettings();
+
+  $("login-button").addEventListener("click", async () => {
+    try {
+      const auth = await client();
+      await auth.loginWithRedirect({ appState: { startedAt: new Date().toISOString() } });
+    } catch (e) {
+      showError(e);
+    }
+  });
+  $("preview-button").addEventListener("click", async () => {
+    try {
+      const auth = await client();
+      const url = await auth.buildAuthorizeUrl({ appState: { startedAt: new Date().toISOString() } });
+      const u = new URL(url);
+      $("authorize-request").hidden = false;
+      rows($("authorize-params"), [["endpoint", u.origin + u.pathname], ...u.searchParams]);
+      $("authorize-link").href = url;
+    } catch (e) {
+      showError(e);
+    }
+  });
+
+  if (location.pathname === "/callback") {
+    try {
+      await onCallback();
+    } catch (e) {
+      showError(e);
+    }
+  }
+  document.body.dataset.ready = "true";
+}
+
+main().catch(showError);
