@@ -1,0 +1,89 @@
+// Shared set-up of the end-to-end tests: the static server (built package and
+// test pages), oidc-provider instances, and Debian's Chromium via playwright-core.
+import { createHash } from "node:crypto";
+import { chromium } from "playwright-core";
+import { publicClient, startProvider } from "../../scripts/provider.mjs";
+import { startStaticServer } from "../../scripts/serve.mjs";
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-gpu",
+];
+
+export function launchChromium(extraArgs = []) {
+  // A fresh temporary profile per launch (playwright's default).
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+  });
+}
+
+/** Starts the app server, the providers and the browser; `close()` stops all. */
+export async function startWorld({ providerOptions = {} } = {}) {
+  const app = await startStaticServer();
+  const appPage = `${app.url}/test/app.html`;
+  const op = await startProvider({
+    clients: [
+      publicClient("web", [appPage]),
+      publicClient("native", ["com.example.app://callback"], { application_type: "native" }),
+    ],
+    corsOrigins: [app.url],
+    ...providerOptions,
+  });
+  const auth0 = await startProvider({ auth0: true, clients: [publicClient("spa", [appPage])] });
+  const browser = await launchChromium();
+  return {
+    app,
+    appPage,
+    op,
+    auth0,
+    browser,
+    async close() {
+      await browser.close();
+      await Promise.all([app.close(), op.close(), auth0.close()]);
+    },
+  };
+}
+
+/** A new browser context (fresh storage and cookies) with only loopback reachable. */
+export async function newPage(world) {
+  const context = await world.browser.newContext();
+  await context.route(
+    (url) => !["127.0.0.1", "localhost"].includes(url.hostname),
+    (route) => route.abort("blockedbyclient"),
+  );
+  const page = await context.newPage();
+  await page.goto(world.appPage);
+  await page.waitForFunction(() => window.oidc);
+  return page;
+}
+
+/**
+ * Signs in through oidc-provider's real login and consent pages, starting at
+ * `authorizeUrl`; resolves to the callback URL the provider redirected to.
+ */
+export async function signIn(page, authorizeUrl, { login = "alice", appOrigin } = {}) {
+  await page.goto(authorizeUrl);
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "any password");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await Promise.all([
+    page.waitForURL((u) => u.origin === appOrigin && u.searchParams.size > 0),
+    page.click("button[type=submit]"),
+  ]);
+  await page.waitForFunction(() => window.oidc);
+  return page.url();
+}
+
+export function s256(verifier) {
+  return createHash("sha256").update(verifier).digest("base64url");
+}
+
+export function decodeJwt(jwt) {
+  const [header, payload] = jwt.split(".").slice(0, 2).map((p) => JSON.parse(Buffer.from(p, "base64url")));
+  return { header, payload };
+}
