@@ -1,20 +1,11 @@
 // `npm run demo`: the local OpenID provider and the demo page.
+import { fileURLToPath } from "node:url";
 import { publicClient, startProvider } from "../scripts/provider.mjs";
 import { startStaticServer } from "../scripts/serve.mjs";
 
-const appPort = Number(process.env.DEMO_PORT ?? 8080);
-const providerPort = Number(process.env.PROVIDER_PORT ?? 3000);
-const appOrigin = `http://127.0.0.1:${appPort}`;
-
-async function main() {
-  const op = await startProvider({
-    port: providerPort,
-    clients: [
-      publicClient("demo", [`${appOrigin}/callback`, `http://localhost:${appPort}/callback`], {
-        post_logout_redirect_uris: [`${appOrigin}/`, `http://localhost:${appPort}/`],
-      }),
-    ],
-  });
+/** Starts the demo page and the provider (port 0: any free port); resolves to { app, op, close() }. */
+export async function startDemo({ appPort = 8080, providerPort = 3000 } = {}) {
+  let op = null;
   const app = await startStaticServer({
     port: appPort,
     routes: {
@@ -24,6 +15,30 @@ async function main() {
       },
     },
   });
+  try {
+    const origins = [app.url, `http://localhost:${app.port}`];
+    op = await startProvider({
+      port: providerPort,
+      clients: [
+        publicClient(
+          "demo",
+          origins.map((o) => `${o}/callback`),
+          { post_logout_redirect_uris: origins.map((o) => `${o}/`) },
+        ),
+      ],
+    });
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  return { app, op, close: () => Promise.all([app.close(), op.close()]) };
+}
+
+async function main() {
+  const { app, op, close } = await startDemo({
+    appPort: Number(process.env.DEMO_PORT ?? 8080),
+    providerPort: Number(process.env.PROVIDER_PORT ?? 3000),
+  });
   console.log(`
   oidc-pkce demo
     demo page:       ${app.url}/
@@ -32,18 +47,20 @@ async function main() {
   Open the demo page and press "Log in". Ctrl-C stops both servers.
 `);
   const stop = async () => {
-    await Promise.all([app.close(), op.close()]);
+    await close();
     process.exit(0);
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
 
-main().catch((e) => {
-  if (e.code === "EADDRINUSE") {
-    console.error(`Port ${e.port} is taken: set DEMO_PORT / PROVIDER_PORT to free ports.`);
-  } else {
-    console.error(e);
-  }
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    if (e.code === "EADDRINUSE") {
+      console.error(`Port ${e.port} is taken: set DEMO_PORT / PROVIDER_PORT to free ports.`);
+    } else {
+      console.error(e);
+    }
+    process.exit(1);
+  });
+}

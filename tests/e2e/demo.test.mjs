@@ -1,0 +1,46 @@
+// The demo page a newcomer opens after `npm run demo`: log in, see tokens and claims.
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { startDemo } from "../../www/server.mjs";
+import { launchChromium } from "./harness.mjs";
+
+let demo;
+let browser;
+before(async () => {
+  // Free ports: a developer's own `npm run demo` may hold the default ones.
+  demo = await startDemo({ appPort: 0, providerPort: 0 });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+it("logs in through the demo page and shows the tokens and the ID token claims", async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 1300 } });
+  await context.route((u) => !["127.0.0.1", "localhost"].includes(u.hostname), (r) => r.abort());
+  const page = await context.newPage();
+  await page.goto(`${demo.app.url}/`);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await page.textContent("#local-issuer"), demo.op.issuer);
+
+  await page.click("#preview-button");
+  await page.waitForSelector("#authorize-request:not([hidden])");
+  assert.match(await page.textContent("#authorize-params"), /code_challenge_methodS256/);
+
+  await Promise.all([page.waitForNavigation(), page.click("#login-button")]);
+  await page.fill("input[name=login]", "carol");
+  await page.fill("input[name=password]", "pw");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[type=submit]")]);
+  await page.waitForSelector("body[data-ready=true]");
+
+  assert.equal(new URL(page.url()).pathname, "/", "the spent code is dropped from the address bar");
+  assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
+  assert.match(await page.textContent("#tokens"), /token_typeBearer/);
+  const claims = JSON.parse(await page.textContent("#claims"));
+  assert.equal(claims.sub, "carol");
+  assert.equal(claims.email, "carol@example.com");
+  assert.equal(claims.aud, "demo");
+  await context.close();
+});
