@@ -38,8 +38,13 @@ fn pkce_pair_uses_the_browser_rng_and_s256() {
     let challenge = get(&pair, "codeChallenge").as_string().unwrap();
     assert_eq!(verifier.len(), 43);
     assert_eq!(get(&pair, "codeChallengeMethod").as_string().unwrap(), "S256");
-    assert_eq!(CodeVerifier::parse(&verifier).unwrap().challenge().as_str(), challenge);
-    let other = get(&create_pkce_pair().unwrap(), "codeVerifier").as_string().unwrap();
+    assert_eq!(
+        CodeVerifier::parse(&verifier).unwrap().challenge().as_str(),
+        challenge
+    );
+    let other = get(&create_pkce_pair().unwrap(), "codeVerifier")
+        .as_string()
+        .unwrap();
     assert_ne!(verifier, other);
 }
 
@@ -55,7 +60,10 @@ fn auth_errors_become_js_errors_with_stable_fields() {
     assert_eq!(get(&js, "name").as_string().unwrap(), "AuthError");
     assert_eq!(get(&js, "code").as_string().unwrap(), "invalid_grant");
     assert_eq!(get(&js, "error").as_string().unwrap(), "invalid_grant");
-    assert_eq!(get(&js, "errorDescription").as_string().unwrap(), "grant request is invalid");
+    assert_eq!(
+        get(&js, "errorDescription").as_string().unwrap(),
+        "grant request is invalid"
+    );
     assert_eq!(get(&js, "status").as_f64().unwrap(), 400.0);
     let plain: JsValue = AuthError::new(code::STATE_MISMATCH, "no").into();
     assert!(get(&plain, "error").is_undefined());
@@ -81,11 +89,29 @@ async fn await_promise(p: js_sys::Promise) -> Result<JsValue, JsValue> {
 
 #[wasm_bindgen_test]
 async fn authorize_url_stores_the_transaction_where_configured() {
-    for (storage, kind) in [("session", StorageKind::Session), ("local", StorageKind::Local), ("memory", StorageKind::Memory)] {
+    for (storage, kind) in [
+        ("session", StorageKind::Session),
+        ("local", StorageKind::Local),
+        ("memory", StorageKind::Memory),
+    ] {
         let client = create_auth_client(options(storage)).await.unwrap();
-        let url = await_promise(client.build_authorize_url(JsValue::UNDEFINED)).await.unwrap().as_string().unwrap();
-        assert!(url.starts_with("https://tenant.example.com/authorize?response_type=code&"), "{url}");
-        let state = url.split("&state=").nth(1).unwrap().split('&').next().unwrap().to_string();
+        let url = await_promise(client.build_authorize_url(JsValue::UNDEFINED))
+            .await
+            .unwrap()
+            .as_string()
+            .unwrap();
+        assert!(
+            url.starts_with("https://tenant.example.com/authorize?response_type=code&"),
+            "{url}"
+        );
+        let state = url
+            .split("&state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
         let key = format!("{}{}", key_prefix("browser-test"), state);
         let stored = Store::open(kind).unwrap().get(&key).unwrap();
         assert!(stored.is_some_and(|s| s.contains("code_verifier")), "{storage}");
@@ -97,11 +123,17 @@ async fn authorize_url_stores_the_transaction_where_configured() {
 async fn callbacks_without_a_matching_transaction_are_refused_before_any_request() {
     let client = create_auth_client(options("memory")).await.unwrap();
     let cb = |state: &str| Some(format!("https://app.example.com/callback?code=c&state={state}"));
-    let err = await_promise(client.handle_redirect_callback(cb("nothing"))).await.unwrap_err();
+    let err = await_promise(client.handle_redirect_callback(cb("nothing")))
+        .await
+        .unwrap_err();
     assert_eq!(get(&err, "code").as_string().unwrap(), "missing_transaction");
 
-    await_promise(client.build_authorize_url(JsValue::UNDEFINED)).await.unwrap();
-    let err = await_promise(client.handle_redirect_callback(cb(&"x".repeat(43)))).await.unwrap_err();
+    await_promise(client.build_authorize_url(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let err = await_promise(client.handle_redirect_callback(cb(&"x".repeat(43))))
+        .await
+        .unwrap_err();
     assert_eq!(get(&err, "code").as_string().unwrap(), "state_mismatch");
     assert!(client.get_tokens().unwrap().is_null());
 }
