@@ -2,12 +2,15 @@
 
 use serde::Deserialize;
 
+use crate::crypto::SUPPORTED_ALGS;
 use crate::error::{code, AuthError, Result};
+use crate::id_token::DEFAULT_LEEWAY_S;
 use crate::uri::{is_loopback_host, parse_http_url, Uri};
 
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
 const MAX_HTTP_TIMEOUT_MS: f64 = 600_000.0;
+const MAX_LEEWAY_S: f64 = 3600.0;
 
 /// The options as the app gives them (`createAuthClient(options)`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -26,6 +29,10 @@ pub struct ClientOptions {
     pub endpoints: EndpointOverrides,
     #[serde(default)]
     pub allow_insecure_requests: bool,
+    /// Clock-skew allowance for ID token times, in seconds.
+    pub leeway: Option<f64>,
+    /// Signing algorithms to accept for ID tokens (default: the provider's list, else RS256).
+    pub id_token_signing_algs: Option<Vec<String>>,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -78,6 +85,8 @@ pub struct ClientConfig {
     pub http_timeout_ms: u32,
     pub endpoints: EndpointOverrides,
     pub allow_insecure_requests: bool,
+    pub leeway_s: u64,
+    pub id_token_signing_algs: Option<Vec<String>>,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -133,6 +142,21 @@ impl ClientConfig {
                 ))
             }
         };
+        let leeway_s = match o.leeway {
+            None => DEFAULT_LEEWAY_S,
+            Some(l) if (0.0..=MAX_LEEWAY_S).contains(&l) => l.round() as u64,
+            Some(_) => return Err(invalid("`leeway` must be a number of seconds from 0 to 3600")),
+        };
+        if let Some(algs) = &o.id_token_signing_algs {
+            if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGS.contains(&a.as_str())) {
+                return Err(invalid(format!(
+                    "`idTokenSigningAlgs` may list only {SUPPORTED_ALGS:?}, not {bad:?}"
+                )));
+            }
+            if algs.is_empty() {
+                return Err(invalid("`idTokenSigningAlgs` must not be empty"));
+            }
+        }
         let e = &o.endpoints;
         for (value, name) in [
             (&e.authorization, "`endpoints.authorization`"),
@@ -156,6 +180,8 @@ impl ClientConfig {
             http_timeout_ms,
             endpoints: o.endpoints,
             allow_insecure_requests: allow_insecure,
+            leeway_s,
+            id_token_signing_algs: o.id_token_signing_algs,
         })
     }
 
@@ -263,6 +289,7 @@ mod tests {
         assert_eq!(c.token_request_encoding, TokenRequestEncoding::Form);
         assert_eq!(c.transaction_storage, StorageKind::Session);
         assert_eq!(c.http_timeout_ms, 10_000);
+        assert_eq!(c.leeway_s, 60);
         assert_eq!(c.issuer(), "https://id.example.com");
     }
 

@@ -26,6 +26,16 @@ pub mod code {
     pub const INVALID_TOKEN_RESPONSE: &str = "invalid_token_response";
     /// The discovery document cannot be used.
     pub const INVALID_DISCOVERY: &str = "invalid_discovery";
+    /// The provider's key set cannot be used.
+    pub const INVALID_JWKS: &str = "invalid_jwks";
+    /// An ID token failed a check; `reason` names which.
+    pub const INVALID_ID_TOKEN: &str = "invalid_id_token";
+    /// The userinfo response's `sub` is not the ID token's.
+    pub const USERINFO_SUB_MISMATCH: &str = "userinfo_sub_mismatch";
+    /// The userinfo endpoint's answer is not a usable JSON object.
+    pub const INVALID_USERINFO_RESPONSE: &str = "invalid_userinfo_response";
+    /// There is no session for this call (e.g. `fetchUserInfo` when signed out).
+    pub const LOGIN_REQUIRED: &str = "login_required";
     /// The request did not complete (offline, DNS, CORS, aborted).
     pub const NETWORK_ERROR: &str = "network_error";
     /// The request took longer than `httpTimeoutMs`.
@@ -44,6 +54,7 @@ pub struct AuthError {
     message: String,
     server: Option<Box<ServerError>>,
     status: Option<u16>,
+    reason: Option<&'static str>,
 }
 
 /// The OAuth error fields a server sent (RFC 6749 §4.1.2.1, §5.2).
@@ -62,6 +73,7 @@ impl AuthError {
             message: message.into(),
             server: None,
             status: None,
+            reason: None,
         }
     }
 
@@ -86,12 +98,23 @@ impl AuthError {
             message,
             server: Some(Box::new(server)),
             status,
+            reason: None,
         }
     }
 
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
+    }
+
+    /// Which check failed, for `invalid_id_token` (see `id_token::reason`).
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason
     }
 
     pub fn code(&self) -> &str {
@@ -123,6 +146,7 @@ impl fmt::Debug for AuthError {
             .field("message", &self.message)
             .field("server", &self.server)
             .field("status", &self.status)
+            .field("reason", &self.reason)
             .finish()
     }
 }

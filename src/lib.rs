@@ -7,17 +7,26 @@
 pub mod authorize;
 pub mod callback;
 pub mod config;
+pub mod crypto;
 pub mod discovery;
 pub mod error;
+pub mod id_token;
 pub mod json;
+pub mod jwks;
+pub mod logout;
 pub mod pkce;
 pub mod random;
 pub mod secret;
+pub mod session;
 pub mod token;
 pub mod transaction;
 pub mod uri;
+pub mod userinfo;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use error::{AuthError, Result};
+
+#[cfg(test)]
+mod test_support;

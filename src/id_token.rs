@@ -1,0 +1,591 @@
+//! ID token validation: the JWS signature against the provider's keys, then
+//! every check of OpenID Connect Core 1.0 §3.1.3.7. A failure is an
+//! `invalid_id_token` error whose `reason` names the check.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::crypto::{self, SUPPORTED_ALGS};
+use crate::error::{code, AuthError, Result};
+use crate::jwks::{decoding_key, JwkSet, KeyChoice};
+use crate::secret::IdToken;
+use crate::transaction::constant_time_eq;
+
+/// The `reason` of an `invalid_id_token` error.
+pub mod reason {
+    pub const MALFORMED: &str = "malformed";
+    pub const ALG: &str = "alg";
+    pub const KID: &str = "kid";
+    pub const SIGNATURE: &str = "signature";
+    pub const ISS: &str = "iss";
+    pub const AUD: &str = "aud";
+    pub const AZP: &str = "azp";
+    pub const EXP: &str = "exp";
+    pub const IAT: &str = "iat";
+    pub const NBF: &str = "nbf";
+    pub const NONCE: &str = "nonce";
+    pub const SUB: &str = "sub";
+    pub const AUTH_TIME: &str = "auth_time";
+}
+
+/// Default clock-skew allowance, in seconds.
+pub const DEFAULT_LEEWAY_S: u64 = 60;
+
+fn fail(reason: &'static str, message: impl Into<String>) -> AuthError {
+    AuthError::new(code::INVALID_ID_TOKEN, message).with_reason(reason)
+}
+
+/// What the token must say.
+#[derive(Clone, Debug)]
+pub struct Expected<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// The `nonce` sent in the authentication request; `None` for a refreshed token.
+    pub nonce: Option<&'a str>,
+    /// The `max_age` sent, in seconds.
+    pub max_age: Option<u64>,
+    /// Signing algorithms allowed, never taken from the token itself.
+    pub algs: &'a [String],
+    pub leeway_s: u64,
+    pub now_s: u64,
+    /// False only when a stored session is read back: its ID token may have
+    /// expired while the session lives on (a valid access or refresh token).
+    pub check_expiry: bool,
+}
+
+/// A token that passed every check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedIdToken {
+    pub raw: IdToken,
+    pub claims: Map<String, Value>,
+    pub sub: String,
+    pub exp: i64,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<Value>,
+    kid: Option<Value>,
+    crit: Option<Value>,
+}
+
+struct Parts<'a> {
+    alg: String,
+    kid: Option<String>,
+    signed: &'a str,
+    claims: Map<String, Value>,
+}
+
+fn b64_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Splits and decodes the compact JWS (RFC 7515 §7.1) without trusting anything yet.
+fn parse(token: &str) -> Result<Parts<'_>> {
+    if token.len() > crate::json::MAX_BODY_BYTES {
+        return Err(fail(reason::MALFORMED, "the ID token is larger than 1 MiB"));
+    }
+    let mut it = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err(fail(
+            reason::MALFORMED,
+            "the ID token is not a JWS of three parts (a JWE or garbage?)",
+        ));
+    };
+    if s.is_empty() {
+        return Err(fail(reason::ALG, "the ID token is unsigned"));
+    }
+    let header: Header =
+        b64_json(h).ok_or_else(|| fail(reason::MALFORMED, "the ID token's header is not base64url JSON"))?;
+    // RFC 7515 §4.1.11: unknown critical extensions make the JWS invalid; this
+    // library understands none.
+    if header.crit.is_some() {
+        return Err(fail(
+            reason::MALFORMED,
+            "the ID token's header has `crit` extensions",
+        ));
+    }
+    let alg = match header.alg {
+        Some(Value::String(a)) => a,
+        _ => return Err(fail(reason::ALG, "the ID token's header has no `alg`")),
+    };
+    let kid = match header.kid {
+        None => None,
+        Some(Value::String(k)) => Some(k),
+        Some(_) => return Err(fail(reason::MALFORMED, "the ID token's `kid` is not a string")),
+    };
+    let claims: Map<String, Value> = b64_json(p).ok_or_else(|| {
+        fail(
+            reason::MALFORMED,
+            "the ID token's payload is not a base64url JSON object",
+        )
+    })?;
+    Ok(Parts {
+        alg,
+        kid,
+        signed: token,
+        claims,
+    })
+}
+
+/// The signing algorithms to allow: the app's list, else the provider's
+/// `id_token_signing_alg_values_supported`, else RS256 (OIDC Core §15.1 makes
+/// it mandatory to implement), each only if this library can verify it.
+pub fn allowed_algs(app: Option<&[String]>, provider: Option<&[String]>) -> Vec<String> {
+    let default = ["RS256".to_string()];
+    let list = app.or(provider).unwrap_or(&default);
+    list.iter()
+        .filter(|a| SUPPORTED_ALGS.contains(&a.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// True when the token names a key the set does not have: the provider may
+/// have rotated its keys, and the set is worth fetching again once.
+pub fn needs_fresh_jwks(token: &str, jwks: &JwkSet) -> bool {
+    match parse(token) {
+        Ok(p) => matches!(jwks.choose(&p.alg, p.kid.as_deref()), KeyChoice::Unknown(_)),
+        Err(_) => false,
+    }
+}
+
+/// Verifies the signature and every claim.
+pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
+    let parts = parse(token)?;
+    check_signature(&parts, jwks, expected.algs)?;
+    let (sub, exp) = check_claims(&parts.claims, expected)?;
+    Ok(VerifiedIdToken {
+        raw: IdToken::new(token),
+        claims: parts.claims,
+        sub,
+        exp,
+    })
+}
+
+/// OIDC Core §3.1.3.7 step 6–7: "The Client MUST validate the signature of all
+/// other ID Tokens according to JWS using the algorithm specified in the JWT alg
+/// Header Parameter. The Client MUST use the keys provided by the Issuer." The
+/// allowed algorithms come from configuration, never from the token: `none`
+/// and HMAC (which would make the public key a shared secret) are never allowed.
+fn check_signature(parts: &Parts<'_>, jwks: &JwkSet, algs: &[String]) -> Result<()> {
+    if !algs.contains(&parts.alg) {
+        return Err(fail(
+            reason::ALG,
+            format!(
+                "the ID token is signed with {:?}, which is not among the allowed {:?}",
+                parts.alg, algs
+            ),
+        ));
+    }
+    let jwk = match jwks.choose(&parts.alg, parts.kid.as_deref()) {
+        KeyChoice::Key(k) => k,
+        KeyChoice::Unknown(why) | KeyChoice::Unfit(why) => return Err(fail(reason::KID, why)),
+        KeyChoice::Ambiguous => {
+            return Err(fail(
+                reason::KID,
+                "the ID token has no kid and the JWKS has several keys that fit",
+            ))
+        }
+    };
+    let key = decoding_key(jwk).ok_or_else(|| fail(reason::KID, "the chosen JWK cannot be read as a key"))?;
+    let alg: jsonwebtoken::Algorithm = parts
+        .alg
+        .parse()
+        .map_err(|_| fail(reason::ALG, format!("unsupported alg {:?}", parts.alg)))?;
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    // Claims are checked below, each with its own reason.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    crypto::install();
+    jsonwebtoken::decode::<Value>(parts.signed, &key, &validation).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => fail(
+            reason::SIGNATURE,
+            "the ID token's signature does not verify with the provider's key",
+        ),
+        _ => fail(
+            reason::SIGNATURE,
+            format!("the ID token's signature could not be checked: {e}"),
+        ),
+    })?;
+    Ok(())
+}
+
+fn num(claims: &Map<String, Value>, name: &str) -> Option<Option<f64>> {
+    match claims.get(name) {
+        None => Some(None),
+        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()).map(Some),
+        Some(_) => None,
+    }
+}
+
+fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64)> {
+    // Step 2: "The Issuer Identifier for the OpenID Provider ... MUST exactly match the value of the iss (issuer) Claim."
+    match c.get("iss") {
+        Some(Value::String(iss)) if iss == e.issuer => {}
+        other => {
+            return Err(fail(
+                reason::ISS,
+                format!("the ID token's iss is {other:?}, not {:?}", e.issuer),
+            ))
+        }
+    }
+    // Step 3: "The Client MUST validate that the aud (audience) Claim contains its
+    // client_id value ... The ID Token MUST be rejected if the ID Token does not
+    // list the Client as a valid audience".
+    let aud: Vec<&str> = match c.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => {
+            list.iter().filter_map(Value::as_str).collect()
+        }
+        _ => {
+            return Err(fail(
+                reason::AUD,
+                "the ID token's aud is missing or not a string or array of strings",
+            ))
+        }
+    };
+    if !aud.contains(&e.client_id) {
+        return Err(fail(
+            reason::AUD,
+            format!("the ID token's aud {aud:?} does not contain {:?}", e.client_id),
+        ));
+    }
+    // Steps 4–5: "If the ID Token contains multiple audiences, the Client SHOULD
+    // verify that an azp Claim is present. If an azp (authorized party) Claim
+    // is present, the Client SHOULD verify that its client_id is the Claim Value."
+    // Both are enforced.
+    match c.get("azp") {
+        None if aud.len() > 1 => {
+            return Err(fail(reason::AZP, "the ID token has several audiences and no azp"));
+        }
+        None => {}
+        Some(Value::String(azp)) if azp == e.client_id => {}
+        Some(other) => {
+            return Err(fail(
+                reason::AZP,
+                format!("the ID token's azp is {other:?}, not {:?}", e.client_id),
+            ))
+        }
+    }
+    let now = e.now_s as f64;
+    let leeway = e.leeway_s as f64;
+    // Step 9: "The current time MUST be before the time represented by the exp
+    // Claim (possibly allowing for some small leeway to account for clock skew)."
+    let exp = match num(c, "exp") {
+        Some(Some(exp)) => exp,
+        _ => return Err(fail(reason::EXP, "the ID token has no numeric exp")),
+    };
+    if e.check_expiry && now >= exp + leeway {
+        return Err(fail(reason::EXP, "the ID token has expired"));
+    }
+    // Step 10: "The iat Claim can be used to reject tokens that were issued too
+    // far away from the current time". iat is REQUIRED (§2); one in the future
+    // (beyond the leeway) is refused.
+    match num(c, "iat") {
+        Some(Some(iat)) if iat <= now + leeway => {}
+        Some(Some(_)) => return Err(fail(reason::IAT, "the ID token was issued in the future (iat)")),
+        _ => return Err(fail(reason::IAT, "the ID token has no numeric iat")),
+    }
+    // RFC 7519 §4.1.5: the JWT "MUST NOT be accepted for processing" before nbf.
+    match num(c, "nbf") {
+        Some(None) => {}
+        Some(Some(nbf)) if nbf <= now + leeway => {}
+        Some(Some(_)) => return Err(fail(reason::NBF, "the ID token is not valid yet (nbf)")),
+        None => return Err(fail(reason::NBF, "the ID token's nbf is not a number")),
+    }
+    // Step 11: "If a nonce value was sent in the Authentication Request, a nonce
+    // Claim MUST be present and its value checked to verify that it is the same
+    // value as the one that was sent in the Authentication Request."
+    if let Some(sent) = e.nonce {
+        match c.get("nonce") {
+            Some(Value::String(n)) if constant_time_eq(n.as_bytes(), sent.as_bytes()) => {}
+            Some(_) => return Err(fail(reason::NONCE, "the ID token's nonce is not the one sent")),
+            None => return Err(fail(reason::NONCE, "the ID token has no nonce, yet one was sent")),
+        }
+    }
+    // §2: sub is REQUIRED, "It MUST NOT exceed 255 ASCII characters in length."
+    let sub = match c.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 => s.clone(),
+        _ => {
+            return Err(fail(
+                reason::SUB,
+                "the ID token's sub is missing, empty or too long",
+            ))
+        }
+    };
+    // Step 13: "If the auth_time Claim was requested, either through a specific
+    // request for this Claim or by using the max_age parameter, the Client SHOULD
+    // check the auth_time Claim value and request re-authentication if it
+    // determines too much time has elapsed since the last End-User authentication."
+    if let Some(max_age) = e.max_age {
+        match num(c, "auth_time") {
+            Some(Some(t)) if t + max_age as f64 + leeway >= now => {}
+            Some(Some(_)) => {
+                return Err(fail(
+                    reason::AUTH_TIME,
+                    "the last authentication is older than maxAge",
+                ))
+            }
+            _ => {
+                return Err(fail(
+                    reason::AUTH_TIME,
+                    "maxAge was sent but the ID token has no auth_time",
+                ))
+            }
+        }
+    }
+    Ok((sub, exp.floor() as i64))
+}
+
+/// OIDC Core §12.2: a refresh response's ID token must keep `iss`, `sub` and
+/// `aud` of the session's one ("its iss Claim Value MUST be the same ..., its
+/// sub Claim Value MUST be the same ..., its aud Claim Value MUST be the same").
+pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> Result<()> {
+    if previous.sub != new.sub {
+        return Err(fail(reason::SUB, "the refreshed ID token is for another subject"));
+    }
+    for (name, why) in [("iss", reason::ISS), ("aud", reason::AUD)] {
+        if previous.claims.get(name) != new.claims.get(name) {
+            return Err(fail(why, format!("the refreshed ID token has another {name}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{hs256_with, jwks, sign, unsigned};
+    use serde_json::json;
+
+    const ISS: &str = "https://id.example.com";
+    const NOW: u64 = 1_800_000_000;
+    const NONCE: &str = "n-0S6_WzA2Mj";
+
+    fn claims() -> Value {
+        json!({"iss": ISS, "sub": "alice", "aud": "app", "exp": NOW + 600, "iat": NOW - 5,
+               "nonce": NONCE, "auth_time": NOW - 100, "name": "Alice"})
+    }
+
+    fn algs() -> Vec<String> {
+        vec!["RS256".into(), "ES256".into()]
+    }
+
+    fn verify_with(token: &str, set: &JwkSet, max_age: Option<u64>) -> Result<VerifiedIdToken> {
+        let algs = algs();
+        let e = Expected {
+            issuer: ISS,
+            client_id: "app",
+            nonce: Some(NONCE),
+            max_age,
+            algs: &algs,
+            leeway_s: 60,
+            now_s: NOW,
+            check_expiry: true,
+        };
+        verify_id_token(token, set, &e)
+    }
+
+    fn verify(token: &str) -> Result<VerifiedIdToken> {
+        verify_with(token, &jwks(&["rsa", "ec"]), None)
+    }
+
+    fn reason_of(token: &str) -> &'static str {
+        let e = verify(token).unwrap_err();
+        assert_eq!(e.code(), code::INVALID_ID_TOKEN);
+        e.reason().unwrap()
+    }
+
+    fn with(changes: Value) -> Value {
+        let mut c = claims();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn valid_rs256_and_es256_tokens_verify() {
+        for key in ["rsa", "ec"] {
+            let t = verify(&sign(key, json!({}), &claims())).unwrap();
+            assert_eq!(t.sub, "alice");
+            assert_eq!(t.exp, (NOW + 600) as i64);
+            assert_eq!(t.claims["name"], "Alice");
+        }
+    }
+
+    #[test]
+    fn a_tampered_payload_or_signature_fails_the_signature() {
+        let t = sign("rsa", json!({}), &claims());
+        let mut parts: Vec<String> = t.split('.').map(String::from).collect();
+        let forged = with(json!({"sub": "mallory"}));
+        parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(reason_of(&parts.join(".")), reason::SIGNATURE);
+        // Signed by another key under the known kid.
+        let other = sign("rsaRotated", json!({"kid": "rsa-1"}), &claims());
+        assert_eq!(reason_of(&other), reason::SIGNATURE);
+        let es = sign("ec", json!({}), &claims());
+        let bad_sig = format!("{}{}", &es[..es.len() - 4], "AAAA");
+        assert_eq!(reason_of(&bad_sig), reason::SIGNATURE);
+    }
+
+    #[test]
+    fn alg_none_and_hmac_with_the_public_key_are_refused() {
+        assert_eq!(reason_of(&unsigned(&claims())), reason::ALG);
+        let public_n = crate::test_support::public_jwk("rsa").n.unwrap();
+        assert_eq!(
+            reason_of(&hs256_with(public_n.as_bytes(), &claims(), "rsa-1")),
+            reason::ALG
+        );
+        // An allowed alg the key does not fit: ES256 header on the RSA kid.
+        assert_eq!(
+            reason_of(&sign("ec", json!({"kid": "rsa-1"}), &claims())),
+            reason::KID
+        );
+        // Not allowed by configuration even though the key would fit.
+        let only_es = vec!["ES256".to_string()];
+        let e = Expected {
+            issuer: ISS,
+            client_id: "app",
+            nonce: Some(NONCE),
+            max_age: None,
+            algs: &only_es,
+            leeway_s: 60,
+            now_s: NOW,
+            check_expiry: true,
+        };
+        let err = verify_id_token(&sign("rsa", json!({}), &claims()), &jwks(&["rsa"]), &e).unwrap_err();
+        assert_eq!(err.reason(), Some(reason::ALG));
+    }
+
+    #[test]
+    fn unknown_kid_asks_for_a_fresh_jwks() {
+        let t = sign("rsaRotated", json!({}), &claims());
+        let old = jwks(&["rsa"]);
+        assert!(needs_fresh_jwks(&t, &old));
+        assert_eq!(
+            verify_with(&t, &old, None).unwrap_err().reason(),
+            Some(reason::KID)
+        );
+        let fresh = jwks(&["rsa", "rsaRotated"]);
+        assert!(!needs_fresh_jwks(&t, &fresh));
+        assert!(verify_with(&t, &fresh, None).is_ok());
+    }
+
+    #[test]
+    fn a_weak_rsa_key_is_refused() {
+        let t = sign("rsaWeak", json!({}), &claims());
+        let e = verify_with(&t, &jwks(&["rsaWeak"]), None).unwrap_err();
+        assert_eq!(e.reason(), Some(reason::KID));
+        assert!(e.message().contains("1024 bits"), "{}", e.message());
+    }
+
+    #[test]
+    fn malformed_tokens() {
+        for t in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.??.xx",
+            &format!("{}.e30.sig", URL_SAFE_NO_PAD.encode("[1]")),
+        ] {
+            assert_eq!(reason_of(t), reason::MALFORMED, "{t:?}");
+        }
+        assert_eq!(
+            reason_of(&sign("rsa", json!({"crit": ["exp"]}), &claims())),
+            reason::MALFORMED
+        );
+    }
+
+    #[test]
+    fn every_claim_check_has_its_reason() {
+        let cases: Vec<(Value, &str)> = vec![
+            (json!({"iss": "https://evil.example.com"}), reason::ISS),
+            (json!({"iss": null}), reason::ISS),
+            (json!({"aud": "other"}), reason::AUD),
+            (json!({"aud": ["other", 5]}), reason::AUD),
+            (json!({"aud": null}), reason::AUD),
+            (json!({"aud": ["app", "other"]}), reason::AZP),
+            (json!({"aud": ["app", "other"], "azp": "other"}), reason::AZP),
+            (json!({"azp": "other"}), reason::AZP),
+            (json!({"exp": NOW - 61}), reason::EXP),
+            (json!({"exp": null}), reason::EXP),
+            (json!({"exp": "tomorrow"}), reason::EXP),
+            (json!({"iat": NOW + 61}), reason::IAT),
+            (json!({"iat": null}), reason::IAT),
+            (json!({"nbf": NOW + 61}), reason::NBF),
+            (json!({"nbf": "soon"}), reason::NBF),
+            (json!({"nonce": "other"}), reason::NONCE),
+            (json!({"nonce": null}), reason::NONCE),
+            (json!({"sub": null}), reason::SUB),
+            (json!({"sub": ""}), reason::SUB),
+            (json!({"sub": "x".repeat(256)}), reason::SUB),
+        ];
+        for (change, want) in cases {
+            let t = sign("rsa", json!({}), &with(change.clone()));
+            assert_eq!(reason_of(&t), want, "{change}");
+        }
+        // Within the leeway: accepted.
+        for ok in [
+            json!({"exp": NOW - 59}),
+            json!({"iat": NOW + 59}),
+            json!({"nbf": NOW + 59}),
+            json!({"aud": ["app", "other"], "azp": "app"}),
+        ] {
+            assert!(verify(&sign("rsa", json!({}), &with(ok.clone()))).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn max_age_requires_a_recent_auth_time() {
+        let set = jwks(&["rsa"]);
+        let fresh = sign("rsa", json!({}), &claims());
+        assert!(verify_with(&fresh, &set, Some(300)).is_ok());
+        let stale = sign("rsa", json!({}), &with(json!({"auth_time": NOW - 1000})));
+        assert_eq!(
+            verify_with(&stale, &set, Some(300)).unwrap_err().reason(),
+            Some(reason::AUTH_TIME)
+        );
+        let missing = sign("rsa", json!({}), &with(json!({"auth_time": null})));
+        assert_eq!(
+            verify_with(&missing, &set, Some(300)).unwrap_err().reason(),
+            Some(reason::AUTH_TIME)
+        );
+        assert!(verify_with(&missing, &set, None).is_ok());
+    }
+
+    #[test]
+    fn allowed_algs_come_from_config_never_the_token() {
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(allowed_algs(None, None), s(&["RS256"]));
+        assert_eq!(
+            allowed_algs(None, Some(&s(&["RS256", "HS256", "none", "ES256"]))),
+            s(&["RS256", "ES256"])
+        );
+        assert_eq!(
+            allowed_algs(Some(&s(&["ES256"])), Some(&s(&["RS256"]))),
+            s(&["ES256"])
+        );
+    }
+
+    #[test]
+    fn a_refreshed_token_keeps_the_subject() {
+        let a = verify(&sign("rsa", json!({}), &claims())).unwrap();
+        let same = verify(&sign("rsa", json!({}), &with(json!({"iat": NOW})))).unwrap();
+        assert!(check_same_subject(&a, &same).is_ok());
+        let other = verify(&sign("rsa", json!({}), &with(json!({"sub": "bob"})))).unwrap();
+        assert_eq!(
+            check_same_subject(&a, &other).unwrap_err().reason(),
+            Some(reason::SUB)
+        );
+    }
+}
