@@ -4,10 +4,14 @@ export type {
   AuthClient,
   AuthClientOptions,
   AuthorizeOptions,
+  IdTokenClaims,
   LoginWithRedirectOptions,
+  LogoutOptions,
   PkcePair,
   RedirectResult,
+  TokenStorageAdapter,
   Tokens,
+  User,
 } from "./oidc_pkce.js";
 import type { AuthError as AuthErrorShape } from "./oidc_pkce.js";
 

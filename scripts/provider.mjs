@@ -33,10 +33,11 @@ function account(id) {
  * - port (0: any free port), auth0 (Auth0's paths and an issuer ending in "/"),
  * - clients: oidc-provider client metadata (public clients: token_endpoint_auth_method "none"),
  * - corsOrigins: more origins allowed to call the token/userinfo endpoints,
- * - ttl: oidc-provider ttl overrides, e.g. { AccessToken: 60 }.
+ * - ttl: oidc-provider ttl overrides, e.g. { AccessToken: 60 },
+ * - jwks: { keys: [private JWKs] } to sign with (default: oidc-provider's development key).
  * Resolves to { issuer, url, provider, close() }.
  */
-export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {} } = {}) {
+export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {}, jwks } = {}) {
   let handler = (_req, res) => res.writeHead(503).end();
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -64,6 +65,7 @@ export async function startProvider({ port = 0, auth0 = false, clients = [], cor
     },
     ttl: { AccessToken: 3600, IdToken: 3600, ...ttl },
     ...(auth0 ? { routes: AUTH0_ROUTES } : {}),
+    ...(jwks ? { jwks } : {}),
     renderError(ctx, out) {
       ctx.type = "html";
       ctx.body = `<!doctype html><title>Error</title><h1>${out.error}</h1><p>${out.error_description ?? ""}</p>`;

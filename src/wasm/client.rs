@@ -11,7 +11,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::error::invalid_options;
 use super::http::{self, Body};
-use super::storage::Store;
+use super::storage::{Store, TokenStore};
 use super::to_js;
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response};
@@ -21,12 +21,19 @@ use crate::discovery::{
     static_metadata, ProviderMetadata,
 };
 use crate::error::{code, AuthError, Result};
-use crate::token::{authorization_code_request, parse_token_response, TokenSet};
+use crate::id_token::{allowed_algs, needs_fresh_jwks, verify_id_token, Expected, VerifiedIdToken};
+use crate::jwks::{parse_jwks, JwkSet};
+use crate::logout::logout_url;
+use crate::session::{jwks_key, parse_stored_session, session_key, Session};
+use crate::token::{authorization_code_request, parse_token_response};
 use crate::transaction::{find_by_state, stale_keys, StateLookup, Transaction};
+use crate::userinfo::parse_userinfo_response;
 
 thread_local! {
     /// Discovery documents, fetched once per issuer per page.
     static DISCOVERY: RefCell<HashMap<String, ProviderMetadata>> = RefCell::new(HashMap::new());
+    /// Key sets, by `jwks_uri`, fetched once per page (again once on an unknown `kid`).
+    static JWKS: RefCell<HashMap<String, JwkSet>> = RefCell::new(HashMap::new());
 }
 
 fn now_ms() -> u64 {
@@ -36,8 +43,10 @@ fn now_ms() -> u64 {
 struct Inner {
     config: ClientConfig,
     metadata: ProviderMetadata,
+    algs: Vec<String>,
     transactions: Store,
-    tokens: RefCell<Option<TokenSet>>,
+    tokens: TokenStore,
+    session: RefCell<Option<Session>>,
 }
 
 /// A configured client. Make one with `createAuthClient(options)`.
@@ -47,8 +56,8 @@ pub struct AuthClient {
 }
 
 /// Validates the options, finds the provider's endpoints (discovery once per
-/// issuer, none for `domain` or when `endpoints` gives both login endpoints)
-/// and returns the client.
+/// issuer, none for `domain` or when `endpoints` gives both login endpoints),
+/// restores a stored session, and returns the client.
 #[wasm_bindgen(js_name = createAuthClient)]
 pub async fn create_auth_client(
     #[wasm_bindgen(unchecked_param_type = "AuthClientOptions")] options: JsValue,
@@ -63,19 +72,27 @@ async fn create(options: JsValue) -> Result<AuthClient> {
             "createAuthClient needs an options object",
         ));
     }
+    let token_storage = Reflect::get(&options, &"tokenStorage".into()).unwrap_or(JsValue::UNDEFINED);
     let opts: ClientOptions = serde_wasm_bindgen::from_value(options)
         .map_err(|e| invalid_options("createAuthClient options", e))?;
     let config = ClientConfig::from_options(opts)?;
     let transactions = Store::open(config.transaction_storage)?;
+    let tokens = TokenStore::from_option(&token_storage)?;
     let metadata = resolve_metadata(&config).await?;
-    Ok(AuthClient {
-        inner: Rc::new(Inner {
-            config,
-            metadata,
-            transactions,
-            tokens: RefCell::new(None),
-        }),
-    })
+    let algs = allowed_algs(
+        config.id_token_signing_algs.as_deref(),
+        metadata.id_token_signing_alg_values_supported.as_deref(),
+    );
+    let inner = Rc::new(Inner {
+        config,
+        metadata,
+        algs,
+        transactions,
+        tokens,
+        session: RefCell::new(None),
+    });
+    inner.restore_session().await;
+    Ok(AuthClient { inner })
 }
 
 async fn resolve_metadata(config: &ClientConfig) -> Result<ProviderMetadata> {
@@ -118,6 +135,11 @@ where
     future_to_promise(async move { future.await.map_err(JsValue::from) })
 }
 
+/// JSON → a plain JS value.
+fn json_to_js(value: &serde_json::Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TokensView<'a> {
@@ -127,6 +149,37 @@ struct TokensView<'a> {
     token_type: &'a str,
     expires_at: Option<u64>,
     scope: Option<&'a str>,
+}
+
+/// Reads `name` of an options object (or undefined).
+fn option(opts: &JsValue, name: &str) -> JsValue {
+    if opts.is_object() {
+        Reflect::get(opts, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// Sends the browser to `url`: the app's `openUrl(url)` (awaited), or `window.location.assign`.
+async fn open_url(open_url: JsValue, url: &str) -> Result<()> {
+    if open_url.is_undefined() || open_url.is_null() {
+        let location = web_sys::window()
+            .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "no window to navigate: pass `openUrl`"))?
+            .location();
+        return location
+            .assign(url)
+            .map_err(|_| AuthError::new(code::INVALID_CONFIG, "the browser refused to navigate"));
+    }
+    let f: Function = open_url
+        .dyn_into()
+        .map_err(|_| AuthError::new(code::INVALID_CONFIG, "`openUrl` must be a function"))?;
+    let returned = f
+        .call1(&JsValue::NULL, &JsValue::from_str(url))
+        .map_err(app_error)?;
+    if returned.has_type::<Promise>() {
+        JsFuture::from(Promise::from(returned)).await.map_err(app_error)?;
+    }
+    Ok(())
 }
 
 #[wasm_bindgen]
@@ -149,46 +202,24 @@ impl AuthClient {
     ) -> Promise {
         let inner = self.inner.clone();
         spawn(async move {
-            let open_url = if opts.is_object() {
-                Reflect::get(&opts, &JsValue::from_str("openUrl")).unwrap_or(JsValue::UNDEFINED)
-            } else {
-                JsValue::UNDEFINED
-            };
+            let opener = option(&opts, "openUrl");
             let url = inner.start_login(opts)?;
-            if open_url.is_undefined() || open_url.is_null() {
-                let location = web_sys::window()
-                    .ok_or_else(|| {
-                        AuthError::new(code::INVALID_CONFIG, "no window to navigate: pass `openUrl`")
-                    })?
-                    .location();
-                location
-                    .assign(&url)
-                    .map_err(|_| AuthError::new(code::INVALID_CONFIG, "the browser refused to navigate"))?;
-                return Ok(JsValue::UNDEFINED);
-            }
-            let open_url: Function = open_url
-                .dyn_into()
-                .map_err(|_| AuthError::new(code::INVALID_CONFIG, "`openUrl` must be a function"))?;
-            let returned = open_url
-                .call1(&JsValue::NULL, &JsValue::from_str(&url))
-                .map_err(app_error)?;
-            if returned.has_type::<Promise>() {
-                JsFuture::from(Promise::from(returned)).await.map_err(app_error)?;
-            }
+            open_url(opener, &url).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     /// Completes the login on the callback URL (default `window.location.href`):
-    /// checks it, consumes the pending login exactly once, exchanges the code.
+    /// checks it, consumes the pending login exactly once, exchanges the code,
+    /// verifies the ID token.
     #[wasm_bindgen(js_name = handleRedirectCallback, unchecked_return_type = "Promise<RedirectResult>")]
     pub fn handle_redirect_callback(&self, url: Option<String>) -> Promise {
         let inner = self.inner.clone();
         spawn(async move {
             let result = inner.finish_login(url).await;
             if result.is_err() {
-                // A failed login leaves no tokens behind.
-                inner.tokens.replace(None);
+                // A failed login leaves no session behind.
+                inner.forget_session().await;
             }
             result
         })
@@ -197,18 +228,118 @@ impl AuthClient {
     /// The tokens of the signed-in session, or `null`.
     #[wasm_bindgen(js_name = getTokens, unchecked_return_type = "Tokens | null")]
     pub fn get_tokens(&self) -> Result<JsValue, JsValue> {
-        let tokens = self.inner.tokens.borrow();
-        match tokens.as_ref() {
+        let session = self.inner.session.borrow();
+        match session.as_ref() {
             None => Ok(JsValue::NULL),
-            Some(t) => to_js(&TokensView {
-                access_token: t.access_token.expose(),
-                id_token: t.id_token.as_ref().map(|t| t.expose()),
-                refresh_token: t.refresh_token.as_ref().map(|t| t.expose()),
-                token_type: &t.token_type,
-                expires_at: t.expires_at_ms,
-                scope: t.scope.as_deref(),
-            }),
+            Some(s) => {
+                let t = &s.tokens;
+                to_js(&TokensView {
+                    access_token: t.access_token.expose(),
+                    id_token: t.id_token.as_ref().map(|t| t.expose()),
+                    refresh_token: t.refresh_token.as_ref().map(|t| t.expose()),
+                    token_type: &t.token_type,
+                    expires_at: t.expires_at_ms,
+                    scope: t.scope.as_deref(),
+                })
+            }
         }
+    }
+
+    /// True while signed in: the access token is valid, or a refresh token can renew it.
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.inner
+            .session
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.is_active(now_ms()))
+    }
+
+    /// Every verified claim of the ID token, with the raw token as `__raw`; or `null`.
+    #[wasm_bindgen(js_name = getIdTokenClaims, unchecked_return_type = "IdTokenClaims | null")]
+    pub fn get_id_token_claims(&self) -> JsValue {
+        match self.inner.session.borrow().as_ref() {
+            None => JsValue::NULL,
+            Some(s) => {
+                let mut claims = s.id_token.claims.clone();
+                claims.insert("__raw".into(), s.id_token.raw.expose().into());
+                json_to_js(&serde_json::Value::Object(claims))
+            }
+        }
+    }
+
+    /// The user's profile claims (`sub`, `name`, `email`, `picture`, …), or `null`.
+    #[wasm_bindgen(js_name = getUser, unchecked_return_type = "User | null")]
+    pub fn get_user(&self) -> JsValue {
+        match self.inner.session.borrow().as_ref() {
+            None => JsValue::NULL,
+            Some(s) => json_to_js(&serde_json::Value::Object(s.user())),
+        }
+    }
+
+    /// GETs the userinfo endpoint with the access token; its `sub` must be the ID token's.
+    #[wasm_bindgen(js_name = fetchUserInfo, unchecked_return_type = "Promise<User>")]
+    pub fn fetch_user_info(&self) -> Promise {
+        let inner = self.inner.clone();
+        spawn(async move {
+            let (access, sub) = {
+                let session = inner.session.borrow();
+                let s = session
+                    .as_ref()
+                    .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
+                (s.tokens.access_token.clone(), s.id_token.sub.clone())
+            };
+            let url = inner.metadata.userinfo_endpoint.as_deref().ok_or_else(|| {
+                AuthError::new(
+                    code::INVALID_CONFIG,
+                    "the provider has no userinfo_endpoint (set `endpoints.userinfo`)",
+                )
+            })?;
+            let resp = http::send(
+                "GET",
+                url,
+                Body::None,
+                Some(access.expose()),
+                inner.config.http_timeout_ms,
+            )
+            .await?;
+            let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
+            Ok(json_to_js(&serde_json::Value::Object(claims)))
+        })
+    }
+
+    /// The provider's logout URL (RP-Initiated Logout, or Auth0's `/v2/logout`).
+    #[wasm_bindgen(js_name = buildLogoutUrl)]
+    pub fn build_logout_url(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LogoutOptions | undefined")] opts: JsValue,
+    ) -> Result<String, JsValue> {
+        Ok(self.inner.logout_url(&opts)?)
+    }
+
+    /// Forgets the session here first, then sends the browser to the provider's
+    /// logout (with `openUrl` when given). Without an end-session endpoint it
+    /// goes to `returnTo` if given.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn logout(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LogoutOptions | undefined")] opts: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        spawn(async move {
+            let target = match inner.logout_url(&opts) {
+                Ok(url) => Some(url),
+                Err(_) if inner.metadata.end_session_endpoint.is_none() => {
+                    option(&opts, "returnTo").as_string()
+                }
+                Err(e) => return Err(e),
+            };
+            inner.forget_session().await;
+            if let Some(url) = target {
+                open_url(option(&opts, "openUrl"), &url).await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// The issuer this client checks responses against.
@@ -237,7 +368,7 @@ impl Inner {
         let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
             AuthorizeOptions::default()
         } else {
-            let app_state = Reflect::get(&opts, &JsValue::from_str("appState")).unwrap_or(JsValue::UNDEFINED);
+            let app_state = option(&opts, "appState");
             let mut o: AuthorizeOptions =
                 serde_wasm_bindgen::from_value(opts).map_err(|e| invalid_options("login options", e))?;
             o.app_state = app_state_to_json(&app_state)?;
@@ -328,15 +459,132 @@ impl Inner {
         };
         let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await?;
         let tokens = parse_token_response(resp.status, &resp.body, now_ms(), true)?;
-        self.tokens.replace(Some(tokens));
+        let raw = tokens
+            .id_token
+            .as_ref()
+            .map(|t| t.expose().to_string())
+            .unwrap_or_default();
+        let id_token = self.verify(&raw, Some(&tx.nonce), tx.max_age, true).await?;
+        self.store_session(Session { tokens, id_token }).await?;
 
         let result = js_sys::Object::new();
-        let app_state = match &tx.app_state {
-            Some(v) => js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::UNDEFINED),
-            None => JsValue::UNDEFINED,
-        };
+        let app_state = tx.app_state.as_ref().map_or(JsValue::UNDEFINED, json_to_js);
         let _ = Reflect::set(&result, &JsValue::from_str("appState"), &app_state);
         Ok(result.into())
+    }
+
+    /// The provider's key set: from this page's cache, else from `tokenStorage`,
+    /// else fetched (`fresh` skips both caches).
+    async fn jwks(&self, fresh: bool) -> Result<JwkSet> {
+        let uri = self.metadata.jwks_uri.as_deref().ok_or_else(|| {
+            AuthError::new(
+                code::INVALID_CONFIG,
+                "the provider has no jwks_uri (set `endpoints.jwks`)",
+            )
+        })?;
+        if !fresh {
+            if let Some(set) = JWKS.with(|j| j.borrow().get(uri).cloned()) {
+                return Ok(set);
+            }
+            if let Ok(Some(stored)) = self.tokens.get(&jwks_key(uri)).await {
+                if let Ok(set) = parse_jwks(&stored) {
+                    JWKS.with(|j| j.borrow_mut().insert(uri.to_string(), set.clone()));
+                    return Ok(set);
+                }
+            }
+        }
+        let resp = http::send("GET", uri, Body::None, None, self.config.http_timeout_ms).await?;
+        if resp.status != 200 {
+            return Err(
+                AuthError::new(code::INVALID_JWKS, format!("{uri} answered HTTP {}", resp.status))
+                    .with_status(resp.status),
+            );
+        }
+        let set = parse_jwks(&resp.body)?;
+        JWKS.with(|j| j.borrow_mut().insert(uri.to_string(), set.clone()));
+        if self.tokens.persists() {
+            let _ = self.tokens.set(&jwks_key(uri), &resp.body).await;
+        }
+        Ok(set)
+    }
+
+    /// Verifies an ID token; an unknown `kid` fetches the key set again once.
+    async fn verify(
+        &self,
+        raw: &str,
+        nonce: Option<&str>,
+        max_age: Option<u64>,
+        check_expiry: bool,
+    ) -> Result<VerifiedIdToken> {
+        let mut set = self.jwks(false).await?;
+        if needs_fresh_jwks(raw, &set) {
+            set = self.jwks(true).await?;
+        }
+        let expected = Expected {
+            issuer: self.config.issuer(),
+            client_id: &self.config.client_id,
+            nonce,
+            max_age,
+            algs: &self.algs,
+            leeway_s: self.config.leeway_s,
+            now_s: now_ms() / 1000,
+            check_expiry,
+        };
+        verify_id_token(raw, &set, &expected)
+    }
+
+    async fn store_session(&self, session: Session) -> Result<()> {
+        let stored = session.to_stored(&self.config.client_id, self.config.issuer());
+        self.session.replace(Some(session));
+        self.tokens
+            .set(&session_key(&self.config.client_id), &stored)
+            .await
+    }
+
+    async fn forget_session(&self) {
+        self.session.replace(None);
+        let _ = self.tokens.remove(&session_key(&self.config.client_id)).await;
+    }
+
+    /// Reads the stored session back, if any, verifying its ID token again. A
+    /// tampered, foreign or finished session is removed; one that cannot be
+    /// checked now (offline, no cached keys) is kept for a later page load.
+    async fn restore_session(&self) {
+        let key = session_key(&self.config.client_id);
+        let Ok(Some(stored)) = self.tokens.get(&key).await else {
+            return;
+        };
+        let parsed = match parse_stored_session(&stored, &self.config.client_id, self.config.issuer()) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = self.tokens.remove(&key).await;
+                return;
+            }
+        };
+        match self.verify(parsed.id_token.expose(), None, None, false).await {
+            Ok(id_token) => {
+                let session = Session {
+                    tokens: parsed.tokens,
+                    id_token,
+                };
+                if session.is_active(now_ms()) {
+                    self.session.replace(Some(session));
+                } else {
+                    let _ = self.tokens.remove(&key).await;
+                }
+            }
+            Err(e) if e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT => {}
+            Err(_) => {
+                let _ = self.tokens.remove(&key).await;
+            }
+        }
+    }
+
+    fn logout_url(&self, opts: &JsValue) -> Result<String> {
+        let return_to = option(opts, "returnTo").as_string();
+        let session = self.session.borrow();
+        let hint = session.as_ref().map(|s| s.id_token.raw.expose());
+        logout_url(&self.config, &self.metadata, hint, return_to.as_deref())
     }
 }
 

@@ -24,6 +24,9 @@ impl From<AuthError> for JsValue {
                 set(&err, "errorUri", u.as_str().into());
             }
         }
+        if let Some(reason) = e.reason() {
+            set(&err, "reason", reason.into());
+        }
         if let Some(status) = e.status() {
             set(&err, "status", status.into());
         }

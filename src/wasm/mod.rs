@@ -38,6 +38,52 @@ export interface AuthClientOptions {
   endpoints?: { authorization?: string; token?: string; userinfo?: string; jwks?: string; endSession?: string };
   /** Allow plain http to a non-loopback provider (development only). */
   allowInsecureRequests?: boolean;
+  /** Where the signed-in session (and the provider's keys) is kept. Default `"memory"` (gone on reload). */
+  tokenStorage?: "memory" | "session" | "local" | TokenStorageAdapter;
+  /** Clock-skew allowance for ID token times, in seconds. Default 60. */
+  leeway?: number;
+  /** ID token signing algorithms to accept (default: the provider's list, else RS256). */
+  idTokenSigningAlgs?: Array<"RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256">;
+}
+
+/** Your own storage for the session, e.g. over Capacitor Preferences. Methods may return promises. */
+export interface TokenStorageAdapter {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  set(key: string, value: string): void | Promise<void>;
+  remove(key: string): void | Promise<void>;
+}
+
+export interface LogoutOptions {
+  /** Where the provider sends the browser after logout (must be registered with it). */
+  returnTo?: string;
+  /** Opens the logout URL instead of `window.location.assign`. */
+  openUrl?: (url: string) => void | Promise<void>;
+}
+
+/** The verified ID token's claims, and the raw token as `__raw`. */
+export interface IdTokenClaims {
+  __raw: string;
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nonce?: string;
+  azp?: string;
+  auth_time?: number;
+  [claim: string]: unknown;
+}
+
+/** The user's profile claims. */
+export interface User {
+  sub: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  email?: string;
+  email_verified?: boolean;
+  picture?: string;
+  [claim: string]: unknown;
 }
 
 /** Options of one login. */
@@ -89,6 +135,8 @@ export interface AuthError extends Error {
   errorUri?: string;
   /** HTTP status, for errors from an HTTP response. */
   status?: number;
+  /** For `invalid_id_token`: the check that failed. */
+  reason?: "malformed" | "alg" | "kid" | "signature" | "iss" | "aud" | "azp" | "exp" | "iat" | "nbf" | "nonce" | "sub" | "auth_time";
 }
 "#;
 

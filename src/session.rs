@@ -1,0 +1,210 @@
+//! The signed-in session: the tokens and the verified ID token, kept in
+//! memory and, when the app asks, in `tokenStorage`. Read back from storage,
+//! it is validated like network input and its ID token is verified again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{code, AuthError, Result};
+use crate::id_token::VerifiedIdToken;
+use crate::json;
+use crate::secret::{AccessToken, IdToken, RefreshToken};
+use crate::token::TokenSet;
+
+const VERSION: u8 = 1;
+
+/// The storage key of a client's session.
+pub fn session_key(client_id: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    format!("oidc-pkce:session:{encoded}")
+}
+
+/// The storage key of a cached key set.
+pub fn jwks_key(jwks_uri: &str) -> String {
+    format!("oidc-pkce:jwks:{jwks_uri}")
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub tokens: TokenSet,
+    pub id_token: VerifiedIdToken,
+}
+
+/// Claims about the authentication itself rather than about the user.
+const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "nonce",
+    "auth_time",
+    "at_hash",
+    "c_hash",
+    "acr",
+    "amr",
+    "sid",
+    "s_hash",
+    "cnf",
+    "sub_jwk",
+];
+
+impl Session {
+    /// Signed in: the access token is still valid, or a refresh token can renew it.
+    pub fn is_active(&self, now_ms: u64) -> bool {
+        self.tokens.refresh_token.is_some() || self.tokens.expires_at_ms.is_none_or(|t| t > now_ms)
+    }
+
+    /// The profile claims (`sub`, `name`, `email`, `picture`, …).
+    pub fn user(&self) -> Map<String, Value> {
+        self.id_token
+            .claims
+            .iter()
+            .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub fn to_stored(&self, client_id: &str, issuer: &str) -> String {
+        let t = &self.tokens;
+        let stored = Stored {
+            v: VERSION,
+            client_id: client_id.to_string(),
+            issuer: issuer.to_string(),
+            access_token: t.access_token.expose().to_string(),
+            id_token: self.id_token.raw.expose().to_string(),
+            refresh_token: t.refresh_token.as_ref().map(|r| r.expose().to_string()),
+            token_type: t.token_type.clone(),
+            expires_at_ms: t.expires_at_ms,
+            scope: t.scope.clone(),
+        };
+        serde_json::to_string(&stored).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    v: u8,
+    client_id: String,
+    issuer: String,
+    access_token: String,
+    id_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+}
+
+/// A stored session before its ID token is verified again.
+#[derive(Debug)]
+pub struct StoredSession {
+    pub tokens: TokenSet,
+    pub id_token: IdToken,
+}
+
+/// Reads a stored session back. Anything this library would not have written
+/// (or written for another client or issuer) is refused.
+pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Result<StoredSession> {
+    let bad = |why: &str| {
+        AuthError::new(
+            code::STORAGE_ERROR,
+            format!("the stored session was unreadable ({why}) and was discarded"),
+        )
+    };
+    let s: Stored = json::from_str(value).map_err(|_| bad("not the JSON it should be"))?;
+    if s.v != VERSION {
+        return Err(bad("unknown version"));
+    }
+    if s.client_id != client_id || s.issuer != issuer {
+        return Err(bad("it belongs to another client or issuer"));
+    }
+    if s.access_token.is_empty() || s.id_token.is_empty() {
+        return Err(bad("a token is missing"));
+    }
+    Ok(StoredSession {
+        tokens: TokenSet {
+            access_token: AccessToken::new(s.access_token),
+            id_token: Some(IdToken::new(s.id_token.clone())),
+            refresh_token: s.refresh_token.map(RefreshToken::new),
+            token_type: s.token_type,
+            expires_at_ms: s.expires_at_ms,
+            scope: s.scope,
+        },
+        id_token: IdToken::new(s.id_token),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(refresh: bool, expires_at_ms: Option<u64>) -> Session {
+        let claims: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "iss": "https://id", "sub": "alice", "aud": "app", "exp": 10, "iat": 1, "nonce": "n",
+            "name": "Alice", "email": "a@example.com", "sid": "s"
+        }))
+        .unwrap();
+        Session {
+            tokens: TokenSet {
+                access_token: AccessToken::new("at"),
+                id_token: Some(IdToken::new("h.p.s")),
+                refresh_token: refresh.then(|| RefreshToken::new("rt")),
+                token_type: "Bearer".into(),
+                expires_at_ms,
+                scope: Some("openid".into()),
+            },
+            id_token: VerifiedIdToken {
+                raw: IdToken::new("h.p.s"),
+                claims,
+                sub: "alice".into(),
+                exp: 10,
+            },
+        }
+    }
+
+    #[test]
+    fn user_has_profile_claims_only() {
+        let u = session(false, None).user();
+        let mut keys: Vec<&str> = u.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["email", "name", "sub"]);
+    }
+
+    #[test]
+    fn active_while_the_access_token_lives_or_can_be_refreshed() {
+        assert!(session(false, Some(2_000)).is_active(1_000));
+        assert!(!session(false, Some(2_000)).is_active(2_000));
+        assert!(session(true, Some(2_000)).is_active(5_000));
+        assert!(session(false, None).is_active(5_000));
+    }
+
+    #[test]
+    fn round_trips_and_refuses_foreign_or_tampered_entries() {
+        let s = session(true, Some(9));
+        let stored = s.to_stored("app", "https://id");
+        let back = parse_stored_session(&stored, "app", "https://id").unwrap();
+        assert_eq!(back.tokens, s.tokens);
+        assert_eq!(back.id_token.expose(), "h.p.s");
+        assert!(parse_stored_session(&stored, "other", "https://id").is_err());
+        assert!(parse_stored_session(&stored, "app", "https://evil").is_err());
+        for bad in [
+            "",
+            "{}",
+            "[]",
+            &stored.replace("\"v\":1", "\"v\":9"),
+            &stored.replace("\"scope\"", "\"x\":1,\"scope\""),
+        ] {
+            assert_eq!(
+                parse_stored_session(bad, "app", "https://id").unwrap_err().code(),
+                code::STORAGE_ERROR,
+                "{bad}"
+            );
+        }
+    }
+}
