@@ -1,6 +1,7 @@
 // Shared set-up of the end-to-end tests: the static server (built package and
 // test pages), oidc-provider instances, and Debian's Chromium via playwright-core.
-import { createHash } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, sign as cryptoSign } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
@@ -22,19 +23,34 @@ export function launchChromium(extraArgs = []) {
   });
 }
 
+/** The test signing keys (private JWKs): rsa, rsaRotated, ec, rsaWeak. */
+export const KEYS = JSON.parse(readFileSync(new URL("../fixtures/signing-keys.json", import.meta.url), "utf8"));
+
+export function publicJwk(name) {
+  const { d, p, q, dp, dq, qi, ...pub } = KEYS[name];
+  return pub;
+}
+
 /** Starts the app server, the providers and the browser; `close()` stops all. */
 export async function startWorld({ providerOptions = {} } = {}) {
   const app = await startStaticServer();
   const appPage = `${app.url}/test/app.html`;
+  const logout = { post_logout_redirect_uris: [appPage] };
   const op = await startProvider({
     clients: [
-      publicClient("web", [appPage]),
+      publicClient("web", [appPage], logout),
+      publicClient("web-es256", [appPage], { ...logout, id_token_signed_response_alg: "ES256" }),
       publicClient("native", ["com.example.app://callback"], { application_type: "native" }),
     ],
     corsOrigins: [app.url],
+    jwks: { keys: [KEYS.rsa, KEYS.ec] },
     ...providerOptions,
   });
-  const auth0 = await startProvider({ auth0: true, clients: [publicClient("spa", [appPage])] });
+  const auth0 = await startProvider({
+    auth0: true,
+    clients: [publicClient("spa", [appPage], logout)],
+    jwks: { keys: [KEYS.rsa] },
+  });
   const browser = await launchChromium();
   return {
     app,
@@ -86,4 +102,25 @@ export function s256(verifier) {
 export function decodeJwt(jwt) {
   const [header, payload] = jwt.split(".").slice(0, 2).map((p) => JSON.parse(Buffer.from(p, "base64url")));
   return { header, payload };
+}
+
+const b64u = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+
+/**
+ * Signs a JWT with a test key: RS256 or ES256 by the key's type, or
+ * { hmacSecret } for HS256. `header` members are added to { alg, kid }.
+ */
+export function signJwt(payload, { key = "rsa", header = {}, hmacSecret } = {}) {
+  const jwk = KEYS[key];
+  const alg = hmacSecret ? "HS256" : jwk.kty === "EC" ? "ES256" : "RS256";
+  const h = { alg, kid: jwk.kid, typ: "JWT", ...header };
+  const input = `${b64u(h)}.${b64u(payload)}`;
+  let sig;
+  if (hmacSecret) {
+    sig = createHmac("sha256", hmacSecret).update(input).digest();
+  } else {
+    const k = createPrivateKey({ key: jwk, format: "jwk" });
+    sig = cryptoSign("sha256", Buffer.from(input), jwk.kty === "EC" ? { key: k, dsaEncoding: "ieee-p1363" } : k);
+  }
+  return `${input}.${sig.toString("base64url")}`;
 }
