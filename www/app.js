@@ -23,8 +23,10 @@ function saveSettings() {
 }
 
 function clientOptions(s) {
-  if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, redirectUri };
-  return { issuer: localConfig.issuer, clientId: localConfig.clientId, redirectUri };
+  // The session survives reloads of this tab (sessionStorage).
+  const common = { redirectUri, tokenStorage: "session" };
+  if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, ...common };
+  return { issuer: localConfig.issuer, clientId: localConfig.clientId, ...common };
 }
 
 function rows(table, entries) {
@@ -45,12 +47,6 @@ function short(token) {
   return token && token.length > 48 ? `${token.slice(0, 24)}…${token.slice(-12)} (${token.length} chars)` : token;
 }
 
-function decodeJwt(jwt) {
-  const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-  const json = new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0)));
-  return JSON.parse(json);
-}
-
 function showError(e) {
   $("result").hidden = false;
   $("error-block").hidden = false;
@@ -60,6 +56,7 @@ function showError(e) {
     ["message", e.message],
     ["server error", e.error],
     ["error_description", e.errorDescription],
+    ["reason", e.reason],
     ["HTTP status", e.status],
   ]);
 }
@@ -68,7 +65,7 @@ async function client() {
   return createAuthClient(clientOptions(saveSettings()));
 }
 
-async function onCallback() {
+async function onCallback(auth) {
   const params = new URLSearchParams(location.search);
   $("result").hidden = false;
   $("callback-block").hidden = false;
@@ -76,12 +73,19 @@ async function onCallback() {
     $("callback-params"),
     [...params].map(([k, v]) => [k, k === "code" ? short(v) : v]),
   );
-  const auth = await client();
   const { appState } = await auth.handleRedirectCallback();
   // The code is spent: take it out of the address bar and the history.
   history.replaceState(null, "", "/");
+  return appState;
+}
+
+function showSession(auth, appState) {
   const t = auth.getTokens();
+  if (!t) return;
+  const user = auth.getUser();
+  $("result").hidden = false;
   $("tokens-block").hidden = false;
+  $("user-name").textContent = user.name ?? user.email ?? user.sub;
   rows($("tokens"), [
     ["access_token", short(t.accessToken)],
     ["id_token", short(t.idToken)],
@@ -89,9 +93,11 @@ async function onCallback() {
     ["token_type", t.tokenType],
     ["expires at", t.expiresAt ? new Date(t.expiresAt).toLocaleString() : null],
     ["scope", t.scope],
-    ["appState", JSON.stringify(appState)],
+    ...(appState !== undefined ? [["appState", JSON.stringify(appState)]] : []),
   ]);
-  $("claims").textContent = JSON.stringify(decodeJwt(t.idToken), null, 2);
+  const { __raw, ...claims } = auth.getIdTokenClaims();
+  void __raw;
+  $("claims").textContent = JSON.stringify(claims, null, 2);
 }
 
 async function main() {
@@ -127,12 +133,29 @@ async function main() {
     }
   });
 
-  if (location.pathname === "/callback") {
+  $("userinfo-button").addEventListener("click", async () => {
     try {
-      await onCallback();
+      const info = await (await client()).fetchUserInfo();
+      $("userinfo-block").hidden = false;
+      $("userinfo").textContent = JSON.stringify(info, null, 2);
     } catch (e) {
       showError(e);
     }
+  });
+  $("logout-button").addEventListener("click", async () => {
+    try {
+      await (await client()).logout({ returnTo: `${location.origin}/` });
+    } catch (e) {
+      showError(e);
+    }
+  });
+
+  try {
+    const auth = await client();
+    const appState = location.pathname === "/callback" ? await onCallback(auth) : undefined;
+    showSession(auth, appState);
+  } catch (e) {
+    showError(e);
   }
   document.body.dataset.ready = "true";
 }

@@ -1,5 +1,6 @@
 // The demo page a newcomer opens after `npm run demo`: log in, see tokens and claims.
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
 import { after, before, it } from "node:test";
 import { startDemo } from "../../www/server.mjs";
 import { launchChromium } from "./harness.mjs";
@@ -10,6 +11,8 @@ before(async () => {
   // Free ports: a developer's own `npm run demo` may hold the default ones.
   demo = await startDemo({ appPort: 0, providerPort: 0 });
   browser = await launchChromium();
+  // Screenshots for a person to look at (not committed).
+  mkdirSync("test-results", { recursive: true });
 });
 after(async () => {
   await browser?.close();
@@ -34,6 +37,7 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[type=submit]")]);
   await page.waitForSelector("body[data-ready=true]");
+  await page.screenshot({ path: "test-results/demo-signed-in.png", fullPage: true });
 
   assert.equal(new URL(page.url()).pathname, "/", "the spent code is dropped from the address bar");
   assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
@@ -42,5 +46,22 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   assert.equal(claims.sub, "carol");
   assert.equal(claims.email, "carol@example.com");
   assert.equal(claims.aud, "demo");
+  assert.equal(await page.textContent("#user-name"), "Carol");
+
+  await page.click("#userinfo-button");
+  await page.waitForSelector("#userinfo-block:not([hidden])");
+  assert.equal(JSON.parse(await page.textContent("#userinfo")).email, "carol@example.com");
+
+  // The session is kept in sessionStorage: a reload still shows it.
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await page.textContent("#user-name"), "Carol");
+
+  // Log out: the provider asks to confirm, then sends the browser back.
+  await Promise.all([page.waitForNavigation(), page.click("#logout-button")]);
+  await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[autofocus], button[type=submit]")]);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.ok(await page.isHidden("#tokens-block"));
+  await page.screenshot({ path: "test-results/demo-after-logout.png" }).catch(() => {});
   await context.close();
 });
