@@ -62,6 +62,7 @@ export async function startProvider({ port = 0, auth0 = false, clients = [], cor
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      revocation: { enabled: true },
     },
     ttl: { AccessToken: 3600, IdToken: 3600, ...ttl },
     ...(auth0 ? { routes: AUTH0_ROUTES } : {}),

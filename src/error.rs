@@ -34,8 +34,11 @@ pub mod code {
     pub const USERINFO_SUB_MISMATCH: &str = "userinfo_sub_mismatch";
     /// The userinfo endpoint's answer is not a usable JSON object.
     pub const INVALID_USERINFO_RESPONSE: &str = "invalid_userinfo_response";
-    /// There is no session for this call (e.g. `fetchUserInfo` when signed out).
+    /// There is no session for this call (e.g. `fetchUserInfo` when signed out),
+    /// or the provider refused the refresh token: the user must log in again.
     pub const LOGIN_REQUIRED: &str = "login_required";
+    /// A refresh was needed and the session has no refresh token (ask for `offline_access`).
+    pub const MISSING_REFRESH_TOKEN: &str = "missing_refresh_token";
     /// The request did not complete (offline, DNS, CORS, aborted).
     pub const NETWORK_ERROR: &str = "network_error";
     /// The request took longer than `httpTimeoutMs`.
@@ -100,6 +103,13 @@ impl AuthError {
             status,
             reason: None,
         }
+    }
+
+    /// The same error under another of the library's codes, keeping the
+    /// server's `error`, `error_description` and status.
+    pub fn recode(mut self, code: &'static str) -> Self {
+        self.code = Cow::Borrowed(code);
+        self
     }
 
     pub fn with_status(mut self, status: u16) -> Self {

@@ -48,6 +48,39 @@ pub fn authorization_code_request(
     encode(token_endpoint, encoding, &params)
 }
 
+/// The refresh request (RFC 6749 §6): `grant_type=refresh_token`, `client_id`
+/// (a public client identifies itself, §3.2.1), `refresh_token`, and `scope`
+/// when a narrower one is asked for.
+pub fn refresh_token_request(
+    token_endpoint: &str,
+    encoding: TokenRequestEncoding,
+    client_id: &str,
+    refresh_token: &RefreshToken,
+    scope: Option<&str>,
+) -> TokenRequest {
+    let mut params = vec![
+        ("grant_type", "refresh_token"),
+        ("client_id", client_id),
+        ("refresh_token", refresh_token.expose()),
+    ];
+    if let Some(s) = scope {
+        params.push(("scope", s));
+    }
+    encode(token_endpoint, encoding, &params)
+}
+
+/// The session's tokens after a refresh: RFC 6749 §6, "The authorization server
+/// MAY issue a new refresh token, in which case the client MUST discard the old
+/// refresh token". Without a new one, the old one stays; likewise the ID token.
+pub fn merge_refreshed(previous: &TokenSet, new: TokenSet) -> TokenSet {
+    TokenSet {
+        refresh_token: new.refresh_token.or_else(|| previous.refresh_token.clone()),
+        id_token: new.id_token.or_else(|| previous.id_token.clone()),
+        scope: new.scope.or_else(|| previous.scope.clone()),
+        ..new
+    }
+}
+
 fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str, &str)]) -> TokenRequest {
     match encoding {
         TokenRequestEncoding::Form => {
@@ -316,6 +349,47 @@ mod tests {
         let e = parse_token_response(502, "Bad Gateway", 0, true).unwrap_err();
         assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE);
         assert_eq!(e.status(), Some(502));
+    }
+
+    #[test]
+    fn refresh_request_and_merge() {
+        let rt = RefreshToken::new("rt/1");
+        let r = refresh_token_request(
+            "https://id/token",
+            TokenRequestEncoding::Form,
+            "app",
+            &rt,
+            Some("openid email"),
+        );
+        assert_eq!(
+            r.body,
+            "grant_type=refresh_token&client_id=app&refresh_token=rt%2F1&scope=openid+email"
+        );
+        let j = refresh_token_request("https://id/token", TokenRequestEncoding::Json, "app", &rt, None);
+        let v: serde_json::Value = serde_json::from_str(&j.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"grant_type":"refresh_token","client_id":"app","refresh_token":"rt/1"})
+        );
+
+        let old = parse_token_response(200, r#"{"access_token":"a1","token_type":"Bearer","id_token":"i1","refresh_token":"r1","scope":"openid offline_access"}"#, 0, true).unwrap();
+        let rotated = parse_token_response(
+            200,
+            r#"{"access_token":"a2","token_type":"Bearer","refresh_token":"r2","expires_in":60}"#,
+            0,
+            false,
+        )
+        .unwrap();
+        let m = merge_refreshed(&old, rotated);
+        assert_eq!(m.access_token.expose(), "a2");
+        assert_eq!(m.refresh_token.as_ref().unwrap().expose(), "r2");
+        assert_eq!(m.id_token.as_ref().unwrap().expose(), "i1");
+        assert_eq!(m.scope.as_deref(), Some("openid offline_access"));
+        let kept = merge_refreshed(
+            &old,
+            parse_token_response(200, r#"{"access_token":"a3","token_type":"Bearer"}"#, 0, false).unwrap(),
+        );
+        assert_eq!(kept.refresh_token.unwrap().expose(), "r1");
     }
 
     #[test]

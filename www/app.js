@@ -61,6 +61,33 @@ function showError(e) {
   ]);
 }
 
+// offline_access asks for a refresh token; oidc-provider grants it only with
+// prompt=consent (Auth0: when the API allows offline access).
+function loginOptions() {
+  const local = settings().mode !== "auth0";
+  return {
+    appState: { startedAt: new Date().toISOString() },
+    scope: "openid profile email offline_access",
+    ...(local ? { prompt: "consent" } : {}),
+  };
+}
+
+let countdown = null;
+function startCountdown(auth) {
+  clearInterval(countdown);
+  const tick = () => {
+    const t = auth.getTokens();
+    if (!t || !t.expiresAt) {
+      $("countdown").textContent = "";
+      return;
+    }
+    const s = Math.round((t.expiresAt - Date.now()) / 1000);
+    $("countdown").textContent = s > 0 ? `The access token expires in ${s} s.` : "The access token has expired: \"Get access token\" refreshes it.";
+  };
+  tick();
+  countdown = setInterval(tick, 1000);
+}
+
 async function client() {
   return createAuthClient(clientOptions(saveSettings()));
 }
@@ -95,6 +122,7 @@ function showSession(auth, appState) {
     ["scope", t.scope],
     ...(appState !== undefined ? [["appState", JSON.stringify(appState)]] : []),
   ]);
+  startCountdown(auth);
   const { __raw, ...claims } = auth.getIdTokenClaims();
   void __raw;
   $("claims").textContent = JSON.stringify(claims, null, 2);
@@ -115,7 +143,7 @@ async function main() {
   $("login-button").addEventListener("click", async () => {
     try {
       const auth = await client();
-      await auth.loginWithRedirect({ appState: { startedAt: new Date().toISOString() } });
+      await auth.loginWithRedirect(loginOptions());
     } catch (e) {
       showError(e);
     }
@@ -123,7 +151,7 @@ async function main() {
   $("preview-button").addEventListener("click", async () => {
     try {
       const auth = await client();
-      const url = await auth.buildAuthorizeUrl({ appState: { startedAt: new Date().toISOString() } });
+      const url = await auth.buildAuthorizeUrl(loginOptions());
       const u = new URL(url);
       $("authorize-request").hidden = false;
       rows($("authorize-params"), [["endpoint", u.origin + u.pathname], ...u.searchParams]);
@@ -133,9 +161,24 @@ async function main() {
     }
   });
 
+  let auth = null;
+  const withSession = (fn) => async () => {
+    try {
+      await fn(auth ?? (auth = await client()));
+      showSession(auth);
+    } catch (e) {
+      showError(e);
+    }
+  };
+  $("token-button").addEventListener("click", withSession(async (a) => {
+    const token = await a.getAccessToken();
+    $("userinfo-block").hidden = false;
+    $("userinfo").textContent = `getAccessToken() → ${short(token)}`;
+  }));
+  $("refresh-button").addEventListener("click", withSession((a) => a.refresh()));
   $("userinfo-button").addEventListener("click", async () => {
     try {
-      const info = await (await client()).fetchUserInfo();
+      const info = await (auth ?? (auth = await client())).fetchUserInfo();
       $("userinfo-block").hidden = false;
       $("userinfo").textContent = JSON.stringify(info, null, 2);
     } catch (e) {
@@ -151,7 +194,7 @@ async function main() {
   });
 
   try {
-    const auth = await client();
+    auth = await client();
     const appState = location.pathname === "/callback" ? await onCallback(auth) : undefined;
     showSession(auth, appState);
   } catch (e) {

@@ -21,11 +21,15 @@ use crate::discovery::{
     static_metadata, ProviderMetadata,
 };
 use crate::error::{code, AuthError, Result};
-use crate::id_token::{allowed_algs, needs_fresh_jwks, verify_id_token, Expected, VerifiedIdToken};
+use crate::id_token::{
+    allowed_algs, check_same_subject, needs_fresh_jwks, verify_id_token, Expected, VerifiedIdToken,
+};
 use crate::jwks::{parse_jwks, JwkSet};
 use crate::logout::logout_url;
 use crate::session::{jwks_key, parse_stored_session, session_key, Session};
-use crate::token::{authorization_code_request, parse_token_response};
+use crate::token::{
+    authorization_code_request, merge_refreshed, parse_token_response, refresh_token_request,
+};
 use crate::transaction::{find_by_state, stale_keys, StateLookup, Transaction};
 use crate::userinfo::parse_userinfo_response;
 
@@ -47,6 +51,48 @@ struct Inner {
     transactions: Store,
     tokens: TokenStore,
     session: RefCell<Option<Session>>,
+    /// The refresh under way in this page, shared by every caller (single flight).
+    refreshing: RefCell<Option<Promise>>,
+    listeners: RefCell<Vec<(u32, Function)>>,
+    next_listener: std::cell::Cell<u32>,
+}
+
+/// Network attempts of one refresh: the first and at most two retries.
+const REFRESH_ATTEMPTS: u32 = 3;
+const RETRY_BASE_MS: i32 = 300;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Starts `work` once holding the Web Lock `name` (shared by the origin's tabs)
+/// and holds it until the work settles; where the Web Locks API is missing,
+/// starts it at once.
+async fn with_lock<F>(name: &str, work: F) -> std::result::Result<JsValue, JsValue>
+where
+    F: FnOnce() -> Promise + 'static,
+{
+    let locks = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| Reflect::get(&n, &"locks".into()))
+        .unwrap_or(JsValue::UNDEFINED);
+    let request = Reflect::get(&locks, &"request".into()).unwrap_or(JsValue::UNDEFINED);
+    let Ok(request) = request.dyn_into::<Function>() else {
+        return JsFuture::from(work()).await;
+    };
+    // The lock is held until the promise the callback returns settles. (A
+    // future_to_promise starts running at once, so it is made only in here.)
+    let callback = Closure::once_into_js(move |_lock: JsValue| work());
+    let held = request.call2(&locks, &JsValue::from_str(name), &callback)?;
+    JsFuture::from(Promise::from(held)).await
 }
 
 /// A configured client. Make one with `createAuthClient(options)`.
@@ -90,6 +136,9 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         transactions,
         tokens,
         session: RefCell::new(None),
+        refreshing: RefCell::new(None),
+        listeners: RefCell::new(Vec::new()),
+        next_listener: std::cell::Cell::new(0),
     });
     inner.restore_session().await;
     Ok(AuthClient { inner })
@@ -342,6 +391,77 @@ impl AuthClient {
         })
     }
 
+    /// The access token, refreshed first when it has `leeway` seconds or less
+    /// left (or with `forceRefresh`). Concurrent calls share one refresh; with a
+    /// shared `tokenStorage`, tabs do too (Web Locks).
+    #[wasm_bindgen(js_name = getAccessToken, unchecked_return_type = "Promise<string>")]
+    pub fn get_access_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetAccessTokenOptions | undefined")] opts: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let force = option(&opts, "forceRefresh").is_truthy();
+            let scope = option(&opts, "scope").as_string();
+            {
+                let session = inner.session.borrow();
+                let s = session
+                    .as_ref()
+                    .ok_or_else(|| JsValue::from(AuthError::new(code::LOGIN_REQUIRED, "not signed in")))?;
+                if !force && inner.is_fresh(s) {
+                    return Ok(s.tokens.access_token.expose().into());
+                }
+            }
+            JsFuture::from(Inner::refresh_shared(&inner, scope, !force)).await?;
+            let session = inner.session.borrow();
+            let s = session
+                .as_ref()
+                .ok_or_else(|| JsValue::from(AuthError::new(code::LOGIN_REQUIRED, "not signed in")))?;
+            Ok(s.tokens.access_token.expose().into())
+        })
+    }
+
+    /// Refreshes now with the refresh token, and resolves to the new tokens.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Tokens>")]
+    pub fn refresh(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RefreshOptions | undefined")] opts: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let this = AuthClient { inner: inner.clone() };
+        future_to_promise(async move {
+            if inner.session.borrow().is_none() {
+                return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in").into());
+            }
+            JsFuture::from(Inner::refresh_shared(
+                &inner,
+                option(&opts, "scope").as_string(),
+                false,
+            ))
+            .await?;
+            this.get_tokens()
+        })
+    }
+
+    /// Calls `callback({ type })` when the session changes: `"signed_in"`,
+    /// `"refreshed"`, `"signed_out"`. Returns a function that unsubscribes.
+    #[wasm_bindgen(js_name = onSessionChange, unchecked_return_type = "() => void")]
+    pub fn on_session_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: SessionEvent) => void")] callback: Function,
+    ) -> JsValue {
+        let id = self.inner.next_listener.get();
+        self.inner.next_listener.set(id + 1);
+        self.inner.listeners.borrow_mut().push((id, callback));
+        let weak = Rc::downgrade(&self.inner);
+        Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.listeners.borrow_mut().retain(|(i, _)| *i != id);
+            }
+        })
+        .into_js_value()
+    }
+
     /// The issuer this client checks responses against.
     #[wasm_bindgen(getter)]
     pub fn issuer(&self) -> String {
@@ -466,6 +586,7 @@ impl Inner {
             .unwrap_or_default();
         let id_token = self.verify(&raw, Some(&tx.nonce), tx.max_age, true).await?;
         self.store_session(Session { tokens, id_token }).await?;
+        self.emit("signed_in");
 
         let result = js_sys::Object::new();
         let app_state = tx.app_state.as_ref().map_or(JsValue::UNDEFINED, json_to_js);
@@ -542,8 +663,171 @@ impl Inner {
     }
 
     async fn forget_session(&self) {
-        self.session.replace(None);
+        let had = self.session.replace(None).is_some();
         let _ = self.tokens.remove(&session_key(&self.config.client_id)).await;
+        if had {
+            self.emit("signed_out");
+        }
+    }
+
+    fn emit(&self, kind: &str) {
+        let event = js_sys::Object::new();
+        let _ = Reflect::set(&event, &"type".into(), &kind.into());
+        let listeners: Vec<Function> = self.listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
+        for f in listeners {
+            // A throwing listener must not break the library's flow.
+            let _ = f.call1(&JsValue::NULL, &event);
+        }
+    }
+
+    /// The access token has more than `leeway` seconds left.
+    fn is_fresh(&self, s: &Session) -> bool {
+        s.tokens
+            .expires_at_ms
+            .is_none_or(|t| t > now_ms() + self.config.leeway_s * 1000)
+    }
+
+    /// One refresh for every caller in this page: callers arriving while one
+    /// is under way get the same promise.
+    fn refresh_shared(inner: &Rc<Inner>, scope: Option<String>, only_if_stale: bool) -> Promise {
+        if let Some(p) = inner.refreshing.borrow().as_ref() {
+            return p.clone();
+        }
+        let this = inner.clone();
+        let promise = future_to_promise(async move {
+            let lock = format!("oidc-pkce:refresh:{}", this.config.client_id);
+            let work = {
+                let this = this.clone();
+                move || {
+                    future_to_promise(async move {
+                        this.refresh_locked(scope, only_if_stale)
+                            .await
+                            .map_err(JsValue::from)?;
+                        Ok(JsValue::UNDEFINED)
+                    })
+                }
+            };
+            let result = with_lock(&lock, work).await;
+            this.refreshing.replace(None);
+            result
+        });
+        inner.refreshing.replace(Some(promise.clone()));
+        promise
+    }
+
+    /// Under the lock: take up what another tab stored meanwhile, and refresh
+    /// only if still needed.
+    async fn refresh_locked(&self, scope: Option<String>, only_if_stale: bool) -> Result<()> {
+        self.adopt_stored_session().await?;
+        let (previous, refresh_token) = {
+            let session = self.session.borrow();
+            let s = session
+                .as_ref()
+                .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
+            if only_if_stale && self.is_fresh(s) {
+                return Ok(());
+            }
+            let rt = s.tokens.refresh_token.clone().ok_or_else(|| {
+                AuthError::new(
+                    code::MISSING_REFRESH_TOKEN,
+                    "the session has no refresh token: ask for the offline_access scope to get one",
+                )
+            })?;
+            (s.clone(), rt)
+        };
+        let req = refresh_token_request(
+            &self.metadata.token_endpoint,
+            self.config.token_request_encoding,
+            &self.config.client_id,
+            &refresh_token,
+            scope.as_deref(),
+        );
+        let mut attempt = 0;
+        let resp = loop {
+            let body = Body::Text {
+                content_type: req.content_type,
+                body: &req.body,
+            };
+            match http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await {
+                Ok(resp) => break resp,
+                // Only a request that got no answer is tried again; never an HTTP error.
+                Err(e)
+                    if (e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT)
+                        && attempt + 1 < REFRESH_ATTEMPTS =>
+                {
+                    sleep(RETRY_BASE_MS * 3_i32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let new = match parse_token_response(resp.status, &resp.body, now_ms(), false) {
+            Ok(t) => t,
+            Err(e) if e.code() == "invalid_grant" => {
+                // The refresh token is spent, revoked or expired: the session is over.
+                self.forget_session().await;
+                return Err(e.recode(code::LOGIN_REQUIRED));
+            }
+            Err(e) => return Err(e),
+        };
+        let id_token = match &new.id_token {
+            Some(raw) => {
+                let checked = match self.verify(raw.expose(), None, None, true).await {
+                    Ok(t) => check_same_subject(&previous.id_token, &t).map(|_| t),
+                    Err(e) => Err(e),
+                };
+                match checked {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.forget_session().await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => previous.id_token.clone(),
+        };
+        let tokens = merge_refreshed(&previous.tokens, new);
+        self.store_session(Session { tokens, id_token }).await?;
+        self.emit("refreshed");
+        Ok(())
+    }
+
+    /// Another tab sharing `tokenStorage` may have refreshed (rotating the
+    /// refresh token) or signed out: the stored session is the newer truth.
+    async fn adopt_stored_session(&self) -> Result<()> {
+        if !self.tokens.persists() {
+            return Ok(());
+        }
+        let key = session_key(&self.config.client_id);
+        let stored = match self.tokens.get(&key).await? {
+            Some(s) => s,
+            None => {
+                self.forget_session().await;
+                return Err(AuthError::new(
+                    code::LOGIN_REQUIRED,
+                    "the session was ended (in another tab?)",
+                ));
+            }
+        };
+        let Ok(parsed) = parse_stored_session(&stored, &self.config.client_id, self.config.issuer()) else {
+            return Ok(());
+        };
+        let changed = {
+            let session = self.session.borrow();
+            session.as_ref().is_none_or(|s| s.tokens != parsed.tokens)
+        };
+        if !changed {
+            return Ok(());
+        }
+        let id_token = self.verify(parsed.id_token.expose(), None, None, false).await?;
+        if let Some(current) = self.session.borrow().as_ref() {
+            check_same_subject(&current.id_token, &id_token)?;
+        }
+        self.session.replace(Some(Session {
+            tokens: parsed.tokens,
+            id_token,
+        }));
+        Ok(())
     }
 
     /// Reads the stored session back, if any, verifying its ID token again. A

@@ -53,6 +53,21 @@ export interface TokenStorageAdapter {
   remove(key: string): void | Promise<void>;
 }
 
+export interface GetAccessTokenOptions {
+  /** Refresh even if the cached access token is still valid. */
+  forceRefresh?: boolean;
+  /** Ask the refresh for this (narrower) scope. */
+  scope?: string;
+}
+
+export interface RefreshOptions {
+  scope?: string;
+}
+
+export interface SessionEvent {
+  type: "signed_in" | "refreshed" | "signed_out";
+}
+
 export interface LogoutOptions {
   /** Where the provider sends the browser after logout (must be registered with it). */
   returnTo?: string;

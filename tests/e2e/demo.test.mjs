@@ -48,6 +48,13 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   assert.equal(claims.aud, "demo");
   assert.equal(await page.textContent("#user-name"), "Carol");
 
+  assert.match(await page.textContent("#tokens"), /refresh_token\S{10}/, "offline_access gave a refresh token");
+  const before = await page.textContent("#tokens");
+  await page.click("#refresh-button");
+  await page.waitForFunction((b) => document.querySelector("#tokens").textContent !== b, before);
+  assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
+  assert.match(await page.textContent("#countdown"), /expires in \d+ s/);
+
   await page.click("#userinfo-button");
   await page.waitForSelector("#userinfo-block:not([hidden])");
   assert.equal(JSON.parse(await page.textContent("#userinfo")).email, "carol@example.com");
