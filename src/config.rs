@@ -23,7 +23,6 @@ pub struct ClientOptions {
     pub scope: Option<String>,
     pub audience: Option<String>,
     pub token_request_encoding: Option<String>,
-    pub transaction_storage: Option<String>,
     pub http_timeout_ms: Option<f64>,
     #[serde(default)]
     pub endpoints: EndpointOverrides,
@@ -64,7 +63,8 @@ pub enum TokenRequestEncoding {
     Json,
 }
 
-/// Where pending logins wait for their callback.
+/// The built-in storages, for `transactionStorage` and `tokenStorage`
+/// (which also take an adapter object, handled by the browser glue).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageKind {
     Session,
@@ -81,7 +81,6 @@ pub struct ClientConfig {
     pub scope: String,
     pub audience: Option<String>,
     pub token_request_encoding: TokenRequestEncoding,
-    pub transaction_storage: StorageKind,
     pub http_timeout_ms: u32,
     pub endpoints: EndpointOverrides,
     pub allow_insecure_requests: bool,
@@ -132,7 +131,6 @@ impl ClientConfig {
                 )))
             }
         };
-        let transaction_storage = parse_storage_kind(o.transaction_storage.as_deref(), "transactionStorage")?;
         let http_timeout_ms = match o.http_timeout_ms {
             None => DEFAULT_HTTP_TIMEOUT_MS,
             Some(ms) if (1.0..=MAX_HTTP_TIMEOUT_MS).contains(&ms) => ms.round() as u32,
@@ -176,7 +174,6 @@ impl ClientConfig {
             scope,
             audience,
             token_request_encoding,
-            transaction_storage,
             http_timeout_ms,
             endpoints: o.endpoints,
             allow_insecure_requests: allow_insecure,
@@ -194,6 +191,7 @@ impl ClientConfig {
     }
 }
 
+/// Reads a storage name; `None` is `"session"`.
 pub fn parse_storage_kind(value: Option<&str>, name: &str) -> Result<StorageKind> {
     match value {
         None | Some("session") => Ok(StorageKind::Session),
@@ -287,7 +285,6 @@ mod tests {
         let c = ClientConfig::from_options(opts()).unwrap();
         assert_eq!(c.scope, "openid profile email");
         assert_eq!(c.token_request_encoding, TokenRequestEncoding::Form);
-        assert_eq!(c.transaction_storage, StorageKind::Session);
         assert_eq!(c.http_timeout_ms, 10_000);
         assert_eq!(c.leeway_s, 60);
         assert_eq!(c.issuer(), "https://id.example.com");
@@ -344,10 +341,6 @@ mod tests {
             },
             ClientOptions {
                 token_request_encoding: Some("xml".into()),
-                ..opts()
-            },
-            ClientOptions {
-                transaction_storage: Some("cookie".into()),
                 ..opts()
             },
             ClientOptions {
@@ -444,6 +437,23 @@ mod tests {
         assert!(auth0_issuer("http://tenant.auth0.com", false).is_err());
         assert!(auth0_issuer("tenant.auth0.com/path", false).is_err());
         assert!(auth0_issuer("", false).is_err());
+    }
+
+    #[test]
+    fn storage_names() {
+        assert_eq!(parse_storage_kind(None, "x").unwrap(), StorageKind::Session);
+        assert_eq!(
+            parse_storage_kind(Some("local"), "x").unwrap(),
+            StorageKind::Local
+        );
+        assert_eq!(
+            parse_storage_kind(Some("memory"), "x").unwrap(),
+            StorageKind::Memory
+        );
+        assert_eq!(
+            parse_storage_kind(Some("cookie"), "x").unwrap_err().code(),
+            code::INVALID_CONFIG
+        );
     }
 
     #[test]

@@ -11,11 +11,11 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::error::invalid_options;
 use super::http::{self, Body};
-use super::storage::{Store, TokenStore};
+use super::storage::KvStore;
 use super::to_js;
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response};
-use crate::config::{ClientConfig, ClientOptions, ProviderSource};
+use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
 use crate::discovery::{
     apply_overrides, discovery_url, metadata_from_overrides, overrides_cover_login, parse_discovery_document,
     static_metadata, ProviderMetadata,
@@ -30,7 +30,7 @@ use crate::session::{jwks_key, parse_stored_session, session_key, Session};
 use crate::token::{
     authorization_code_request, merge_refreshed, parse_token_response, refresh_token_request,
 };
-use crate::transaction::{find_by_state, stale_keys, StateLookup, Transaction};
+use crate::transaction::{find_by_state, key_prefix, stale_keys, StateLookup, Transaction};
 use crate::userinfo::parse_userinfo_response;
 
 thread_local! {
@@ -48,9 +48,11 @@ struct Inner {
     config: ClientConfig,
     metadata: ProviderMetadata,
     algs: Vec<String>,
-    transactions: Store,
-    tokens: TokenStore,
+    transactions: KvStore,
+    tokens: KvStore,
     session: RefCell<Option<Session>>,
+    /// States whose callback is being handled in this page (claimed before any await).
+    consuming: RefCell<std::collections::HashSet<String>>,
     /// The refresh under way in this page, shared by every caller (single flight).
     refreshing: RefCell<Option<Promise>>,
     listeners: RefCell<Vec<(u32, Function)>>,
@@ -118,12 +120,30 @@ async fn create(options: JsValue) -> Result<AuthClient> {
             "createAuthClient needs an options object",
         ));
     }
-    let token_storage = Reflect::get(&options, &"tokenStorage".into()).unwrap_or(JsValue::UNDEFINED);
-    let opts: ClientOptions = serde_wasm_bindgen::from_value(options)
+    // The storages may be adapter objects (with functions): taken out before serde reads the rest.
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), &options.clone().unchecked_into());
+    let take = |name: &str| {
+        let v = Reflect::get(&copy, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let _ = Reflect::delete_property(&copy, &name.into());
+        v
+    };
+    let transaction_storage = take("transactionStorage");
+    let token_storage = take("tokenStorage");
+    let opts: ClientOptions = serde_wasm_bindgen::from_value(copy.into())
         .map_err(|e| invalid_options("createAuthClient options", e))?;
     let config = ClientConfig::from_options(opts)?;
-    let transactions = Store::open(config.transaction_storage)?;
-    let tokens = TokenStore::from_option(&token_storage)?;
+    let transactions = KvStore::from_option(
+        &transaction_storage,
+        "transactionStorage",
+        StorageKind::Session,
+        KvStore::Page,
+    )?;
+    let tokens = KvStore::from_option(
+        &token_storage,
+        "tokenStorage",
+        StorageKind::Memory,
+        KvStore::Nothing,
+    )?;
     let metadata = resolve_metadata(&config).await?;
     let algs = allowed_algs(
         config.id_token_signing_algs.as_deref(),
@@ -136,6 +156,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         transactions,
         tokens,
         session: RefCell::new(None),
+        consuming: RefCell::new(std::collections::HashSet::new()),
         refreshing: RefCell::new(None),
         listeners: RefCell::new(Vec::new()),
         next_listener: std::cell::Cell::new(0),
@@ -240,7 +261,7 @@ impl AuthClient {
         #[wasm_bindgen(unchecked_param_type = "AuthorizeOptions | undefined")] opts: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
-        spawn(async move { Ok(inner.start_login(opts)?.into()) })
+        spawn(async move { Ok(inner.start_login(opts).await?.into()) })
     }
 
     /// Starts a login: `opts.openUrl(url)` when given, else `window.location.assign(url)`.
@@ -252,7 +273,7 @@ impl AuthClient {
         let inner = self.inner.clone();
         spawn(async move {
             let opener = option(&opts, "openUrl");
-            let url = inner.start_login(opts)?;
+            let url = inner.start_login(opts).await?;
             open_url(opener, &url).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -484,7 +505,7 @@ fn app_error(e: JsValue) -> AuthError {
 }
 
 impl Inner {
-    fn start_login(&self, opts: JsValue) -> Result<String> {
+    async fn start_login(&self, opts: JsValue) -> Result<String> {
         let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
             AuthorizeOptions::default()
         } else {
@@ -496,34 +517,59 @@ impl Inner {
         };
         let now = now_ms();
         let (tx, url) = begin_authorization(&self.config, &self.metadata, opts, now)?;
-        self.forget_stale_transactions(now);
-        self.transactions.set(&tx.storage_key(), &tx.to_stored())?;
+        self.forget_stale_transactions(now).await;
+        self.transactions.set(&tx.storage_key(), &tx.to_stored()).await?;
         Ok(url)
     }
 
     /// Best effort: a leftover that cannot be removed does no harm.
-    fn forget_stale_transactions(&self, now: u64) {
-        let Ok(keys) = self.transactions.keys() else {
+    async fn forget_stale_transactions(&self, now: u64) {
+        let Ok(Some(keys)) = self.transactions.keys().await else {
             return;
         };
-        let values: Vec<(String, Option<String>)> = keys
-            .into_iter()
-            .map(|k| {
-                let v = self.transactions.get(&k).ok().flatten();
-                (k, v)
-            })
-            .collect();
-        let entries = values.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+        let prefix = key_prefix(&self.config.client_id);
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
+        for k in keys.into_iter().filter(|k| k.starts_with(&prefix)) {
+            let v = self.transactions.get(&k).await.ok().flatten();
+            entries.push((k, v));
+        }
+        let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
         for key in stale_keys(entries, &self.config.client_id, now) {
-            let _ = self.transactions.remove(&key);
+            let _ = self.transactions.remove(&key).await;
         }
     }
 
     /// Finds the pending login for `state` and removes it from storage, before
-    /// any network call, so the same callback can never be used twice.
-    fn take_transaction(&self, state: Option<&str>) -> Result<Transaction> {
-        let keys = self.transactions.keys()?;
-        let key = match find_by_state(keys.iter().map(String::as_str), &self.config.client_id, state) {
+    /// any network call, so the same callback can never be used twice. The
+    /// state is claimed in this page before the first await, so two calls at
+    /// once cannot both read it, whatever the storage.
+    async fn take_transaction(&self, state: Option<&str>) -> Result<Transaction> {
+        let claim = state.unwrap_or_default().to_string();
+        if !self.consuming.borrow_mut().insert(claim.clone()) {
+            return Err(no_pending_login());
+        }
+        let result = self.take_claimed(state).await;
+        self.consuming.borrow_mut().remove(&claim);
+        result
+    }
+
+    async fn take_claimed(&self, state: Option<&str>) -> Result<Transaction> {
+        let lookup = match self.transactions.keys().await? {
+            Some(keys) => find_by_state(keys.iter().map(String::as_str), &self.config.client_id, state),
+            // An adapter that cannot list its keys: read the state's own key.
+            None => {
+                let key = format!(
+                    "{}{}",
+                    key_prefix(&self.config.client_id),
+                    state.unwrap_or_default()
+                );
+                match (state, self.transactions.get(&key).await?) {
+                    (Some(_), Some(_)) => StateLookup::Found(key),
+                    _ => StateLookup::NoneStored,
+                }
+            }
+        };
+        let key = match lookup {
             StateLookup::Found(key) => key,
             StateLookup::Mismatch => {
                 return Err(AuthError::new(
@@ -531,15 +577,10 @@ impl Inner {
                     "no pending login has the callback's `state`: it was tampered with, or belongs to another login",
                 ))
             }
-            StateLookup::NoneStored => {
-                return Err(AuthError::new(
-                    code::MISSING_TRANSACTION,
-                    "there is no pending login: this callback was already used, expired, or was started in a storage this page cannot see",
-                ))
-            }
+            StateLookup::NoneStored => return Err(no_pending_login()),
         };
-        let value = self.transactions.get(&key)?;
-        self.transactions.remove(&key)?;
+        let value = self.transactions.get(&key).await?;
+        self.transactions.remove(&key).await?;
         let tx = Transaction::from_stored(value.as_deref().unwrap_or_default())?;
         if tx.is_expired(now_ms()) {
             return Err(AuthError::new(
@@ -563,7 +604,7 @@ impl Inner {
                 })?,
         };
         let response = parse_callback_url(&url)?;
-        let tx = self.take_transaction(response.state.as_deref())?;
+        let tx = self.take_transaction(response.state.as_deref()).await?;
         let m = &self.metadata;
         let code = validate_authorization_response(
             response,
@@ -870,6 +911,13 @@ impl Inner {
         let hint = session.as_ref().map(|s| s.id_token.raw.expose());
         logout_url(&self.config, &self.metadata, hint, return_to.as_deref())
     }
+}
+
+fn no_pending_login() -> AuthError {
+    AuthError::new(
+        code::MISSING_TRANSACTION,
+        "there is no pending login: this callback was already used, expired, or was started in a storage this page cannot see",
+    )
 }
 
 /// The app's `appState` as JSON (it must survive storage).

@@ -5,7 +5,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-use super::storage::Store;
+use super::storage::KvStore;
 use super::{create_auth_client, create_pkce_pair};
 use crate::config::StorageKind;
 use crate::error::{code, AuthError, ServerError};
@@ -71,15 +71,19 @@ fn auth_errors_become_js_errors_with_stable_fields() {
 }
 
 #[wasm_bindgen_test]
-fn every_store_kind_round_trips() {
+async fn every_store_kind_round_trips() {
     for kind in [StorageKind::Session, StorageKind::Local, StorageKind::Memory] {
-        let store = Store::open(kind).unwrap();
+        let store = KvStore::open_web(kind).unwrap();
         let key = format!("oidc-pkce-test:{kind:?}");
-        store.set(&key, "value").unwrap();
-        assert_eq!(store.get(&key).unwrap().as_deref(), Some("value"), "{kind:?}");
-        assert!(store.keys().unwrap().contains(&key), "{kind:?}");
-        store.remove(&key).unwrap();
-        assert_eq!(store.get(&key).unwrap(), None, "{kind:?}");
+        store.set(&key, "value").await.unwrap();
+        assert_eq!(
+            store.get(&key).await.unwrap().as_deref(),
+            Some("value"),
+            "{kind:?}"
+        );
+        assert!(store.keys().await.unwrap().unwrap().contains(&key), "{kind:?}");
+        store.remove(&key).await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap(), None, "{kind:?}");
     }
 }
 
@@ -113,9 +117,10 @@ async fn authorize_url_stores_the_transaction_where_configured() {
             .unwrap()
             .to_string();
         let key = format!("{}{}", key_prefix("browser-test"), state);
-        let stored = Store::open(kind).unwrap().get(&key).unwrap();
+        let store = KvStore::open_web(kind).unwrap();
+        let stored = store.get(&key).await.unwrap();
         assert!(stored.is_some_and(|s| s.contains("code_verifier")), "{storage}");
-        Store::open(kind).unwrap().remove(&key).unwrap();
+        store.remove(&key).await.unwrap();
     }
 }
 
