@@ -12,6 +12,7 @@ export type {
   RedirectResult,
   RefreshOptions,
   SessionEvent,
+  StorageAdapter,
   TokenStorageAdapter,
   Tokens,
   User,

@@ -41,6 +41,12 @@ if (!dev) {
   ]);
 }
 
+// wasm-bindgen types its classes with `[Symbol.dispose]()`, which only type-checks
+// with TypeScript's esnext.disposable lib. The method stays in the JS; the type
+// is left out so that apps need no particular `lib` setting.
+const dts = join(pkg, "oidc_pkce.d.ts");
+writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
+
 copyFileSync(join(root, "js", "index.js"), join(pkg, "index.js"));
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
 copyFileSync(join(root, "README.md"), join(pkg, "README.md"));

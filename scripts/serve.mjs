@@ -17,7 +17,7 @@ const TYPES = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
 };
-const MOUNTS = [
+const DEFAULT_MOUNTS = [
   ["/pkg/", "pkg"],
   ["/test/", "tests/e2e/pages"],
   ["/", "www"],
@@ -25,14 +25,21 @@ const MOUNTS = [
 
 /**
  * Serves files; `routes` maps exact paths to handlers (req, res) first, and
- * `spa` paths get www/index.html. Resolves to { url, port, close() }.
+ * `spa` paths get /index.html. `mounts`: [url prefix, folder of the repository]
+ * pairs, first match wins. Resolves to { url, port, close() }.
  */
-export async function startStaticServer({ port = 0, host = "127.0.0.1", routes = {}, spa = ["/callback"] } = {}) {
+export async function startStaticServer({
+  port = 0,
+  host = "127.0.0.1",
+  routes = {},
+  spa = ["/callback"],
+  mounts = DEFAULT_MOUNTS,
+} = {}) {
   const server = http.createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
       if (routes[path]) return await routes[path](req, res);
-      const file = resolve(spa.includes(path) ? "/index.html" : path);
+      const file = resolve(mounts, spa.includes(path) ? "/index.html" : path);
       if (!file) return res.writeHead(404).end("not found");
       const body = await readFile(file);
       res.writeHead(200, {
@@ -53,9 +60,9 @@ export async function startStaticServer({ port = 0, host = "127.0.0.1", routes =
   };
 }
 
-function resolve(path) {
+function resolve(mounts, path) {
   if (path.endsWith("/")) path += "index.html";
-  for (const [prefix, dir] of MOUNTS) {
+  for (const [prefix, dir] of mounts) {
     if (path.startsWith(prefix)) {
       const base = join(root, dir);
       const file = normalize(join(base, path.slice(prefix.length)));

@@ -30,8 +30,11 @@ export interface AuthClientOptions {
   audience?: string;
   /** `"form"` (default, RFC 6749) or `"json"` (accepted by Auth0). */
   tokenRequestEncoding?: "form" | "json";
-  /** Where a pending login waits for its callback. Default `"session"`. */
-  transactionStorage?: "session" | "local" | "memory";
+  /**
+   * Where a pending login waits for its callback. Default `"session"`. In a Capacitor app use
+   * `"local"` or an adapter over Preferences: sessionStorage is lost when the OS kills the app.
+   */
+  transactionStorage?: "session" | "local" | "memory" | StorageAdapter;
   /** Default 10000. */
   httpTimeoutMs?: number;
   /** Endpoints to use instead of the discovered (or Auth0) ones. */
@@ -39,19 +42,24 @@ export interface AuthClientOptions {
   /** Allow plain http to a non-loopback provider (development only). */
   allowInsecureRequests?: boolean;
   /** Where the signed-in session (and the provider's keys) is kept. Default `"memory"` (gone on reload). */
-  tokenStorage?: "memory" | "session" | "local" | TokenStorageAdapter;
+  tokenStorage?: "memory" | "session" | "local" | StorageAdapter;
   /** Clock-skew allowance for ID token times, in seconds. Default 60. */
   leeway?: number;
   /** ID token signing algorithms to accept (default: the provider's list, else RS256). */
   idTokenSigningAlgs?: Array<"RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256">;
 }
 
-/** Your own storage for the session, e.g. over Capacitor Preferences. Methods may return promises. */
-export interface TokenStorageAdapter {
+/** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
+export interface StorageAdapter {
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
   set(key: string, value: string): void | Promise<void>;
   remove(key: string): void | Promise<void>;
+  /** Optional: lets the library tell a wrong `state` from no pending login, and clean up old ones. */
+  keys?(): string[] | Promise<string[]>;
 }
+
+/** @deprecated alias of StorageAdapter */
+export type TokenStorageAdapter = StorageAdapter;
 
 export interface GetAccessTokenOptions {
   /** Refresh even if the cached access token is still valid. */

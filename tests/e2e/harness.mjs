@@ -15,6 +15,11 @@ export const CHROMIUM_ARGS = [
   "--disable-gpu",
 ];
 
+/** A browser that resolves app.lan to 127.0.0.1: http://app.lan is then not a secure context. */
+export function launchLanChromium() {
+  return launchChromium(["--host-resolver-rules=MAP app.lan 127.0.0.1"]);
+}
+
 export function launchChromium(extraArgs = []) {
   // A fresh temporary profile per launch (playwright's default).
   return chromium.launch({
@@ -41,6 +46,8 @@ export async function startWorld({ providerOptions = {} } = {}) {
       publicClient("web", [appPage], logout),
       publicClient("web-es256", [appPage], { ...logout, id_token_signed_response_alg: "ES256" }),
       publicClient("native", ["com.example.app://callback"], { application_type: "native" }),
+      // A page on a LAN address over plain http (an insecure context); see lanBrowser().
+      publicClient("lan", [`http://app.lan:${app.port}/test/app.html`]),
     ],
     corsOrigins: [app.url],
     jwks: { keys: [KEYS.rsa, KEYS.ec] },
@@ -65,15 +72,19 @@ export async function startWorld({ providerOptions = {} } = {}) {
   };
 }
 
+const LOCAL_HOSTS = ["127.0.0.1", "localhost", "app.lan"];
+
+/** Blocks every request that would leave this machine (the provider's pages load Google fonts). */
+export async function keepLocal(context) {
+  await context.route((url) => !LOCAL_HOSTS.includes(url.hostname), (route) => route.abort("blockedbyclient"));
+}
+
 /** A new browser context (fresh storage and cookies) with only loopback reachable. */
-export async function newPage(world) {
-  const context = await world.browser.newContext();
-  await context.route(
-    (url) => !["127.0.0.1", "localhost"].includes(url.hostname),
-    (route) => route.abort("blockedbyclient"),
-  );
+export async function newPage(world, { browser = world.browser, at = world.appPage } = {}) {
+  const context = await browser.newContext();
+  await keepLocal(context);
   const page = await context.newPage();
-  await page.goto(world.appPage);
+  await page.goto(at);
   await page.waitForFunction(() => window.oidc);
   return page;
 }
@@ -93,6 +104,37 @@ export async function signIn(page, authorizeUrl, { login = "alice", appOrigin } 
   ]);
   await page.waitForFunction(() => window.oidc);
   return page.url();
+}
+
+/**
+ * Signs in on the provider's pages shown in `page` (already at the login
+ * form) for a client whose redirect URI is a custom scheme. Chromium cannot
+ * follow a redirect to a custom scheme, and routes do not see redirected
+ * requests: on the consent step the provider's redirects are followed by hand
+ * (with the context's cookies), and the Location of the last one is returned,
+ * as the OS would hand it to the app.
+ */
+export async function signInCustomScheme(page, { login = "alice", scheme = "com.example.app:" } = {}) {
+  await page.waitForSelector("input[name=login]");
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "any password");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  const origin = new URL(page.url()).origin;
+  let location = null;
+  const consent = (u) => u.origin === origin && u.pathname.startsWith("/interaction/");
+  await page.route(consent, async (route) => {
+    let response = await route.fetch({ maxRedirects: 0 });
+    let next = response.headers()["location"];
+    while (next && !next.startsWith(scheme)) {
+      response = await page.request.get(new URL(next, origin).href, { maxRedirects: 0 });
+      next = response.headers()["location"];
+    }
+    location = next ?? null;
+    await route.fulfill({ status: 200, contentType: "text/html", body: "<p>back to the app</p>" });
+  });
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await page.unroute(consent);
+  return location;
 }
 
 export function s256(verifier) {

@@ -1,7 +1,7 @@
 // The login flow end to end: the built package in Chromium against oidc-provider.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { decodeJwt, newPage, s256, signIn, startWorld } from "./harness.mjs";
+import { decodeJwt, newPage, s256, signIn, signInCustomScheme, startWorld } from "./harness.mjs";
 
 let world;
 before(async () => {
@@ -377,28 +377,8 @@ describe("custom-scheme callbacks", () => {
     const o = { issuer: world.op.issuer, clientId: "native", redirectUri: "com.example.app://callback" };
     const url = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(), o);
     await page.goto(url);
-    await page.fill("input[name=login]", "bob");
-    await page.fill("input[name=password]", "pw");
-    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-    // Chromium cannot follow a redirect to a custom scheme, and routes do not
-    // see redirected requests: on the consent step, follow the provider's
-    // redirects by hand (cookies are the context's) and read the Location of
-    // the last one, as the OS would hand it to the app.
-    let location = null;
-    const consent = (u) => u.origin === world.op.url && u.pathname.startsWith("/interaction/");
-    await page.route(consent, async (route) => {
-      let response = await route.fetch({ maxRedirects: 0 });
-      let next = response.headers()["location"];
-      while (next && !next.startsWith("com.example.app:")) {
-        response = await page.request.get(new URL(next, world.op.url).href, { maxRedirects: 0 });
-        next = response.headers()["location"];
-      }
-      location = next ?? null;
-      await route.fulfill({ status: 200, contentType: "text/html", body: "<p>back to the app</p>" });
-    });
-    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    const location = await signInCustomScheme(page, { login: "bob" });
     assert.ok(location?.startsWith("com.example.app://callback?code="), location);
-    await page.unroute(consent);
     await page.goto(world.appPage);
     await page.waitForFunction(() => window.oidc);
     const r = await callback(page, location, o);

@@ -1,0 +1,48 @@
+// The app: a login button that opens the in-app browser, and the listener that
+// receives the custom-scheme callback from the OS.
+import { App } from "@capacitor/app";
+import { Browser } from "@capacitor/browser";
+import { REDIRECT_URI, createAuth } from "./auth.ts";
+
+const $ = (id) => document.getElementById(id);
+const auth = await createAuth();
+
+function render() {
+  const user = auth.getUser();
+  $("status").textContent = user ? `Signed in as ${user.name ?? user.sub}` : "Signed out";
+  $("login").hidden = !!user;
+  $("logout").hidden = !user;
+  $("profile").hidden = !user;
+  $("profile").textContent = user ? JSON.stringify(user, null, 2) : "";
+}
+
+function showError(e) {
+  $("error").textContent = `${e.code ?? e.name}: ${e.message}`;
+}
+
+// The OS opens the app with com.example.app://callback?code=…&state=…
+App.addListener("appUrlOpen", async ({ url }) => {
+  if (!url.startsWith(REDIRECT_URI)) return;
+  try {
+    $("error").textContent = "";
+    await auth.handleRedirectCallback(url);
+  } catch (e) {
+    showError(e);
+  } finally {
+    // The in-app browser does not close by itself (SFSafariViewController / Custom Tabs).
+    await Browser.close().catch(() => {});
+    render();
+  }
+});
+
+$("login").addEventListener("click", () =>
+  auth.loginWithRedirect({ prompt: "consent", openUrl: (url) => Browser.open({ url }) }).catch(showError),
+);
+
+$("logout").addEventListener("click", () =>
+  // Forgets the session at once; the provider's logout page opens in the in-app browser.
+  auth.logout({ openUrl: (url) => Browser.open({ url }) }).then(render, showError),
+);
+
+render();
+document.body.dataset.ready = "true";
