@@ -1,4 +1,4 @@
-import type { AuthClient, AuthClientOptions, PkcePair } from "./oidc_pkce.js";
+import type { AuthClient, AuthClientOptions, IdTokenClaims, PkcePair, VerifyIdTokenOptions } from "./oidc_pkce.js";
 
 export type {
   AuthClient,
@@ -16,6 +16,7 @@ export type {
   TokenStorageAdapter,
   Tokens,
   User,
+  VerifyIdTokenOptions,
 } from "./oidc_pkce.js";
 import type { AuthError as AuthErrorShape } from "./oidc_pkce.js";
 
@@ -24,6 +25,12 @@ export function createAuthClient(options: AuthClientOptions): Promise<AuthClient
 
 /** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
 export function createPkcePair(): Promise<PkcePair>;
+
+/** Verifies an ID token against a key set (signature and OIDC Core §3.1.3.7); throws AuthError. Needs `await ready()` first. */
+export function verifyIdToken(idToken: string, options: VerifyIdTokenOptions): IdTokenClaims;
+
+/** Resolves when the WebAssembly module is loaded. */
+export function ready(): Promise<void>;
 
 /** `err instanceof AuthError` narrows any error this library throws. */
 export declare const AuthError: {

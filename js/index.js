@@ -1,36 +1,64 @@
 // oidc-pkce: the package entry. Loads the WebAssembly module once, on first
 // use, and hands every call to it. All protocol logic lives in the wasm module.
-import init, * as wasm from "./oidc_pkce.js";
+//
+// The wasm-bindgen glue is imported dynamically, so that the .wasm download
+// starts at the same time as the glue's instead of after it (one round trip
+// less before the first call can run).
 
-let ready = null;
+let loading = null;
+let wasm = null;
 
 function load() {
-  if (!ready) {
-    // With no argument the module is fetched from
-    // new URL("oidc_pkce_bg.wasm", import.meta.url), which bundlers (Vite,
-    // webpack 5) and plain <script type="module"> pages all resolve.
-    ready = init().catch((cause) => {
-      ready = null;
-      const err = new Error(`the oidc-pkce WebAssembly module could not be loaded: ${cause && cause.message}`);
-      err.name = "AuthError";
-      err.code = "unsupported_platform";
-      err.cause = cause;
-      throw err;
-    });
+  if (!loading) {
+    // new URL("…", import.meta.url) is what bundlers (Vite, webpack 5) and
+    // plain <script type="module"> pages all resolve to the packaged file.
+    const binary = fetch(new URL("oidc_pkce_bg.wasm", import.meta.url));
+    loading = import("./oidc_pkce.js")
+      .then(async (glue) => {
+        await glue.default({ module_or_path: binary });
+        wasm = glue;
+        return glue;
+      })
+      .catch((cause) => {
+        loading = null;
+        const err = new Error(`the oidc-pkce WebAssembly module could not be loaded: ${cause && cause.message}`);
+        err.name = "AuthError";
+        err.code = "unsupported_platform";
+        err.cause = cause;
+        throw err;
+      });
   }
-  return ready;
+  return loading;
 }
 
 /** Creates a client; the first call also loads the WebAssembly module. */
 export async function createAuthClient(options) {
-  await load();
-  return wasm.createAuthClient(options);
+  return (await load()).createAuthClient(options);
 }
 
 /** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
 export async function createPkcePair() {
+  return (await load()).createPkcePair();
+}
+
+/**
+ * Verifies an ID token obtained elsewhere against a key set and returns its
+ * claims (the same checks as the login flow). Synchronous: call it once the
+ * module is loaded (after any other call resolved, or after `await ready()`).
+ */
+export function verifyIdToken(idToken, options) {
+  if (!wasm) {
+    const err = new Error("verifyIdToken needs the module loaded first: await ready()");
+    err.name = "AuthError";
+    err.code = "invalid_config";
+    throw err;
+  }
+  return wasm.verifyIdToken(idToken, options);
+}
+
+/** Resolves when the WebAssembly module is loaded (it starts loading it). */
+export async function ready() {
   await load();
-  return wasm.createPkcePair();
 }
 
 /**
@@ -42,5 +70,3 @@ export class AuthError extends Error {
     return value instanceof Error && value.name === "AuthError" && typeof value.code === "string";
   }
 }
-
-export { AuthClient } from "./oidc_pkce.js";

@@ -286,7 +286,7 @@ impl AuthClient {
     pub fn handle_redirect_callback(&self, url: Option<String>) -> Promise {
         let inner = self.inner.clone();
         spawn(async move {
-            let result = inner.finish_login(url).await;
+            let result = Inner::finish_login(&inner, url).await;
             if result.is_err() {
                 // A failed login leaves no session behind.
                 inner.forget_session().await;
@@ -591,7 +591,7 @@ impl Inner {
         Ok(tx)
     }
 
-    async fn finish_login(&self, url: Option<String>) -> Result<JsValue> {
+    async fn finish_login(self: &Rc<Self>, url: Option<String>) -> Result<JsValue> {
         let url = match url {
             Some(u) => u,
             None => web_sys::window()
@@ -612,6 +612,15 @@ impl Inner {
             self.config.issuer(),
             m.authorization_response_iss_parameter_supported,
         )?;
+        // The key set is fetched while the code is exchanged: one round trip
+        // of waiting instead of two. (A failure here is reported by verify().)
+        let keys = {
+            let this = self.clone();
+            future_to_promise(async move {
+                let _ = this.jwks(false).await;
+                Ok(JsValue::UNDEFINED)
+            })
+        };
         let req =
             authorization_code_request(&m.token_endpoint, self.config.token_request_encoding, &tx, &code);
         let body = Body::Text {
@@ -620,6 +629,7 @@ impl Inner {
         };
         let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await?;
         let tokens = parse_token_response(resp.status, &resp.body, now_ms(), true)?;
+        let _ = JsFuture::from(keys).await;
         let raw = tokens
             .id_token
             .as_ref()

@@ -163,6 +163,70 @@ export interface AuthError extends Error {
 }
 "#;
 
+/** Options of `verifyIdToken`. */
+#[wasm_bindgen(typescript_custom_section)]
+const TS_VERIFY: &'static str = r#"
+export interface VerifyIdTokenOptions {
+  issuer: string;
+  clientId: string;
+  /** The provider's key set: `{ keys: [...] }`. */
+  jwks: { keys: object[] };
+  /** The nonce sent in the authentication request, when one was. */
+  nonce?: string;
+  /** Seconds; requires a recent enough `auth_time`. */
+  maxAge?: number;
+  /** Seconds of clock skew allowed. Default 60. */
+  leeway?: number;
+  /** Allowed algorithms. Default RS256. */
+  algorithms?: string[];
+}
+"#;
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyOptions {
+    issuer: String,
+    client_id: String,
+    nonce: Option<String>,
+    max_age: Option<u64>,
+    leeway: Option<u64>,
+    algorithms: Option<Vec<String>>,
+}
+
+/// Verifies an ID token obtained elsewhere (signature against `jwks`, then
+/// every OpenID Connect Core §3.1.3.7 check) and returns its claims. Throws
+/// `invalid_id_token` with a `reason`, like the login flow.
+#[wasm_bindgen(js_name = verifyIdToken, unchecked_return_type = "IdTokenClaims")]
+pub fn verify_id_token_js(
+    id_token: &str,
+    #[wasm_bindgen(unchecked_param_type = "VerifyIdTokenOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    use crate::error::code;
+    let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
+    let o: VerifyOptions = serde_wasm_bindgen::from_value(options)
+        .map_err(|e| AuthError::new(code::INVALID_CONFIG, format!("verifyIdToken options: {e}")))?;
+    let jwks_json = js_sys::JSON::stringify(&jwks_value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`jwks` must be a key set object"))?;
+    let jwks = crate::jwks::parse_jwks(&jwks_json)?;
+    let algs = crate::id_token::allowed_algs(o.algorithms.as_deref(), None);
+    let expected = crate::id_token::Expected {
+        issuer: &o.issuer,
+        client_id: &o.client_id,
+        nonce: o.nonce.as_deref(),
+        max_age: o.max_age,
+        algs: &algs,
+        leeway_s: o.leeway.unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
+        now_s: (js_sys::Date::now() / 1000.0) as u64,
+        check_expiry: true,
+    };
+    let verified = crate::id_token::verify_id_token(id_token, &jwks, &expected)?;
+    let mut claims = verified.claims;
+    claims.insert("__raw".into(), id_token.into());
+    Ok(js_sys::JSON::parse(&serde_json::Value::Object(claims).to_string()).unwrap_or(JsValue::NULL))
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PkcePair<'a> {
