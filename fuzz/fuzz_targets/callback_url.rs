@@ -1,0 +1,28 @@
+#![no_main]
+//! The callback URL: anyone can craft one and send the user to it.
+use libfuzzer_sys::fuzz_target;
+use oidc_pkce::callback::{parse_callback_url, validate_authorization_response};
+use oidc_pkce::pkce::CodeVerifier;
+use oidc_pkce::transaction::{find_by_state, Transaction};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(url) = std::str::from_utf8(data) else { return };
+    let Ok(response) = parse_callback_url(url) else { return };
+    let keys = ["oidc-pkce:tx:app:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"];
+    let _ = find_by_state(keys, "app", response.state.as_deref());
+    let tx = Transaction {
+        client_id: "app".into(),
+        issuer: "https://id.example.com".into(),
+        redirect_uri: "com.example.app://callback".into(),
+        state: "A".repeat(43),
+        nonce: "B".repeat(43),
+        code_verifier: CodeVerifier::from_random_bytes(&[7; 32]),
+        scope: "openid".into(),
+        audience: None,
+        max_age: None,
+        app_state: None,
+        created_at_ms: 0,
+    };
+    let supported = data.len() % 2 == 0;
+    let _ = validate_authorization_response(response, &tx, "https://id.example.com", supported);
+});

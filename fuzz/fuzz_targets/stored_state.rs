@@ -1,0 +1,16 @@
+#![no_main]
+//! What storage gives back: another script (or a bug) may have written anything there.
+use libfuzzer_sys::fuzz_target;
+use oidc_pkce::session::parse_stored_session;
+use oidc_pkce::transaction::{stale_keys, Transaction};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(value) = std::str::from_utf8(data) else { return };
+    if let Ok(tx) = Transaction::from_stored(value) {
+        // What it would write back must read back the same.
+        assert_eq!(Transaction::from_stored(&tx.to_stored()).ok().as_ref(), Some(&tx));
+        let _ = tx.is_expired(1_800_000_000_000);
+    }
+    let _ = stale_keys([("oidc-pkce:tx:app:x", Some(value))], "app", 1_800_000_000_000);
+    let _ = parse_stored_session(value, "app", "https://id.example.com");
+});
