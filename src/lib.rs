@@ -30,3 +30,6 @@ pub use error::{AuthError, Result};
 
 #[cfg(test)]
 mod test_support;
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests;

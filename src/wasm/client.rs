@@ -40,6 +40,17 @@ thread_local! {
     static JWKS: RefCell<HashMap<String, JwkSet>> = RefCell::new(HashMap::new());
 }
 
+/// `allowInsecureRequests` turns off a protection: say so, once per page.
+fn warn_insecure_once() {
+    thread_local!(static WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if !WARNED.with(|w| w.replace(true)) {
+        web_sys::console::warn_1(&JsValue::from_str(
+            "oidc-pkce: allowInsecureRequests is on: plain http is allowed to a non-loopback provider. \
+             Tokens and codes can then be read and changed on the network. Use it for development only.",
+        ));
+    }
+}
+
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -132,6 +143,9 @@ async fn create(options: JsValue) -> Result<AuthClient> {
     let opts: ClientOptions = serde_wasm_bindgen::from_value(copy.into())
         .map_err(|e| invalid_options("createAuthClient options", e))?;
     let config = ClientConfig::from_options(opts)?;
+    if config.allow_insecure_requests {
+        warn_insecure_once();
+    }
     let transactions = KvStore::from_option(
         &transaction_storage,
         "transactionStorage",

@@ -1,0 +1,93 @@
+//! Property tests: what the library writes, it reads back the same.
+
+use proptest::prelude::*;
+
+use crate::config::TokenRequestEncoding;
+use crate::pkce::CodeVerifier;
+use crate::secret::AuthorizationCode;
+use crate::token::authorization_code_request;
+use crate::transaction::Transaction;
+use crate::uri::{append_query, Uri};
+
+fn b64url(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+fn tx(
+    client_id: String,
+    redirect_uri: String,
+    app_state: Option<String>,
+    created: u64,
+    bytes: [u8; 32],
+) -> Transaction {
+    Transaction {
+        client_id,
+        issuer: "https://id.example.com".into(),
+        redirect_uri,
+        state: "s".repeat(43),
+        nonce: "n".repeat(43),
+        code_verifier: CodeVerifier::from_random_bytes(&bytes),
+        scope: "openid".into(),
+        audience: None,
+        max_age: Some(created % 1000),
+        app_state: app_state.map(serde_json::Value::String),
+        created_at_ms: created,
+    }
+}
+
+proptest! {
+    #[test]
+    fn pkce_verifier_and_challenge(bytes in any::<[u8; 32]>()) {
+        let v = CodeVerifier::from_random_bytes(&bytes);
+        prop_assert_eq!(v.expose().len(), 43);
+        prop_assert_eq!(b64url(v.expose()), bytes.to_vec());
+        let parsed = CodeVerifier::parse(v.expose()).unwrap();
+        prop_assert_eq!(&parsed, &v);
+        use sha2::Digest;
+        prop_assert_eq!(b64url(v.challenge().as_str()), sha2::Sha256::digest(v.expose().as_bytes()).to_vec());
+    }
+
+    #[test]
+    fn authorize_url_parameters_read_back(params in proptest::collection::vec(("[a-z_]{1,12}", any::<String>()), 0..8)) {
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let url = append_query("https://id.example.com/authorize?tenant=t", &pairs).unwrap();
+        let uri = Uri::parse(&url).unwrap();
+        let mut want = vec![("tenant".to_string(), "t".to_string())];
+        want.extend(params.iter().cloned());
+        prop_assert_eq!(uri.query_pairs(), want);
+        prop_assert_eq!(uri.fragment, None);
+    }
+
+    #[test]
+    fn stored_transactions_read_back(
+        client in "\\PC{1,40}",
+        redirect in "[a-z]{1,10}://[a-z]{1,10}/\\PC{0,20}",
+        app_state in proptest::option::of(any::<String>()),
+        created in any::<u64>(),
+        bytes in any::<[u8; 32]>(),
+    ) {
+        let t = tx(client, redirect, app_state, created, bytes);
+        prop_assert_eq!(Transaction::from_stored(&t.to_stored()).unwrap(), t);
+    }
+
+    #[test]
+    fn token_request_bodies_read_back(code in any::<String>(), redirect in any::<String>(), client in any::<String>()) {
+        let t = tx(client.clone(), redirect.clone(), None, 0, [3; 32]);
+        let r = authorization_code_request("https://id/token", TokenRequestEncoding::Form, &t, &AuthorizationCode::new(code.clone()));
+        let got: Vec<(String, String)> = form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
+        prop_assert_eq!(got, vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("client_id".to_string(), client.clone()),
+            ("code_verifier".to_string(), t.code_verifier.expose().to_string()),
+            ("code".to_string(), code.clone()),
+            ("redirect_uri".to_string(), redirect.clone()),
+        ]);
+        let j = authorization_code_request("https://id/token", TokenRequestEncoding::Json, &t, &AuthorizationCode::new(code.clone()));
+        let v: serde_json::Value = serde_json::from_str(&j.body).unwrap();
+        prop_assert_eq!(v["code"].as_str(), Some(code.as_str()));
+        prop_assert_eq!(v["redirect_uri"].as_str(), Some(redirect.as_str()));
+    }
+}
