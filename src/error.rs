@@ -144,6 +144,34 @@ impl AuthError {
     }
 }
 
+/// An HTTP error answer of an endpoint: the server's OAuth error when the body
+/// is one (RFC 6749 §5.2: JSON with `error`, optionally `error_description` and
+/// `error_uri`), else `fallback_code` naming the endpoint and status.
+pub fn http_error(status: u16, body: &str, fallback_code: &'static str, endpoint: &str) -> AuthError {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: String,
+        error_description: Option<String>,
+        error_uri: Option<String>,
+    }
+    match crate::json::from_str::<ErrorBody>(body) {
+        Ok(e) => AuthError::from_server(
+            ServerError {
+                error: e.error,
+                error_description: e.error_description,
+                error_uri: e.error_uri,
+            },
+            Some(status),
+            fallback_code,
+        ),
+        Err(_) => AuthError::new(
+            fallback_code,
+            format!("the {endpoint} answered HTTP {status} without an OAuth error body"),
+        )
+        .with_status(status),
+    }
+}
+
 /// RFC 6749 Appendix A.7: `error = 1*NQSCHAR`, and NQSCHAR excludes `"` and `\`.
 fn is_error_char(b: u8) -> bool {
     matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::config::TokenRequestEncoding;
-use crate::error::{code, AuthError, Result, ServerError};
+use crate::error::{code, http_error, AuthError, Result};
 use crate::json;
 use crate::secret::{AccessToken, AuthorizationCode, IdToken, RefreshToken};
 use crate::transaction::Transaction;
@@ -139,13 +139,6 @@ struct SuccessBody {
     error: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    error_description: Option<String>,
-    error_uri: Option<String>,
-}
-
 fn invalid(message: impl Into<String>, status: u16) -> AuthError {
     AuthError::new(code::INVALID_TOKEN_RESPONSE, message).with_status(status)
 }
@@ -159,23 +152,12 @@ pub fn parse_token_response(
     id_token_required: bool,
 ) -> Result<TokenSet> {
     if !(200..300).contains(&status) {
-        // RFC 6749 §5.2: the error response is JSON with `error` and
-        // optionally `error_description` and `error_uri`.
-        return Err(match json::from_str::<ErrorBody>(body) {
-            Ok(e) => AuthError::from_server(
-                ServerError {
-                    error: e.error,
-                    error_description: e.error_description,
-                    error_uri: e.error_uri,
-                },
-                Some(status),
-                code::INVALID_TOKEN_RESPONSE,
-            ),
-            Err(_) => invalid(
-                format!("the token endpoint answered HTTP {status} without an OAuth error body"),
-                status,
-            ),
-        });
+        return Err(http_error(
+            status,
+            body,
+            code::INVALID_TOKEN_RESPONSE,
+            "token endpoint",
+        ));
     }
     let b: SuccessBody = json::from_str(body)
         .map_err(|e| invalid(format!("the token response is not a JSON object: {e}"), status))?;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{code, AuthError, Result, ServerError};
+use crate::error::{code, http_error, AuthError, Result};
 use crate::json;
 use crate::transaction::constant_time_eq;
 
@@ -11,28 +11,12 @@ use crate::transaction::constant_time_eq;
 /// UserInfo Response values MUST NOT be used."
 pub fn parse_userinfo_response(status: u16, body: &str, expected_sub: &str) -> Result<Map<String, Value>> {
     if !(200..300).contains(&status) {
-        #[derive(serde::Deserialize)]
-        struct ErrorBody {
-            error: String,
-            error_description: Option<String>,
-            error_uri: Option<String>,
-        }
-        return Err(match json::from_str::<ErrorBody>(body) {
-            Ok(e) => AuthError::from_server(
-                ServerError {
-                    error: e.error,
-                    error_description: e.error_description,
-                    error_uri: e.error_uri,
-                },
-                Some(status),
-                code::INVALID_USERINFO_RESPONSE,
-            ),
-            Err(_) => AuthError::new(
-                code::INVALID_USERINFO_RESPONSE,
-                format!("the userinfo endpoint answered HTTP {status}"),
-            )
-            .with_status(status),
-        });
+        return Err(http_error(
+            status,
+            body,
+            code::INVALID_USERINFO_RESPONSE,
+            "userinfo endpoint",
+        ));
     }
     let claims: Map<String, Value> = json::from_str(body).map_err(|_| {
         AuthError::new(
