@@ -14,7 +14,7 @@ use super::http::{self, Body};
 use super::storage::KvStore;
 use super::to_js;
 use crate::authorize::{begin_authorization, AuthorizeOptions};
-use crate::callback::{parse_callback_url, validate_authorization_response};
+use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
 use crate::discovery::{
     apply_overrides, discovery_url, metadata_from_overrides, overrides_cover_login, parse_discovery_document,
@@ -299,14 +299,7 @@ impl AuthClient {
     #[wasm_bindgen(js_name = handleRedirectCallback, unchecked_return_type = "Promise<RedirectResult>")]
     pub fn handle_redirect_callback(&self, url: Option<String>) -> Promise {
         let inner = self.inner.clone();
-        spawn(async move {
-            let result = Inner::finish_login(&inner, url).await;
-            if result.is_err() {
-                // A failed login leaves no session behind.
-                inner.forget_session().await;
-            }
-            result
-        })
+        spawn(async move { Inner::finish_login(&inner, url).await })
     }
 
     /// The tokens of the signed-in session, or `null`.
@@ -618,7 +611,24 @@ impl Inner {
                 })?,
         };
         let response = parse_callback_url(&url)?;
+        // A callback that matches no pending login (crafted, replayed) is
+        // refused here and leaves the current session alone: a link cannot
+        // sign the user out.
         let tx = self.take_transaction(response.state.as_deref()).await?;
+        let result = self.complete_login(response, tx).await;
+        if result.is_err() {
+            // A login that was under way and failed leaves no session behind.
+            self.forget_session().await;
+        }
+        result
+    }
+
+    /// The rest of the login, once its pending transaction is taken.
+    async fn complete_login(
+        self: &Rc<Self>,
+        response: AuthorizationResponse,
+        tx: Transaction,
+    ) -> Result<JsValue> {
         let m = &self.metadata;
         let code = validate_authorization_response(
             response,

@@ -104,6 +104,47 @@ describe("stored state is input too", () => {
   });
 });
 
+describe("callbacks and the current session", () => {
+  it("a crafted or replayed callback cannot sign the user out; a failed real login leaves no session", async () => {
+    const page = await newPage(world);
+    const o = opts({ tokenStorage: "local" });
+    const { callbackUrl } = await loginToCallback(page, o);
+    const r = await page.evaluate(async ([o, url, page]) => {
+      const auth = await window.oidc.createAuthClient(o);
+      await auth.handleRedirectCallback(url);
+      const codes = [];
+      for (const u of [url, `${page}?code=x&state=${"Z".repeat(43)}`, `${page}?error=access_denied`]) {
+        codes.push((await window.errorOf(() => auth.handleRedirectCallback(u))).code);
+      }
+      return { codes, still: auth.isAuthenticated() };
+    }, [o, callbackUrl, world.appPage]);
+    assert.deepEqual(r, { codes: ["missing_transaction", "missing_transaction", "missing_transaction"], still: true });
+
+    // A real login that fails (its ID token is refused) ends the session.
+    const second = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(), o);
+    await page.goto(second);
+    await page.waitForURL((u) => u.origin === world.app.url || u.pathname.startsWith("/interaction"));
+    if (!page.url().startsWith(world.app.url)) {
+      await Promise.all([page.waitForURL((u) => u.origin === world.app.url), page.click("button[type=submit]")]);
+    }
+    await page.waitForFunction(() => window.oidc);
+    await page.route(`${world.op.url}/token`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      await route.fulfill({ response, json: { ...body, id_token: `${body.id_token.slice(0, -4)}AAAA` } });
+    });
+    const after = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      const before = auth.isAuthenticated();
+      const e = await window.errorOf(() => auth.handleRedirectCallback());
+      const reloaded = await window.oidc.createAuthClient(o);
+      return { before, code: e.code, authenticated: auth.isAuthenticated(), tokens: auth.getTokens(), stored: reloaded.isAuthenticated() };
+    }, o);
+    assert.deepEqual(after, { before: true, code: "invalid_id_token", authenticated: false, tokens: null, stored: false });
+    await page.context().close();
+  });
+});
+
 describe("secrets stay secret", () => {
   it("no code, verifier or token appears in the console or in an error message", async () => {
     const page = await newPage(world);
