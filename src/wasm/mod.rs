@@ -4,6 +4,9 @@
 mod client;
 mod error;
 mod http;
+mod login;
+mod refresh;
+mod session;
 mod storage;
 
 pub use client::{create_auth_client, AuthClient};

@@ -1,0 +1,197 @@
+//! The login: the pending transaction, the callback, the code exchange.
+
+use std::rc::Rc;
+
+use js_sys::Reflect;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::client::{json_to_js, now_ms, option, Inner};
+use super::error::invalid_options;
+use super::http::{self, Body};
+use crate::authorize::{begin_authorization, AuthorizeOptions};
+use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
+use crate::error::{code, AuthError, Result};
+use crate::session::Session;
+use crate::token::{authorization_code_request, parse_token_response};
+use crate::transaction::{find_by_state, key_prefix, stale_keys, StateLookup, Transaction};
+
+impl Inner {
+    pub(super) async fn start_login(&self, opts: JsValue) -> Result<String> {
+        let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
+            AuthorizeOptions::default()
+        } else {
+            let app_state = option(&opts, "appState");
+            let mut o: AuthorizeOptions =
+                serde_wasm_bindgen::from_value(opts).map_err(|e| invalid_options("login options", e))?;
+            o.app_state = app_state_to_json(&app_state)?;
+            o
+        };
+        let now = now_ms();
+        let (tx, url) = begin_authorization(&self.config, &self.metadata, opts, now)?;
+        self.forget_stale_transactions(now).await;
+        self.transactions.set(&tx.storage_key(), &tx.to_stored()).await?;
+        Ok(url)
+    }
+
+    /// Best effort: a leftover that cannot be removed does no harm.
+    pub(super) async fn forget_stale_transactions(&self, now: u64) {
+        let Ok(Some(keys)) = self.transactions.keys().await else {
+            return;
+        };
+        let prefix = key_prefix(&self.config.client_id);
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
+        for k in keys.into_iter().filter(|k| k.starts_with(&prefix)) {
+            let v = self.transactions.get(&k).await.ok().flatten();
+            entries.push((k, v));
+        }
+        let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+        for key in stale_keys(entries, &self.config.client_id, now) {
+            let _ = self.transactions.remove(&key).await;
+        }
+    }
+
+    /// Finds the pending login for `state` and removes it from storage, before
+    /// any network call, so the same callback can never be used twice. The
+    /// state is claimed in this page before the first await, so two calls at
+    /// once cannot both read it, whatever the storage.
+    pub(super) async fn take_transaction(&self, state: Option<&str>) -> Result<Transaction> {
+        let claim = state.unwrap_or_default().to_string();
+        if !self.consuming.borrow_mut().insert(claim.clone()) {
+            return Err(no_pending_login());
+        }
+        let result = self.take_claimed(state).await;
+        self.consuming.borrow_mut().remove(&claim);
+        result
+    }
+
+    pub(super) async fn take_claimed(&self, state: Option<&str>) -> Result<Transaction> {
+        let lookup = match self.transactions.keys().await? {
+            Some(keys) => find_by_state(keys.iter().map(String::as_str), &self.config.client_id, state),
+            // An adapter that cannot list its keys: read the state's own key.
+            None => {
+                let key = format!(
+                    "{}{}",
+                    key_prefix(&self.config.client_id),
+                    state.unwrap_or_default()
+                );
+                match (state, self.transactions.get(&key).await?) {
+                    (Some(_), Some(_)) => StateLookup::Found(key),
+                    _ => StateLookup::NoneStored,
+                }
+            }
+        };
+        let key = match lookup {
+            StateLookup::Found(key) => key,
+            StateLookup::Mismatch => {
+                return Err(AuthError::new(
+                    code::STATE_MISMATCH,
+                    "no pending login has the callback's `state`: it was tampered with, or belongs to another login",
+                ))
+            }
+            StateLookup::NoneStored => return Err(no_pending_login()),
+        };
+        let value = self.transactions.get(&key).await?;
+        self.transactions.remove(&key).await?;
+        let tx = Transaction::from_stored(value.as_deref().unwrap_or_default())?;
+        if tx.is_expired(now_ms()) {
+            return Err(AuthError::new(
+                code::MISSING_TRANSACTION,
+                "the pending login is older than 10 minutes; start the login again",
+            ));
+        }
+        Ok(tx)
+    }
+
+    pub(super) async fn finish_login(self: &Rc<Self>, url: Option<String>) -> Result<JsValue> {
+        let url = match url {
+            Some(u) => u,
+            None => web_sys::window()
+                .and_then(|w| w.location().href().ok())
+                .ok_or_else(|| {
+                    AuthError::new(
+                        code::INVALID_CALLBACK,
+                        "no callback URL given and no window.location",
+                    )
+                })?,
+        };
+        let response = parse_callback_url(&url)?;
+        // A callback that matches no pending login (crafted, replayed) is
+        // refused here and leaves the current session alone: a link cannot
+        // sign the user out.
+        let tx = self.take_transaction(response.state.as_deref()).await?;
+        let result = self.complete_login(response, tx).await;
+        if result.is_err() {
+            // A login that was under way and failed leaves no session behind.
+            self.forget_session().await;
+        }
+        result
+    }
+
+    /// The rest of the login, once its pending transaction is taken.
+    pub(super) async fn complete_login(
+        self: &Rc<Self>,
+        response: AuthorizationResponse,
+        tx: Transaction,
+    ) -> Result<JsValue> {
+        let m = &self.metadata;
+        let code = validate_authorization_response(
+            response,
+            &tx,
+            self.config.issuer(),
+            m.authorization_response_iss_parameter_supported,
+        )?;
+        // The key set is fetched while the code is exchanged: one round trip
+        // of waiting instead of two. (A failure here is reported by verify().)
+        let keys = {
+            let this = self.clone();
+            future_to_promise(async move {
+                let _ = this.jwks(false).await;
+                Ok(JsValue::UNDEFINED)
+            })
+        };
+        let req =
+            authorization_code_request(&m.token_endpoint, self.config.token_request_encoding, &tx, &code);
+        let body = Body::Text {
+            content_type: req.content_type,
+            body: &req.body,
+        };
+        let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await?;
+        let tokens = parse_token_response(resp.status, &resp.body, now_ms(), true)?;
+        let _ = JsFuture::from(keys).await;
+        let raw = tokens
+            .id_token
+            .as_ref()
+            .map(|t| t.expose().to_string())
+            .unwrap_or_default();
+        let id_token = self.verify(&raw, Some(&tx.nonce), tx.max_age, true).await?;
+        self.store_session(Session { tokens, id_token }).await?;
+        self.emit("signed_in");
+
+        let result = js_sys::Object::new();
+        let app_state = tx.app_state.as_ref().map_or(JsValue::UNDEFINED, json_to_js);
+        let _ = Reflect::set(&result, &JsValue::from_str("appState"), &app_state);
+        Ok(result.into())
+    }
+}
+
+fn no_pending_login() -> AuthError {
+    AuthError::new(
+        code::MISSING_TRANSACTION,
+        "there is no pending login: this callback was already used, expired, or was started in a storage this page cannot see",
+    )
+}
+
+/// The app's `appState` as JSON (it must survive storage).
+fn app_state_to_json(value: &JsValue) -> Result<Option<serde_json::Value>> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|_| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))
+}

@@ -1,0 +1,205 @@
+//! Keeping the access token fresh: one refresh at a time in a page (a shared
+//! promise) and across tabs (Web Locks), rotation, retries.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::client::{now_ms, Inner};
+use super::http::{self, Body};
+use crate::error::{code, AuthError, Result};
+use crate::id_token::check_same_subject;
+use crate::session::{parse_stored_session, session_key, Session};
+use crate::token::{merge_refreshed, parse_token_response, refresh_token_request};
+
+/// Network attempts of one refresh: the first and at most two retries.
+const REFRESH_ATTEMPTS: u32 = 3;
+const RETRY_BASE_MS: i32 = 300;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Starts `work` once holding the Web Lock `name` (shared by the origin's tabs)
+/// and holds it until the work settles; where the Web Locks API is missing,
+/// starts it at once.
+async fn with_lock<F>(name: &str, work: F) -> std::result::Result<JsValue, JsValue>
+where
+    F: FnOnce() -> Promise + 'static,
+{
+    let locks = Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| Reflect::get(&n, &"locks".into()))
+        .unwrap_or(JsValue::UNDEFINED);
+    let request = Reflect::get(&locks, &"request".into()).unwrap_or(JsValue::UNDEFINED);
+    let Ok(request) = request.dyn_into::<Function>() else {
+        return JsFuture::from(work()).await;
+    };
+    // The lock is held until the promise the callback returns settles. (A
+    // future_to_promise starts running at once, so it is made only in here.)
+    let callback = Closure::once_into_js(move |_lock: JsValue| work());
+    let held = request.call2(&locks, &JsValue::from_str(name), &callback)?;
+    JsFuture::from(Promise::from(held)).await
+}
+
+impl Inner {
+    /// The access token has more than `leeway` seconds left.
+    pub(super) fn is_fresh(&self, s: &Session) -> bool {
+        s.tokens
+            .expires_at_ms
+            .is_none_or(|t| t > now_ms() + self.config.leeway_s * 1000)
+    }
+
+    /// One refresh for every caller in this page: callers arriving while one
+    /// is under way get the same promise.
+    pub(super) fn refresh_shared(inner: &Rc<Inner>, scope: Option<String>, only_if_stale: bool) -> Promise {
+        if let Some(p) = inner.refreshing.borrow().as_ref() {
+            return p.clone();
+        }
+        let this = inner.clone();
+        let promise = future_to_promise(async move {
+            let lock = format!("oidc-pkce:refresh:{}", this.config.client_id);
+            let work = {
+                let this = this.clone();
+                move || {
+                    future_to_promise(async move {
+                        this.refresh_locked(scope, only_if_stale)
+                            .await
+                            .map_err(JsValue::from)?;
+                        Ok(JsValue::UNDEFINED)
+                    })
+                }
+            };
+            let result = with_lock(&lock, work).await;
+            this.refreshing.replace(None);
+            result
+        });
+        inner.refreshing.replace(Some(promise.clone()));
+        promise
+    }
+
+    /// Under the lock: take up what another tab stored meanwhile, and refresh
+    /// only if still needed.
+    pub(super) async fn refresh_locked(&self, scope: Option<String>, only_if_stale: bool) -> Result<()> {
+        self.adopt_stored_session().await?;
+        let (previous, refresh_token) = {
+            let session = self.session.borrow();
+            let s = session
+                .as_ref()
+                .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
+            if only_if_stale && self.is_fresh(s) {
+                return Ok(());
+            }
+            let rt = s.tokens.refresh_token.clone().ok_or_else(|| {
+                AuthError::new(
+                    code::MISSING_REFRESH_TOKEN,
+                    "the session has no refresh token: ask for the offline_access scope to get one",
+                )
+            })?;
+            (s.clone(), rt)
+        };
+        let req = refresh_token_request(
+            &self.metadata.token_endpoint,
+            self.config.token_request_encoding,
+            &self.config.client_id,
+            &refresh_token,
+            scope.as_deref(),
+        );
+        let mut attempt = 0;
+        let resp = loop {
+            let body = Body::Text {
+                content_type: req.content_type,
+                body: &req.body,
+            };
+            match http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await {
+                Ok(resp) => break resp,
+                // Only a request that got no answer is tried again; never an HTTP error.
+                Err(e)
+                    if (e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT)
+                        && attempt + 1 < REFRESH_ATTEMPTS =>
+                {
+                    sleep(RETRY_BASE_MS * 3_i32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let new = match parse_token_response(resp.status, &resp.body, now_ms(), false) {
+            Ok(t) => t,
+            Err(e) if e.code() == "invalid_grant" => {
+                // The refresh token is spent, revoked or expired: the session is over.
+                self.forget_session().await;
+                return Err(e.recode(code::LOGIN_REQUIRED));
+            }
+            Err(e) => return Err(e),
+        };
+        let id_token = match &new.id_token {
+            Some(raw) => {
+                let checked = match self.verify(raw.expose(), None, None, true).await {
+                    Ok(t) => check_same_subject(&previous.id_token, &t).map(|_| t),
+                    Err(e) => Err(e),
+                };
+                match checked {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.forget_session().await;
+                        return Err(e);
+                    }
+                }
+            }
+            None => previous.id_token.clone(),
+        };
+        let tokens = merge_refreshed(&previous.tokens, new);
+        self.store_session(Session { tokens, id_token }).await?;
+        self.emit("refreshed");
+        Ok(())
+    }
+
+    /// Another tab sharing `tokenStorage` may have refreshed (rotating the
+    /// refresh token) or signed out: the stored session is the newer truth.
+    pub(super) async fn adopt_stored_session(&self) -> Result<()> {
+        if !self.tokens.persists() {
+            return Ok(());
+        }
+        let key = session_key(&self.config.client_id);
+        let stored = match self.tokens.get(&key).await? {
+            Some(s) => s,
+            None => {
+                self.forget_session().await;
+                return Err(AuthError::new(
+                    code::LOGIN_REQUIRED,
+                    "the session was ended (in another tab?)",
+                ));
+            }
+        };
+        let Ok(parsed) = parse_stored_session(&stored, &self.config.client_id, self.config.issuer()) else {
+            return Ok(());
+        };
+        let changed = {
+            let session = self.session.borrow();
+            session.as_ref().is_none_or(|s| s.tokens != parsed.tokens)
+        };
+        if !changed {
+            return Ok(());
+        }
+        let id_token = self.verify(parsed.id_token.expose(), None, None, false).await?;
+        if let Some(current) = self.session.borrow().as_ref() {
+            check_same_subject(&current.id_token, &id_token)?;
+        }
+        self.session.replace(Some(Session {
+            tokens: parsed.tokens,
+            id_token,
+        }));
+        Ok(())
+    }
+}
