@@ -9,10 +9,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::error::invalid_options;
 use super::http::{self, Body};
 use super::storage::KvStore;
-use super::to_js;
+use super::{from_js, to_js};
 use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
 use crate::discovery::{
     apply_overrides, discovery_url, metadata_from_overrides, overrides_cover_login, parse_discovery_document,
@@ -91,8 +90,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
     };
     let transaction_storage = take("transactionStorage");
     let token_storage = take("tokenStorage");
-    let opts: ClientOptions = serde_wasm_bindgen::from_value(copy.into())
-        .map_err(|e| invalid_options("createAuthClient options", e))?;
+    let opts: ClientOptions = from_js(&copy.into(), "createAuthClient options")?;
     let config = ClientConfig::from_options(opts)?;
     if config.allow_insecure_requests {
         warn_insecure_once();

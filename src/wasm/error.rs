@@ -3,7 +3,7 @@
 use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 
-use crate::error::{code, AuthError};
+use crate::error::AuthError;
 
 fn set(obj: &JsValue, key: &str, value: JsValue) {
     // Setting a property on a fresh Error object cannot fail.
@@ -32,9 +32,4 @@ impl From<AuthError> for JsValue {
         }
         err
     }
-}
-
-/// An options object that serde could not read (a field of the wrong type).
-pub fn invalid_options(what: &str, e: serde_wasm_bindgen::Error) -> AuthError {
-    AuthError::new(code::INVALID_CONFIG, format!("{what}: {e}"))
 }

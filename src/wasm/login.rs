@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{json_to_js, now_ms, option, Inner};
-use super::error::invalid_options;
+use super::from_js;
 use super::http::{self, Body};
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
@@ -22,8 +22,7 @@ impl Inner {
             AuthorizeOptions::default()
         } else {
             let app_state = option(&opts, "appState");
-            let mut o: AuthorizeOptions =
-                serde_wasm_bindgen::from_value(opts).map_err(|e| invalid_options("login options", e))?;
+            let mut o: AuthorizeOptions = from_js(&opts, "login options")?;
             o.app_state = app_state_to_json(&app_state)?;
             o
         };

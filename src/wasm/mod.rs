@@ -206,8 +206,7 @@ pub fn verify_id_token_js(
 ) -> Result<JsValue, JsValue> {
     use crate::error::code;
     let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
-    let o: VerifyOptions = serde_wasm_bindgen::from_value(options)
-        .map_err(|e| AuthError::new(code::INVALID_CONFIG, format!("verifyIdToken options: {e}")))?;
+    let o: VerifyOptions = from_js(&options, "verifyIdToken options")?;
     let jwks_json = js_sys::JSON::stringify(&jwks_value)
         .ok()
         .and_then(|s| s.as_string())
@@ -251,11 +250,25 @@ pub fn create_pkce_pair() -> Result<JsValue, JsValue> {
     })
 }
 
-/// Plain objects, `null` for `None`.
+/// A Rust value as a plain JS value (`null` for `None`), through JSON: the
+/// core already carries serde_json, and one (de)serializer costs fewer bytes
+/// than two.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| AuthError::new(crate::error::code::INVALID_CONFIG, e.to_string()).into())
+    let text = serde_json::to_string(value)
+        .map_err(|e| AuthError::new(crate::error::code::INVALID_CONFIG, e.to_string()))?;
+    js_sys::JSON::parse(&text)
+        .map_err(|_| AuthError::new(crate::error::code::INVALID_CONFIG, "unserializable").into())
+}
+
+/// An options object read into `T` through `JSON.stringify` (functions and
+/// `undefined` members drop out, as the options want).
+fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, AuthError> {
+    use crate::error::code::INVALID_CONFIG;
+    let text = js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| AuthError::new(INVALID_CONFIG, format!("{what} must be a JSON-like object")))?;
+    serde_json::from_str(&text).map_err(|e| AuthError::new(INVALID_CONFIG, format!("{what}: {e}")))
 }
 
 #[cfg(test)]
