@@ -4,7 +4,7 @@
 // Prints a table (figures are medians of this run; nothing is asserted) and
 // writes bench-results/bench.json.
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "vite";
@@ -52,7 +52,10 @@ function sizes(files) {
 
 // ---------------------------------------------------------------- main
 async function main() {
-  const pkgFiles = ["index.js", "oidc_pkce.js", "oidc_pkce_bg.wasm"].map((f) => join(root, "pkg", f));
+  // Everything a page downloads: the entry, the glue, the .wasm and wasm-bindgen's snippets.
+  const pkgFiles = readdirSync(join(root, "pkg"), { recursive: true })
+    .filter((f) => /\.(js|wasm)$/.test(f))
+    .map((f) => join(root, "pkg", f));
   const auth0File = join(root, "node_modules", "@auth0", "auth0-spa-js", "dist", "auth0-spa-js.production.esm.js");
   const oidcClientFile = join(root, "node_modules", "oidc-client-ts", "dist", "browser", "oidc-client-ts.min.js");
   mkdirSync(join(root, "bench", "dist"), { recursive: true });

@@ -3,7 +3,7 @@
 // wasm-bindgen's web-target glue, wasm-opt -Oz from npm binaryen, our entry.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug build, no wasm-opt)
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -68,13 +68,23 @@ const manifest = {
     "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "oidc_pkce.js", "oidc_pkce.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_bg.wasm.d.ts", "README.md"],
+  files: ["index.js", "index.d.ts", "oidc_pkce.js", "oidc_pkce.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_bg.wasm.d.ts", "snippets/", "README.md"],
   sideEffects: false,
   keywords: ["oauth", "oidc", "openid-connect", "pkce", "auth0", "capacitor", "webassembly"],
 };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 
-const shipped = ["index.js", "oidc_pkce.js", "oidc_pkce_bg.wasm"];
+// wasm-bindgen writes inline JS (src/wasm/handoff.rs) under snippets/.
+const snippets = [];
+const walk = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else snippets.push(p.slice(pkg.length + 1));
+  }
+};
+if (existsSync(join(pkg, "snippets"))) walk(join(pkg, "snippets"));
+const shipped = ["index.js", "oidc_pkce.js", "oidc_pkce_bg.wasm", ...snippets];
 let raw = 0;
 let gz = 0;
 for (const f of shipped) {

@@ -49,6 +49,8 @@ pub(super) struct Inner {
     pub(super) algs: Vec<String>,
     pub(super) transactions: KvStore,
     pub(super) tokens: KvStore,
+    /// `tokenStorage: "local"`: tabs share the session and hand it over (see handoff.rs).
+    pub(super) shared_by_tabs: bool,
     pub(super) session: RefCell<Option<Session>>,
     /// States whose callback is being handled in this page (claimed before any await).
     pub(super) consuming: RefCell<std::collections::HashSet<String>>,
@@ -101,6 +103,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         StorageKind::Session,
         KvStore::Page,
     )?;
+    let shared_by_tabs = token_storage.as_string().as_deref() == Some("local");
     let tokens = KvStore::from_option(
         &token_storage,
         "tokenStorage",
@@ -118,6 +121,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         algs,
         transactions,
         tokens,
+        shared_by_tabs,
         session: RefCell::new(None),
         consuming: RefCell::new(std::collections::HashSet::new()),
         refreshing: RefCell::new(None),

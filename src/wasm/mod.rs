@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod handoff;
 mod http;
 mod login;
 mod refresh;

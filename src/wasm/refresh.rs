@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, Inner};
+use super::handoff;
 use super::http::{self, Body};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::check_same_subject;
@@ -172,7 +173,18 @@ impl Inner {
             return Ok(());
         }
         let key = session_key(&self.config.client_id);
-        let stored = match self.tokens.get(&key).await? {
+        // Tabs sharing localStorage read what the last lock holder committed
+        // to IndexedDB first: their localStorage copy may lag (handoff.rs).
+        let handed = if self.shared_by_tabs {
+            handoff::get(&key).await
+        } else {
+            None
+        };
+        let stored = match handed {
+            Some(h) => Some(h).filter(|h| !h.is_empty()),
+            None => self.tokens.get(&key).await?,
+        };
+        let stored = match stored {
             Some(s) => s,
             None => {
                 self.forget_session().await;

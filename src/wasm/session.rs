@@ -7,6 +7,7 @@ use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::client::{now_ms, Inner};
+use super::handoff;
 use super::http::{self, Body};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::{needs_fresh_jwks, verify_id_token, Expected, VerifiedIdToken};
@@ -82,14 +83,22 @@ impl Inner {
     pub(super) async fn store_session(&self, session: Session) -> Result<()> {
         let stored = session.to_stored(&self.config.client_id, self.config.issuer());
         self.session.replace(Some(session));
-        self.tokens
-            .set(&session_key(&self.config.client_id), &stored)
-            .await
+        let key = session_key(&self.config.client_id);
+        self.tokens.set(&key, &stored).await?;
+        if self.shared_by_tabs {
+            handoff::set(&key, Some(&stored)).await;
+        }
+        Ok(())
     }
 
     pub(super) async fn forget_session(&self) {
         let had = self.session.replace(None).is_some();
-        let _ = self.tokens.remove(&session_key(&self.config.client_id)).await;
+        let key = session_key(&self.config.client_id);
+        let _ = self.tokens.remove(&key).await;
+        if self.shared_by_tabs {
+            // A tombstone, not a deletion: tabs must not fall back to a stale localStorage copy.
+            handoff::set(&key, Some("")).await;
+        }
         if had {
             self.emit("signed_out");
         }
