@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::crypto::{self, SUPPORTED_ALGS};
 use crate::error::{code, AuthError, Result};
 use crate::jwks::{decoding_key, JwkSet, KeyChoice};
+use crate::secret::constant_time_eq;
 use crate::secret::IdToken;
-use crate::transaction::constant_time_eq;
 
 /// The `reason` of an `invalid_id_token` error.
 pub mod reason {

@@ -42,6 +42,15 @@ secret_string!(
     RefreshToken
 );
 
+/// Equality whose time depends on the lengths only, not on where bytes differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +61,12 @@ mod tests {
         let shown = format!("{t:?} {:?}", Some(RefreshToken::new("rt-secret")));
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("AccessToken(<redacted 20 bytes>)"), "{shown}");
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -15,8 +15,7 @@ const VERSION: u8 = 1;
 
 /// The storage key of a client's session.
 pub fn session_key(client_id: &str) -> String {
-    let encoded: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    format!("oidc-pkce:session:{encoded}")
+    format!("oidc-pkce:session:{}", crate::transaction::key_part(client_id))
 }
 
 /// The storage key of a cached key set.

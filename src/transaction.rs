@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{code, AuthError, Result};
 use crate::json;
 use crate::pkce::CodeVerifier;
+use crate::secret::constant_time_eq;
 
 /// A pending login expires after 10 minutes.
 pub const TRANSACTION_TTL_MS: u64 = 10 * 60 * 1000;
@@ -50,11 +51,15 @@ struct Stored {
     created_at_ms: u64,
 }
 
+/// A client id as a storage key part: percent-encoded, so it cannot contain
+/// the ':' separator.
+pub fn key_part(client_id: &str) -> String {
+    form_urlencoded::byte_serialize(client_id.as_bytes()).collect()
+}
+
 /// The storage key prefix of one client's transactions.
 pub fn key_prefix(client_id: &str) -> String {
-    // The client id is percent-encoded so it cannot contain the ':' separator.
-    let encoded: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    format!("{PREFIX}{encoded}:")
+    format!("{PREFIX}{}:", key_part(client_id))
 }
 
 impl Transaction {
@@ -182,15 +187,6 @@ pub fn stale_keys<'a>(
         .collect()
 }
 
-/// Equality whose time depends on the lengths only, not on where bytes differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,12 +291,5 @@ mod tests {
         let mut want = vec![garbage_key, ok];
         want.sort();
         assert_eq!(stale, want);
-    }
-
-    #[test]
-    fn constant_time_eq_is_equality() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{code, http_error, AuthError, Result};
 use crate::json;
-use crate::transaction::constant_time_eq;
+use crate::secret::constant_time_eq;
 
 /// OIDC Core §5.3.2: "The sub Claim in the UserInfo Response MUST be verified
 /// to exactly match the sub Claim in the ID Token; if they do not match, the
