@@ -117,11 +117,6 @@ pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
     }
 }
 
-/// True when the app set the two endpoints a login needs, so discovery can wait.
-pub fn overrides_cover_login(o: &EndpointOverrides) -> bool {
-    o.authorization.is_some() && o.token.is_some()
-}
-
 /// The app's endpoint overrides win over discovered (or Auth0) ones.
 pub fn apply_overrides(mut m: ProviderMetadata, o: &EndpointOverrides) -> ProviderMetadata {
     if let Some(v) = &o.authorization {
@@ -142,7 +137,8 @@ pub fn apply_overrides(mut m: ProviderMetadata, o: &EndpointOverrides) -> Provid
     m
 }
 
-/// Metadata from the overrides alone (both login endpoints given).
+/// Metadata from the overrides alone, when they give both login endpoints
+/// (then discovery can wait).
 pub fn metadata_from_overrides(config: &ClientConfig) -> Option<ProviderMetadata> {
     let o = &config.endpoints;
     Some(apply_overrides(

@@ -14,8 +14,8 @@ use super::storage::KvStore;
 use super::{from_js, to_js};
 use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
 use crate::discovery::{
-    apply_overrides, discovery_url, metadata_from_overrides, overrides_cover_login, parse_discovery_document,
-    static_metadata, ProviderMetadata,
+    apply_overrides, discovery_url, metadata_from_overrides, parse_discovery_document, static_metadata,
+    ProviderMetadata,
 };
 use crate::error::{code, AuthError, Result};
 use crate::id_token::allowed_algs;
@@ -136,10 +136,8 @@ async fn resolve_metadata(config: &ClientConfig) -> Result<ProviderMetadata> {
     if let Some(m) = static_metadata(config) {
         return Ok(m);
     }
-    if overrides_cover_login(&config.endpoints) {
-        if let Some(m) = metadata_from_overrides(config) {
-            return Ok(m);
-        }
+    if let Some(m) = metadata_from_overrides(config) {
+        return Ok(m);
     }
     let ProviderSource::Issuer(issuer) = &config.provider else {
         return Err(AuthError::new(code::INVALID_CONFIG, "no issuer to discover"));

@@ -12,9 +12,17 @@ use crate::error::{code, AuthError, Result};
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
+    fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+}
+
+/// Waits `ms` milliseconds (the backoff between retries).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 pub struct HttpResponse {
@@ -47,10 +55,7 @@ pub async fn send(
             controller.abort();
         })
     };
-    let handle = set_timeout(
-        on_timeout.as_ref().unchecked_ref(),
-        timeout_ms.min(i32::MAX as u32) as i32,
-    );
+    let handle = set_timeout(on_timeout.as_ref(), timeout_ms.min(i32::MAX as u32) as i32);
     let result = fetch_text(method, url, body, bearer, &controller).await;
     clear_timeout(&handle);
     drop(on_timeout);

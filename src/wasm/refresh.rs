@@ -9,7 +9,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, Inner};
 use super::handoff;
-use super::http::{self, Body};
+use super::http::{self, sleep, Body};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::check_same_subject;
 use crate::session::{parse_stored_session, session_key, Session};
@@ -18,19 +18,6 @@ use crate::token::{merge_refreshed, parse_token_response, refresh_token_request}
 /// Network attempts of one refresh: the first and at most two retries.
 const REFRESH_ATTEMPTS: u32 = 3;
 const RETRY_BASE_MS: i32 = 300;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
-}
-
-async fn sleep(ms: i32) {
-    let promise = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
-    });
-    let _ = JsFuture::from(promise).await;
-}
 
 /// Starts `work` once holding the Web Lock `name` (shared by the origin's tabs)
 /// and holds it until the work settles; where the Web Locks API is missing,
