@@ -18,8 +18,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz
 fi
 
-# Build all targets once (a fresh corpus copy keeps the committed seeds small).
-cargo +nightly fuzz build -O >/dev/null
+# Optimized, but with debug assertions and overflow checks (-a): arithmetic
+# on input that overflows or underflows must crash here, not wrap silently as
+# it would in a release build. Build all targets once (a fresh corpus copy
+# keeps the committed seeds small).
+cargo +nightly fuzz build -O -a >/dev/null
 summary=()
 for t in "${targets[@]}"; do
   work="target/fuzz-corpus/$t"
@@ -27,7 +30,7 @@ for t in "${targets[@]}"; do
   cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
   log="target/fuzz-$t.log"
   echo "[fuzz] $t for ${seconds}s"
-  if ! cargo +nightly fuzz run -O "$t" "$work" -- -max_total_time="$seconds" -print_final_stats=1 -max_len=8192 >"$log" 2>&1; then
+  if ! cargo +nightly fuzz run -O -a "$t" "$work" -- -max_total_time="$seconds" -print_final_stats=1 -max_len=8192 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "[fuzz] $t FAILED: see $log and fuzz/artifacts/$t/"
     exit 1

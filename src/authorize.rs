@@ -16,7 +16,10 @@ use crate::uri::append_query;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizeOptions {
-    pub app_state: Option<serde_json::Value>,
+    /// The JSON text of the app's `appState` (set by the browser glue with
+    /// `JSON.stringify`, so that it comes back exactly as given).
+    #[serde(skip)]
+    pub app_state: Option<String>,
     pub scope: Option<String>,
     pub audience: Option<String>,
     pub prompt: Option<String>,
@@ -164,7 +167,7 @@ mod tests {
     fn authorize_url_has_every_parameter() {
         let meta = auth0_metadata("https://t.auth0.com/");
         let opts = AuthorizeOptions {
-            app_state: Some(serde_json::json!({"to": "/x"})),
+            app_state: Some(r#"{"to":"/x"}"#.into()),
             prompt: Some("login".into()),
             max_age: Some(300.0),
             login_hint: Some("a@b.c".into()),
@@ -196,7 +199,7 @@ mod tests {
         );
         assert_eq!(tx.max_age, Some(300));
         assert_eq!(tx.created_at_ms, 42);
-        assert_eq!(tx.app_state, Some(serde_json::json!({"to": "/x"})));
+        assert_eq!(tx.app_state.as_deref(), Some(r#"{"to":"/x"}"#));
         assert_ne!(tx.state, tx.nonce);
     }
 

@@ -5,12 +5,15 @@ use serde::Deserialize;
 use crate::crypto::SUPPORTED_ALGS;
 use crate::error::{code, AuthError, Result};
 use crate::id_token::DEFAULT_LEEWAY_S;
+use crate::jwks::MAX_KEY_SET_MAX_AGE_S;
+use crate::token::DEFAULT_EXPIRES_IN_S;
 use crate::uri::{is_loopback_host, parse_http_url, Uri};
 
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
 const MAX_HTTP_TIMEOUT_MS: f64 = 600_000.0;
 const MAX_LEEWAY_S: f64 = 3600.0;
+const MAX_DEFAULT_EXPIRES_IN_S: f64 = 31_536_000.0;
 
 /// The options as the app gives them (`createAuthClient(options)`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -32,6 +35,11 @@ pub struct ClientOptions {
     pub leeway: Option<f64>,
     /// Signing algorithms to accept for ID tokens (default: the provider's list, else RS256).
     pub id_token_signing_algs: Option<Vec<String>>,
+    /// Seconds a fetched key set may be used at most (default: the response's
+    /// `Cache-Control: max-age`, else 600; never more than 86400).
+    pub jwks_max_age: Option<f64>,
+    /// Seconds an access token lives when the token response has no `expires_in`.
+    pub default_expires_in: Option<f64>,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -86,6 +94,10 @@ pub struct ClientConfig {
     pub allow_insecure_requests: bool,
     pub leeway_s: u64,
     pub id_token_signing_algs: Option<Vec<String>>,
+    /// The app's `jwksMaxAge`: caps (and, when the response says nothing, sets)
+    /// how long a key set is used; see [`crate::jwks::key_set_lifetime_s`].
+    pub jwks_max_age_s: Option<u64>,
+    pub default_expires_in_s: u64,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -145,6 +157,24 @@ impl ClientConfig {
             Some(l) if (0.0..=MAX_LEEWAY_S).contains(&l) => l.round() as u64,
             Some(_) => return Err(invalid("`leeway` must be a number of seconds from 0 to 3600")),
         };
+        let jwks_max_age_s = match o.jwks_max_age {
+            None => None,
+            Some(s) if (0.0..=MAX_KEY_SET_MAX_AGE_S as f64).contains(&s) => Some(s.round() as u64),
+            Some(_) => {
+                return Err(invalid(format!(
+                    "`jwksMaxAge` must be a number of seconds from 0 to {MAX_KEY_SET_MAX_AGE_S}"
+                )))
+            }
+        };
+        let default_expires_in_s = match o.default_expires_in {
+            None => DEFAULT_EXPIRES_IN_S,
+            Some(s) if (0.0..=MAX_DEFAULT_EXPIRES_IN_S).contains(&s) => s.round() as u64,
+            Some(_) => {
+                return Err(invalid(
+                    "`defaultExpiresIn` must be a number of seconds from 0 to 31536000 (a year)",
+                ))
+            }
+        };
         if let Some(algs) = &o.id_token_signing_algs {
             if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGS.contains(&a.as_str())) {
                 return Err(invalid(format!(
@@ -179,6 +209,8 @@ impl ClientConfig {
             allow_insecure_requests: allow_insecure,
             leeway_s,
             id_token_signing_algs: o.id_token_signing_algs,
+            jwks_max_age_s,
+            default_expires_in_s,
         })
     }
 
@@ -288,6 +320,34 @@ mod tests {
         assert_eq!(c.http_timeout_ms, 10_000);
         assert_eq!(c.leeway_s, 60);
         assert_eq!(c.issuer(), "https://id.example.com");
+        assert_eq!(c.jwks_max_age_s, None);
+        assert_eq!(c.default_expires_in_s, 3600);
+    }
+
+    #[test]
+    fn lifetimes_are_checked() {
+        let with = |jwks: Option<f64>, expires: Option<f64>| {
+            ClientConfig::from_options(ClientOptions {
+                jwks_max_age: jwks,
+                default_expires_in: expires,
+                ..opts()
+            })
+        };
+        let c = with(Some(30.0), Some(120.0)).unwrap();
+        assert_eq!((c.jwks_max_age_s, c.default_expires_in_s), (Some(30), 120));
+        assert_eq!(with(Some(0.0), None).unwrap().jwks_max_age_s, Some(0));
+        for (j, e) in [
+            (Some(86_401.0), None),
+            (Some(-1.0), None),
+            (None, Some(-1.0)),
+            (None, Some(4e7)),
+        ] {
+            assert_eq!(
+                with(j, e).unwrap_err().code(),
+                code::INVALID_CONFIG,
+                "{j:?} {e:?}"
+            );
+        }
     }
 
     #[test]

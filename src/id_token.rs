@@ -143,15 +143,6 @@ pub fn allowed_algs(app: Option<&[String]>, provider: Option<&[String]>) -> Vec<
         .collect()
 }
 
-/// True when the token names a key the set does not have: the provider may
-/// have rotated its keys, and the set is worth fetching again once.
-pub fn needs_fresh_jwks(token: &str, jwks: &JwkSet) -> bool {
-    match parse(token) {
-        Ok(p) => matches!(jwks.choose(&p.alg, p.kid.as_deref()), KeyChoice::Unknown(_)),
-        Err(_) => false,
-    }
-}
-
 /// Verifies the signature and every claim.
 pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
     let parts = parse(token)?;
@@ -342,9 +333,16 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
     Ok((sub, exp.floor() as i64))
 }
 
-/// OIDC Core §12.2: a refresh response's ID token must keep `iss`, `sub` and
-/// `aud` of the session's one ("its iss Claim Value MUST be the same ..., its
-/// sub Claim Value MUST be the same ..., its aud Claim Value MUST be the same").
+/// OIDC Core §12.2: a refresh response's ID token must describe the same
+/// authentication as the session's one: "its iss Claim Value MUST be the same
+/// as in the ID Token issued when the original authentication occurred, its
+/// sub Claim Value MUST be the same ..., its aud Claim Value MUST be the same
+/// ..., if the ID Token contains an auth_time Claim, its value MUST represent
+/// the time of the original authentication - not the time that the new ID
+/// token is issued, its azp Claim Value MUST be the same ...; if no azp Claim
+/// was present in the original ID Token, one MUST NOT be present in the new
+/// ID Token". A refreshed token without `auth_time` is allowed (the Claim is
+/// conditional); one with it must carry the original's value.
 pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> Result<()> {
     if previous.sub != new.sub {
         return Err(fail(reason::SUB, "the refreshed ID token is for another subject"));
@@ -353,6 +351,20 @@ pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> 
         if previous.claims.get(name) != new.claims.get(name) {
             return Err(fail(why, format!("the refreshed ID token has another {name}")));
         }
+    }
+    if let Some(t) = new.claims.get("auth_time") {
+        if previous.claims.get("auth_time") != Some(t) {
+            return Err(fail(
+                reason::AUTH_TIME,
+                "the refreshed ID token's auth_time is not the original authentication's",
+            ));
+        }
+    }
+    if previous.claims.get("azp") != new.claims.get("azp") {
+        return Err(fail(
+            reason::AZP,
+            "the refreshed ID token's azp differs from the original's (or one was added)",
+        ));
     }
     Ok(())
 }
@@ -468,16 +480,15 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kid_asks_for_a_fresh_jwks() {
+    fn unknown_kid_is_reason_kid_and_a_fresh_jwks_verifies() {
+        // (Reason `kid` or `signature` makes the browser glue fetch the key set once more.)
         let t = sign("rsaRotated", json!({}), &claims());
         let old = jwks(&["rsa"]);
-        assert!(needs_fresh_jwks(&t, &old));
         assert_eq!(
             verify_with(&t, &old, None).unwrap_err().reason(),
             Some(reason::KID)
         );
         let fresh = jwks(&["rsa", "rsaRotated"]);
-        assert!(!needs_fresh_jwks(&t, &fresh));
         assert!(verify_with(&t, &fresh, None).is_ok());
     }
 
@@ -586,6 +597,46 @@ mod tests {
         assert_eq!(
             check_same_subject(&a, &other).unwrap_err().reason(),
             Some(reason::SUB)
+        );
+    }
+
+    #[test]
+    fn a_refreshed_token_keeps_auth_time_and_azp() {
+        let a = verify(&sign("rsa", json!({}), &claims())).unwrap();
+        let refreshed = |changes: Value| verify(&sign("rsa", json!({}), &with(changes))).unwrap();
+        // An earlier (or later) login claimed by the refreshed token.
+        for t in [NOW - 5000, NOW - 10] {
+            assert_eq!(
+                check_same_subject(&a, &refreshed(json!({"auth_time": t})))
+                    .unwrap_err()
+                    .reason(),
+                Some(reason::AUTH_TIME)
+            );
+        }
+        // Without auth_time (the Claim is conditional): accepted.
+        assert!(check_same_subject(&a, &refreshed(json!({"auth_time": null}))).is_ok());
+        // The original had none, the refreshed one claims one.
+        let no_auth_time = refreshed(json!({"auth_time": null}));
+        assert_eq!(
+            check_same_subject(&no_auth_time, &a).unwrap_err().reason(),
+            Some(reason::AUTH_TIME)
+        );
+        // azp appears, disappears: refused; the same azp: accepted.
+        let with_azp = refreshed(json!({"azp": "app"}));
+        assert_eq!(
+            check_same_subject(&a, &with_azp).unwrap_err().reason(),
+            Some(reason::AZP)
+        );
+        assert_eq!(
+            check_same_subject(&with_azp, &a).unwrap_err().reason(),
+            Some(reason::AZP)
+        );
+        assert!(check_same_subject(&with_azp, &refreshed(json!({"azp": "app", "iat": NOW}))).is_ok());
+        // Another aud (with the client still in it) is another token.
+        let two = refreshed(json!({"aud": ["app", "api"], "azp": "app"}));
+        assert_eq!(
+            check_same_subject(&with_azp, &two).unwrap_err().reason(),
+            Some(reason::AUD)
         );
     }
 }

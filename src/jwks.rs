@@ -57,6 +57,80 @@ pub fn parse_jwks(body: &str) -> Result<JwkSet> {
     Ok(JwkSet { keys })
 }
 
+/// How long a fetched key set is trusted when its response says nothing
+/// (`Cache-Control` without `max-age`): 10 minutes, as jose's remote key sets.
+pub const DEFAULT_KEY_SET_MAX_AGE_S: u64 = 600;
+/// The longest a key set is ever trusted, whatever the response or the app says.
+pub const MAX_KEY_SET_MAX_AGE_S: u64 = 24 * 3600;
+
+/// How long a key set fetched with this `Cache-Control` header may be used:
+/// the response's `max-age` (none at all for `no-store` or `no-cache`), else
+/// the app's `jwksMaxAge`, else [`DEFAULT_KEY_SET_MAX_AGE_S`]; never more than
+/// the app's `jwksMaxAge` nor 24 hours. A withdrawn key thus stops verifying
+/// within this time.
+pub fn key_set_lifetime_s(cache_control: Option<&str>, app_max_age_s: Option<u64>) -> u64 {
+    let mut from_response = None;
+    for directive in cache_control.unwrap_or_default().split(',') {
+        let d = directive.trim().to_ascii_lowercase();
+        if d == "no-store" || d == "no-cache" {
+            return 0;
+        }
+        if let Some(v) = d.strip_prefix("max-age=") {
+            let v = v.trim_matches('"');
+            // RFC 9111 §1.2.2: a delta-seconds too large to represent is taken as very large.
+            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+                from_response = Some(v.parse::<u64>().unwrap_or(u64::MAX));
+            } else {
+                return 0;
+            }
+        }
+    }
+    let chosen = from_response.unwrap_or(app_max_age_s.unwrap_or(DEFAULT_KEY_SET_MAX_AGE_S));
+    chosen
+        .min(app_max_age_s.unwrap_or(u64::MAX))
+        .min(MAX_KEY_SET_MAX_AGE_S)
+}
+
+#[derive(serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredKeySet {
+    v: u8,
+    fetched_at_ms: u64,
+    lifetime_s: u64,
+    /// The key set as the provider sent it.
+    jwks: String,
+}
+
+const STORED_KEY_SET_VERSION: u8 = 1;
+
+/// A fetched key set as kept in `tokenStorage`: the body with the time it was
+/// fetched and its lifetime.
+pub fn stored_key_set(body: &str, fetched_at_ms: u64, lifetime_s: u64) -> String {
+    let s = StoredKeySet {
+        v: STORED_KEY_SET_VERSION,
+        fetched_at_ms,
+        lifetime_s,
+        jwks: body.to_string(),
+    };
+    serde_json::to_string(&s).unwrap_or_default()
+}
+
+/// A key set read back from storage, if it is still within its lifetime.
+/// Storage is input: an entry in another format, one claiming more than
+/// 24 hours, or one fetched in the future (beyond a minute of clock skew)
+/// is not used.
+pub fn parse_stored_key_set(value: &str, now_ms: u64) -> Option<JwkSet> {
+    let s: StoredKeySet = json::from_str(value).ok()?;
+    if s.v != STORED_KEY_SET_VERSION || s.lifetime_s > MAX_KEY_SET_MAX_AGE_S {
+        return None;
+    }
+    let expires_at_ms = s.fetched_at_ms.checked_add(s.lifetime_s.checked_mul(1000)?)?;
+    if s.fetched_at_ms > now_ms.saturating_add(60_000) || now_ms >= expires_at_ms {
+        return None;
+    }
+    parse_jwks(&s.jwks).ok()
+}
+
 /// Why no key could be chosen.
 #[derive(Debug, PartialEq, Eq)]
 pub enum KeyChoice<'a> {
@@ -110,6 +184,16 @@ fn b64_len(v: &Option<String>) -> Option<Vec<u8>> {
     v.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
 }
 
+/// The bit length of a big-endian unsigned integer (leading zero bytes
+/// allowed), or `None` when it is zero or empty. Checked arithmetic: `n` is
+/// outside input.
+fn modulus_bits(n: &[u8]) -> Option<usize> {
+    let first = n.iter().position(|b| *b != 0)?;
+    let top = n.get(first)?;
+    let bytes = n.len().checked_sub(first)?;
+    bytes.checked_mul(8)?.checked_sub(top.leading_zeros() as usize)
+}
+
 /// RFC 7517 §4.2–4.4 and RFC 7518 §6: a key is used only for what it says it is for.
 pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
     if k.use_.as_deref().is_some_and(|u| u != "sig") {
@@ -134,8 +218,7 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
             }
             let n = b64_len(&k.n).ok_or("its modulus n is missing or not base64url")?;
             b64_len(&k.e).ok_or("its exponent e is missing or not base64url")?;
-            let first = n.iter().position(|b| *b != 0).unwrap_or(n.len());
-            let bits = (n.len() - first) * 8 - n.get(first).map_or(8, |b| b.leading_zeros() as usize);
+            let bits = modulus_bits(&n).ok_or("its modulus n is zero")?;
             if bits < MIN_RSA_BITS {
                 return Err(format!("its modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
             }
@@ -225,6 +308,66 @@ mod tests {
             JwkSet::default().choose("RS256", None),
             KeyChoice::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn an_empty_or_zero_modulus_is_unfit_not_a_panic() {
+        for n in ["", "AA", "AAAA", "AAAAAAAA"] {
+            let k = Jwk {
+                n: Some(n.into()),
+                ..rsa("z", 2048)
+            };
+            assert!(key_fits(&k, "RS256").is_err(), "{n:?}");
+            let set = JwkSet { keys: vec![k] };
+            assert!(
+                matches!(set.choose("RS256", Some("z")), KeyChoice::Unfit(_)),
+                "{n:?}"
+            );
+        }
+        assert_eq!(modulus_bits(&[0, 0, 0x80, 0]), Some(16));
+        assert_eq!(modulus_bits(&[1]), Some(1));
+        assert_eq!(modulus_bits(&[0; 300]), None);
+    }
+
+    #[test]
+    fn key_set_lifetime_follows_cache_control_within_24_hours() {
+        let day = MAX_KEY_SET_MAX_AGE_S;
+        assert_eq!(key_set_lifetime_s(None, None), DEFAULT_KEY_SET_MAX_AGE_S);
+        assert_eq!(key_set_lifetime_s(Some("public, max-age=300"), None), 300);
+        assert_eq!(key_set_lifetime_s(Some("Max-Age=300"), None), 300);
+        assert_eq!(key_set_lifetime_s(Some("max-age=999999999"), None), day);
+        assert_eq!(
+            key_set_lifetime_s(Some("max-age=99999999999999999999999"), None),
+            day
+        );
+        assert_eq!(key_set_lifetime_s(Some("no-store"), None), 0);
+        assert_eq!(key_set_lifetime_s(Some("max-age=60, no-cache"), None), 0);
+        assert_eq!(key_set_lifetime_s(Some("max-age=-5"), None), 0);
+        assert_eq!(
+            key_set_lifetime_s(Some("public"), None),
+            DEFAULT_KEY_SET_MAX_AGE_S
+        );
+        // The app's jwksMaxAge sets the default and caps the response's.
+        assert_eq!(key_set_lifetime_s(None, Some(30)), 30);
+        assert_eq!(key_set_lifetime_s(Some("max-age=3600"), Some(30)), 30);
+        assert_eq!(key_set_lifetime_s(Some("max-age=10"), Some(30)), 10);
+        assert_eq!(key_set_lifetime_s(None, Some(10 * day)), day);
+    }
+
+    #[test]
+    fn stored_key_sets_expire_and_are_checked_like_input() {
+        let body = r#"{"keys":[{"kty":"EC","kid":"e","crv":"P-256","x":"x","y":"y"}]}"#;
+        let t0 = 1_800_000_000_000;
+        let stored = stored_key_set(body, t0, 600);
+        assert_eq!(parse_stored_key_set(&stored, t0).unwrap().keys.len(), 1);
+        assert!(parse_stored_key_set(&stored, t0 + 599_999).is_some());
+        assert!(parse_stored_key_set(&stored, t0 + 600_000).is_none());
+        // Fetched "in the future", or claiming more than 24 h, or in the old format (a bare set).
+        assert!(parse_stored_key_set(&stored, t0 - 120_000).is_none());
+        assert!(parse_stored_key_set(&stored_key_set(body, t0, 2 * MAX_KEY_SET_MAX_AGE_S), t0).is_none());
+        assert!(parse_stored_key_set(body, t0).is_none());
+        assert!(parse_stored_key_set(&stored_key_set(body, u64::MAX, MAX_KEY_SET_MAX_AGE_S), t0).is_none());
+        assert!(parse_stored_key_set(&stored_key_set("garbage", t0, 60), t0).is_none());
     }
 
     #[test]

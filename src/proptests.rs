@@ -33,7 +33,7 @@ fn tx(
         scope: "openid".into(),
         audience: None,
         max_age: Some(created % 1000),
-        app_state: app_state.map(serde_json::Value::String),
+        app_state: app_state.map(|s| serde_json::Value::String(s).to_string()),
         created_at_ms: created,
     }
 }

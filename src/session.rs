@@ -13,8 +13,17 @@ use crate::token::TokenSet;
 
 const VERSION: u8 = 1;
 
-/// The storage key of a client's session.
-pub fn session_key(client_id: &str) -> String {
+/// The storage key of a client's session with one provider.
+pub fn session_key(issuer: &str, client_id: &str) -> String {
+    format!(
+        "oidc-pkce:session:{}",
+        crate::transaction::client_key(issuer, client_id)
+    )
+}
+
+/// Where versions before 0.1.1 kept the session: by client id alone. Read
+/// once, moved to [`session_key`] if it belongs to the issuer.
+pub fn legacy_session_key(client_id: &str) -> String {
     format!("oidc-pkce:session:{}", crate::transaction::key_part(client_id))
 }
 

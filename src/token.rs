@@ -143,13 +143,21 @@ fn invalid(message: impl Into<String>, status: u16) -> AuthError {
     AuthError::new(code::INVALID_TOKEN_RESPONSE, message).with_status(status)
 }
 
+/// How long an access token is taken to live when the response has no
+/// `expires_in` (RFC 6749 §5.1 only RECOMMENDS it): one hour, the app's
+/// `defaultExpiresIn` otherwise. After that, `getAccessToken` refreshes.
+pub const DEFAULT_EXPIRES_IN_S: u64 = 3600;
+
 /// Reads a token endpoint response. `id_token_required`: OIDC Core §3.1.3.3,
 /// an OpenID request's successful response carries an ID token.
+/// `default_expires_in_s` stands in for a missing `expires_in`: a token of
+/// unknown lifetime is never taken as fresh forever.
 pub fn parse_token_response(
     status: u16,
     body: &str,
     now_ms: u64,
     id_token_required: bool,
+    default_expires_in_s: u64,
 ) -> Result<TokenSet> {
     if !(200..300).contains(&status) {
         return Err(http_error(
@@ -189,12 +197,15 @@ pub fn parse_token_response(
             status,
         ));
     }
+    // (A string `expires_in` is read with serde_json's number parser, not
+    // `str::parse::<f64>`, whose tables would add ~10 KB gzip to the module.)
     let expires_in = match b.expires_in {
-        None => None,
-        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => Some(n),
-        Some(Seconds::Text(t)) if t.trim().parse::<f64>().is_ok_and(|n| n.is_finite() && n >= 0.0) => {
-            t.trim().parse().ok()
-        }
+        None => default_expires_in_s as f64,
+        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => n,
+        Some(Seconds::Text(t)) => match serde_json::from_str::<f64>(t.trim()) {
+            Ok(n) if n.is_finite() && n >= 0.0 => n,
+            _ => return Err(invalid("`expires_in` is not a number of seconds", status)),
+        },
         Some(_) => return Err(invalid("`expires_in` is not a number of seconds", status)),
     };
     let id_token = string(b.id_token, "id_token")?;
@@ -209,8 +220,7 @@ pub fn parse_token_response(
         id_token: id_token.map(IdToken::new),
         refresh_token: string(b.refresh_token, "refresh_token")?.map(RefreshToken::new),
         token_type,
-        expires_at_ms: expires_in
-            .map(|s| now_ms.saturating_add((s * 1000.0).min(u64::MAX as f64 / 2.0) as u64)),
+        expires_at_ms: Some(now_ms.saturating_add((expires_in * 1000.0).min(u64::MAX as f64 / 2.0) as u64)),
         scope: string(b.scope, "scope")?,
     })
 }
@@ -274,7 +284,7 @@ mod tests {
     #[test]
     fn parses_a_success() {
         let body = r#"{"access_token":"at","id_token":"a.b.c","refresh_token":"rt","token_type":"bearer","expires_in":3600,"scope":"openid offline_access"}"#;
-        let t = parse_token_response(200, body, 1_000, true).unwrap();
+        let t = parse_token_response(200, body, 1_000, true, 3600).unwrap();
         assert_eq!(t.access_token.expose(), "at");
         assert_eq!(t.id_token.unwrap().expose(), "a.b.c");
         assert_eq!(t.refresh_token.unwrap().expose(), "rt");
@@ -285,10 +295,32 @@ mod tests {
             r#"{"access_token":"at","id_token":"x","token_type":"DPoP","expires_in":"60"}"#,
             0,
             true,
+            3600,
         )
         .unwrap();
         assert_eq!(s.expires_at_ms, Some(60_000));
         assert_eq!(s.refresh_token, None);
+        for (text, ms) in [(" 90 ", 90_000), ("1.5", 1_500), ("0", 0), ("1e2", 100_000)] {
+            let body = format!(
+                r#"{{"access_token":"at","id_token":"x","token_type":"Bearer","expires_in":"{text}"}}"#
+            );
+            assert_eq!(
+                parse_token_response(200, &body, 0, true, 3600)
+                    .unwrap()
+                    .expires_at_ms,
+                Some(ms),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_without_expires_in_gets_the_default_lifetime() {
+        let body = r#"{"access_token":"at","id_token":"x","token_type":"Bearer"}"#;
+        let t = parse_token_response(200, body, 5_000, true, DEFAULT_EXPIRES_IN_S).unwrap();
+        assert_eq!(t.expires_at_ms, Some(5_000 + DEFAULT_EXPIRES_IN_S * 1000));
+        let t = parse_token_response(200, body, 5_000, true, 30).unwrap();
+        assert_eq!(t.expires_at_ms, Some(35_000));
     }
 
     #[test]
@@ -304,10 +336,14 @@ mod tests {
             r#"{"access_token":"at","token_type":"MAC","id_token":"x"}"#,
             r#"{"access_token":"at","token_type":"Bearer","expires_in":-1,"id_token":"x"}"#,
             r#"{"access_token":"at","token_type":"Bearer","expires_in":"soon","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":"inf","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":"-5","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":"1e999","id_token":"x"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":true,"id_token":"x"}"#,
             r#"{"access_token":"at","token_type":"Bearer"}"#,
             r#"{"access_token":"at","token_type":"Bearer","id_token":"x","error":"invalid_grant"}"#,
         ] {
-            let e = parse_token_response(200, body, 0, true).unwrap_err();
+            let e = parse_token_response(200, body, 0, true, 3600).unwrap_err();
             assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE, "{body}");
             assert_eq!(e.status(), Some(200));
         }
@@ -320,6 +356,7 @@ mod tests {
             r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,
             0,
             true,
+            3600,
         )
         .unwrap_err();
         assert_eq!(e.code(), "invalid_grant");
@@ -328,7 +365,7 @@ mod tests {
             e.server().unwrap().error_description.as_deref(),
             Some("grant request is invalid")
         );
-        let e = parse_token_response(502, "Bad Gateway", 0, true).unwrap_err();
+        let e = parse_token_response(502, "Bad Gateway", 0, true, 3600).unwrap_err();
         assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE);
         assert_eq!(e.status(), Some(502));
     }
@@ -354,12 +391,13 @@ mod tests {
             serde_json::json!({"grant_type":"refresh_token","client_id":"app","refresh_token":"rt/1"})
         );
 
-        let old = parse_token_response(200, r#"{"access_token":"a1","token_type":"Bearer","id_token":"i1","refresh_token":"r1","scope":"openid offline_access"}"#, 0, true).unwrap();
+        let old = parse_token_response(200, r#"{"access_token":"a1","token_type":"Bearer","id_token":"i1","refresh_token":"r1","scope":"openid offline_access"}"#, 0, true, 3600).unwrap();
         let rotated = parse_token_response(
             200,
             r#"{"access_token":"a2","token_type":"Bearer","refresh_token":"r2","expires_in":60}"#,
             0,
             false,
+            3600,
         )
         .unwrap();
         let m = merge_refreshed(&old, rotated);
@@ -369,7 +407,14 @@ mod tests {
         assert_eq!(m.scope.as_deref(), Some("openid offline_access"));
         let kept = merge_refreshed(
             &old,
-            parse_token_response(200, r#"{"access_token":"a3","token_type":"Bearer"}"#, 0, false).unwrap(),
+            parse_token_response(
+                200,
+                r#"{"access_token":"a3","token_type":"Bearer"}"#,
+                0,
+                false,
+                3600,
+            )
+            .unwrap(),
         );
         assert_eq!(kept.refresh_token.unwrap().expose(), "r1");
     }
@@ -381,6 +426,7 @@ mod tests {
             r#"{"access_token":"SECRET-AT","token_type":"MAC","id_token":"x"}"#,
             0,
             true,
+            3600,
         )
         .unwrap_err();
         assert!(!e.to_string().contains("SECRET"));

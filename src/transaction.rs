@@ -26,8 +26,9 @@ pub struct Transaction {
     pub scope: String,
     pub audience: Option<String>,
     pub max_age: Option<u64>,
-    /// The app's own JSON value, handed back by the callback.
-    pub app_state: Option<serde_json::Value>,
+    /// The app's own value as the JSON text `JSON.stringify` made of it,
+    /// handed back by the callback exactly (object keys in the app's order).
+    pub app_state: Option<String>,
     pub created_at_ms: u64,
 }
 
@@ -46,25 +47,36 @@ struct Stored {
     audience: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_age: Option<u64>,
+    /// The JSON text of the app's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    app_state_json: Option<String>,
+    /// The app's state as written before 0.1.1 (as a parsed value); read only.
+    #[serde(default, skip_serializing)]
     app_state: Option<serde_json::Value>,
     created_at_ms: u64,
 }
 
-/// A client id as a storage key part: percent-encoded, so it cannot contain
-/// the ':' separator.
-pub fn key_part(client_id: &str) -> String {
-    form_urlencoded::byte_serialize(client_id.as_bytes()).collect()
+/// A client id or issuer as a storage key part: percent-encoded, so it
+/// cannot contain the ':' separator.
+pub fn key_part(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// What names one client of one provider in storage keys: `{issuer}:{client id}`,
+/// each percent-encoded. Two providers with the same client id on one origin
+/// thus never read or overwrite each other's entries.
+pub fn client_key(issuer: &str, client_id: &str) -> String {
+    format!("{}:{}", key_part(issuer), key_part(client_id))
 }
 
 /// The storage key prefix of one client's transactions.
-pub fn key_prefix(client_id: &str) -> String {
-    format!("{PREFIX}{}:", key_part(client_id))
+pub fn key_prefix(issuer: &str, client_id: &str) -> String {
+    format!("{PREFIX}{}:", client_key(issuer, client_id))
 }
 
 impl Transaction {
     pub fn storage_key(&self) -> String {
-        format!("{}{}", key_prefix(&self.client_id), self.state)
+        format!("{}{}", key_prefix(&self.issuer, &self.client_id), self.state)
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -83,7 +95,8 @@ impl Transaction {
             scope: self.scope.clone(),
             audience: self.audience.clone(),
             max_age: self.max_age,
-            app_state: self.app_state.clone(),
+            app_state_json: self.app_state.clone(),
+            app_state: None,
             created_at_ms: self.created_at_ms,
         };
         // Serializing plain strings, numbers and a serde_json::Value cannot fail.
@@ -107,6 +120,14 @@ impl Transaction {
         if !is_random_token(&s.state) || !is_random_token(&s.nonce) {
             return Err(garbage("bad state or nonce"));
         }
+        let app_state = match (s.app_state_json, s.app_state) {
+            (Some(text), None) => {
+                serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|_| garbage("bad appState"))?;
+                Some(text)
+            }
+            (None, old) => old.map(|v| v.to_string()),
+            (Some(_), Some(_)) => return Err(garbage("appState twice")),
+        };
         Ok(Transaction {
             client_id: s.client_id,
             issuer: s.issuer,
@@ -117,7 +138,7 @@ impl Transaction {
             scope: s.scope,
             audience: s.audience,
             max_age: s.max_age,
-            app_state: s.app_state,
+            app_state,
             created_at_ms: s.created_at_ms,
         })
     }
@@ -141,19 +162,18 @@ pub enum StateLookup {
     NoneStored,
 }
 
-/// Finds the transaction for `state` among the storage `keys`. Every state is
-/// compared in constant time, so timing does not tell how much of a guessed
-/// state was right.
+/// Finds the transaction for `state` among the storage `keys` (those under
+/// `prefix`, the client's [`key_prefix`]). Every state is compared in constant
+/// time, so timing does not tell how much of a guessed state was right.
 pub fn find_by_state<'a>(
     keys: impl IntoIterator<Item = &'a str>,
-    client_id: &str,
+    prefix: &str,
     state: Option<&str>,
 ) -> StateLookup {
-    let prefix = key_prefix(client_id);
     let mut any = false;
     let mut found = None;
     for key in keys {
-        if let Some(stored_state) = key.strip_prefix(&prefix) {
+        if let Some(stored_state) = key.strip_prefix(prefix) {
             any = true;
             if let Some(state) = state {
                 if constant_time_eq(stored_state.as_bytes(), state.as_bytes()) {
@@ -169,16 +189,16 @@ pub fn find_by_state<'a>(
     }
 }
 
-/// The keys of this client's transactions that are past their lifetime or unreadable.
+/// The keys under `prefix` (one client's [`key_prefix`]) of transactions that
+/// are past their lifetime or unreadable.
 pub fn stale_keys<'a>(
     entries: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
-    client_id: &str,
+    prefix: &str,
     now_ms: u64,
 ) -> Vec<String> {
-    let prefix = key_prefix(client_id);
     entries
         .into_iter()
-        .filter(|(k, _)| k.starts_with(&prefix))
+        .filter(|(k, _)| k.starts_with(prefix))
         .filter(|(_, v)| {
             v.and_then(|v| Transaction::from_stored(v).ok())
                 .is_none_or(|t| t.is_expired(now_ms))
@@ -202,7 +222,7 @@ mod tests {
             scope: "openid".into(),
             audience: None,
             max_age: Some(300),
-            app_state: Some(serde_json::json!({"returnTo": "/inbox", "n": [1, 2]})),
+            app_state: Some(r#"{"returnTo":"/inbox","n":[1,2]}"#.into()),
             created_at_ms,
         }
     }
@@ -214,7 +234,37 @@ mod tests {
         assert_eq!(back, t);
         assert_eq!(
             t.storage_key(),
-            format!("oidc-pkce:tx:app%3A1:{}", "s".repeat(43))
+            format!(
+                "oidc-pkce:tx:https%3A%2F%2Fid.example.com:app%3A1:{}",
+                "s".repeat(43)
+            )
+        );
+    }
+
+    #[test]
+    fn app_state_comes_back_as_the_app_wrote_it() {
+        let mut t = sample(&"s".repeat(43), 1_000);
+        t.app_state = Some(r#"{"z":1,"returnTo":"/x","a":{"y":2,"b":3}}"#.into());
+        let back = Transaction::from_stored(&t.to_stored()).unwrap();
+        assert_eq!(
+            back.app_state.as_deref(),
+            Some(r#"{"z":1,"returnTo":"/x","a":{"y":2,"b":3}}"#)
+        );
+        // Written by an earlier version: a parsed value.
+        let old = t.to_stored().replace(
+            r#""app_state_json":"{\"z\":1,\"returnTo\":\"/x\",\"a\":{\"y\":2,\"b\":3}}""#,
+            r#""app_state":{"n":5}"#,
+        );
+        assert!(old.contains(r#""app_state":{"n":5}"#), "{old}");
+        assert_eq!(
+            Transaction::from_stored(&old).unwrap().app_state.as_deref(),
+            Some(r#"{"n":5}"#)
+        );
+        // Not JSON: refused like any tampered entry.
+        let bad = t.to_stored().replace(r#"\"z\":1"#, "oops");
+        assert_eq!(
+            Transaction::from_stored(&bad).unwrap_err().code(),
+            code::MISSING_TRANSACTION
         );
     }
 
@@ -250,25 +300,38 @@ mod tests {
 
     #[test]
     fn lookup_by_state() {
-        let a = format!("{}{}", key_prefix("app:1"), "a".repeat(43));
-        let b = format!("{}{}", key_prefix("app:1"), "b".repeat(43));
-        let other = format!("{}{}", key_prefix("other"), "c".repeat(43));
-        let keys = [a.as_str(), b.as_str(), other.as_str(), "unrelated"];
+        let iss = "https://id";
+        let mine = key_prefix(iss, "app:1");
+        let a = format!("{mine}{}", "a".repeat(43));
+        let b = format!("{mine}{}", "b".repeat(43));
+        let other = format!("{}{}", key_prefix(iss, "other"), "c".repeat(43));
+        let other_issuer = format!("{}{}", key_prefix("https://id2", "app:1"), "d".repeat(43));
+        let keys = [
+            a.as_str(),
+            b.as_str(),
+            other.as_str(),
+            other_issuer.as_str(),
+            "unrelated",
+        ];
         assert_eq!(
-            find_by_state(keys, "app:1", Some(&"b".repeat(43))),
+            find_by_state(keys, &mine, Some(&"b".repeat(43))),
             StateLookup::Found(b.clone())
         );
         assert_eq!(
-            find_by_state(keys, "app:1", Some(&"c".repeat(43))),
+            find_by_state(keys, &mine, Some(&"c".repeat(43))),
             StateLookup::Mismatch
         );
-        assert_eq!(find_by_state(keys, "app:1", None), StateLookup::Mismatch);
         assert_eq!(
-            find_by_state(keys, "app", Some(&"a".repeat(43))),
+            find_by_state(keys, &mine, Some(&"d".repeat(43))),
+            StateLookup::Mismatch
+        );
+        assert_eq!(find_by_state(keys, &mine, None), StateLookup::Mismatch);
+        assert_eq!(
+            find_by_state(keys, &key_prefix(iss, "app"), Some(&"a".repeat(43))),
             StateLookup::NoneStored
         );
         assert_eq!(
-            find_by_state(["unrelated"], "app:1", Some("x")),
+            find_by_state(["unrelated"], &mine, Some("x")),
             StateLookup::NoneStored
         );
     }
@@ -279,14 +342,15 @@ mod tests {
         let old = sample(&"o".repeat(43), 1_000);
         let (fs, os) = (fresh.to_stored(), old.to_stored());
         let (fk, ok) = (fresh.storage_key(), old.storage_key());
-        let garbage_key = format!("{}{}", key_prefix("app:1"), "g".repeat(43));
+        let prefix = key_prefix("https://id.example.com", "app:1");
+        let garbage_key = format!("{prefix}{}", "g".repeat(43));
         let entries = [
             (fk.as_str(), Some(fs.as_str())),
             (ok.as_str(), Some(os.as_str())),
             (garbage_key.as_str(), Some("garbage")),
             ("someone-else", Some("x")),
         ];
-        let mut stale = stale_keys(entries, "app:1", 10_000_000);
+        let mut stale = stale_keys(entries, &prefix, 10_000_000);
         stale.sort();
         let mut want = vec![garbage_key, ok];
         want.sort();

@@ -8,8 +8,8 @@ use oidc_pkce::transaction::{find_by_state, Transaction};
 fuzz_target!(|data: &[u8]| {
     let Ok(url) = std::str::from_utf8(data) else { return };
     let Ok(response) = parse_callback_url(url) else { return };
-    let keys = ["oidc-pkce:tx:app:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"];
-    let _ = find_by_state(keys, "app", response.state.as_deref());
+    let keys = ["oidc-pkce:tx:https%3A%2F%2Fid:app:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"];
+    let _ = find_by_state(keys, "oidc-pkce:tx:https%3A%2F%2Fid:app:", response.state.as_deref());
     let tx = Transaction {
         client_id: "app".into(),
         issuer: "https://id.example.com".into(),

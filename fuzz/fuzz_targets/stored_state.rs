@@ -1,6 +1,7 @@
 #![no_main]
 //! What storage gives back: another script (or a bug) may have written anything there.
 use libfuzzer_sys::fuzz_target;
+use oidc_pkce::jwks::parse_stored_key_set;
 use oidc_pkce::session::parse_stored_session;
 use oidc_pkce::transaction::{stale_keys, Transaction};
 
@@ -11,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Transaction::from_stored(&tx.to_stored()).ok().as_ref(), Some(&tx));
         let _ = tx.is_expired(1_800_000_000_000);
     }
-    let _ = stale_keys([("oidc-pkce:tx:app:x", Some(value))], "app", 1_800_000_000_000);
+    let _ = stale_keys([("oidc-pkce:tx:i:app:x", Some(value))], "oidc-pkce:tx:i:app:", 1_800_000_000_000);
     let _ = parse_stored_session(value, "app", "https://id.example.com");
+    let _ = parse_stored_key_set(value, 1_800_000_000_000);
 });

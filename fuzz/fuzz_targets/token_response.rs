@@ -10,8 +10,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let status = 100 + u16::from_le_bytes([data[0], data[1]]) % 500;
     let Ok(body) = std::str::from_utf8(&data[2..]) else { return };
-    if let Ok(first) = parse_token_response(status, body, 1_800_000_000_000, data[0] & 1 == 0) {
-        if let Ok(second) = parse_token_response(status, body, u64::MAX, false) {
+    if let Ok(first) = parse_token_response(status, body, 1_800_000_000_000, data[0] & 1 == 0, 3600) {
+        if let Ok(second) = parse_token_response(status, body, u64::MAX, false, u64::MAX) {
             let _ = merge_refreshed(&first, second);
         }
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::http::{self, Body};
+use super::http::{self, Body, Expect};
 use super::storage::KvStore;
 use super::{from_js, to_js};
 use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
@@ -19,13 +19,15 @@ use crate::discovery::{
 };
 use crate::error::{code, AuthError, Result};
 use crate::id_token::allowed_algs;
-use crate::logout::logout_url;
+use crate::logout::{check_return_to, logout_url};
 use crate::session::Session;
 use crate::userinfo::parse_userinfo_response;
 
 thread_local! {
-    /// Discovery documents, fetched once per issuer per page.
-    static DISCOVERY: RefCell<HashMap<String, ProviderMetadata>> = RefCell::new(HashMap::new());
+    /// Discovery documents, fetched once per page per issuer and per
+    /// `allowInsecureRequests`: a document accepted with insecure endpoints
+    /// allowed must not serve a client that does not allow them.
+    static DISCOVERY: RefCell<HashMap<(String, bool), ProviderMetadata>> = RefCell::new(HashMap::new());
 }
 
 /// `allowInsecureRequests` turns off a protection: say so, once per page.
@@ -142,12 +144,14 @@ async fn resolve_metadata(config: &ClientConfig) -> Result<ProviderMetadata> {
     let ProviderSource::Issuer(issuer) = &config.provider else {
         return Err(AuthError::new(code::INVALID_CONFIG, "no issuer to discover"));
     };
-    let cached = DISCOVERY.with(|d| d.borrow().get(issuer).cloned());
+    let cache_key = (issuer.clone(), config.allow_insecure_requests);
+    let cached = DISCOVERY.with(|d| d.borrow().get(&cache_key).cloned());
     let discovered = match cached {
         Some(m) => m,
         None => {
             let url = discovery_url(issuer);
-            let resp = http::send("GET", &url, Body::None, None, config.http_timeout_ms).await?;
+            let expect = Expect::no_store(code::INVALID_DISCOVERY);
+            let resp = http::send("GET", &url, Body::None, None, config.http_timeout_ms, expect).await?;
             if resp.status != 200 {
                 return Err(AuthError::new(
                     code::INVALID_DISCOVERY,
@@ -156,7 +160,7 @@ async fn resolve_metadata(config: &ClientConfig) -> Result<ProviderMetadata> {
                 .with_status(resp.status));
             }
             let m = parse_discovery_document(&resp.body, issuer, config.allow_insecure_requests)?;
-            DISCOVERY.with(|d| d.borrow_mut().insert(issuer.clone(), m.clone()));
+            DISCOVERY.with(|d| d.borrow_mut().insert(cache_key, m.clone()));
             m
         }
     };
@@ -329,6 +333,7 @@ impl AuthClient {
                 Body::None,
                 Some(access.expose()),
                 inner.config.http_timeout_ms,
+                Expect::no_store(code::INVALID_USERINFO_RESPONSE),
             )
             .await?;
             let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
@@ -347,7 +352,9 @@ impl AuthClient {
 
     /// Forgets the session here first, then sends the browser to the provider's
     /// logout (with `openUrl` when given). Without an end-session endpoint it
-    /// goes to `returnTo` if given.
+    /// goes to `returnTo` if given. A `returnTo` that is not a safe place
+    /// (see `check_return_to`) is `invalid_config`: nothing is forgotten and
+    /// nothing navigates.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(
         &self,
@@ -355,11 +362,13 @@ impl AuthClient {
     ) -> Promise {
         let inner = self.inner.clone();
         spawn(async move {
+            let return_to = option(&opts, "returnTo").as_string();
+            if let Some(r) = &return_to {
+                check_return_to(r, &inner.config.redirect_uri, page_origin().as_deref())?;
+            }
             let target = match inner.logout_url(&opts) {
                 Ok(url) => Some(url),
-                Err(_) if inner.metadata.end_session_endpoint.is_none() => {
-                    option(&opts, "returnTo").as_string()
-                }
+                Err(_) if inner.metadata.end_session_endpoint.is_none() => return_to,
                 Err(e) => return Err(e),
             };
             inner.forget_session().await;
@@ -466,6 +475,17 @@ impl Inner {
         let return_to = option(opts, "returnTo").as_string();
         let session = self.session.borrow();
         let hint = session.as_ref().map(|s| s.id_token.raw.expose());
-        logout_url(&self.config, &self.metadata, hint, return_to.as_deref())
+        logout_url(
+            &self.config,
+            &self.metadata,
+            hint,
+            return_to.as_deref(),
+            page_origin().as_deref(),
+        )
     }
+}
+
+/// The origin of the page (`location.origin`), where there is a window.
+fn page_origin() -> Option<String> {
+    web_sys::window().and_then(|w| w.location().origin().ok())
 }

@@ -6,9 +6,10 @@ use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::client::{json_to_js, now_ms, option, Inner};
+use super::client::{now_ms, option, Inner};
 use super::from_js;
-use super::http::{self, Body};
+use super::http::{self, Body, Expect};
+use super::session::TokenFrom;
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::error::{code, AuthError, Result};
@@ -17,13 +18,18 @@ use crate::token::{authorization_code_request, parse_token_response};
 use crate::transaction::{find_by_state, key_prefix, stale_keys, StateLookup, Transaction};
 
 impl Inner {
+    /// The storage key prefix of this client's pending logins (issuer and client id).
+    fn transaction_prefix(&self) -> String {
+        key_prefix(self.config.issuer(), &self.config.client_id)
+    }
+
     pub(super) async fn start_login(&self, opts: JsValue) -> Result<String> {
         let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
             AuthorizeOptions::default()
         } else {
             let app_state = option(&opts, "appState");
             let mut o: AuthorizeOptions = from_js(&opts, "login options")?;
-            o.app_state = app_state_to_json(&app_state)?;
+            o.app_state = app_state_json(&app_state)?;
             o
         };
         let now = now_ms();
@@ -38,14 +44,14 @@ impl Inner {
         let Ok(Some(keys)) = self.transactions.keys().await else {
             return;
         };
-        let prefix = key_prefix(&self.config.client_id);
+        let prefix = self.transaction_prefix();
         let mut entries: Vec<(String, Option<String>)> = Vec::new();
         for k in keys.into_iter().filter(|k| k.starts_with(&prefix)) {
             let v = self.transactions.get(&k).await.ok().flatten();
             entries.push((k, v));
         }
         let entries = entries.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
-        for key in stale_keys(entries, &self.config.client_id, now) {
+        for key in stale_keys(entries, &prefix, now) {
             let _ = self.transactions.remove(&key).await;
         }
     }
@@ -66,14 +72,10 @@ impl Inner {
 
     pub(super) async fn take_claimed(&self, state: Option<&str>) -> Result<Transaction> {
         let lookup = match self.transactions.keys().await? {
-            Some(keys) => find_by_state(keys.iter().map(String::as_str), &self.config.client_id, state),
+            Some(keys) => find_by_state(keys.iter().map(String::as_str), &self.transaction_prefix(), state),
             // An adapter that cannot list its keys: read the state's own key.
             None => {
-                let key = format!(
-                    "{}{}",
-                    key_prefix(&self.config.client_id),
-                    state.unwrap_or_default()
-                );
+                let key = format!("{}{}", self.transaction_prefix(), state.unwrap_or_default());
                 match (state, self.transactions.get(&key).await?) {
                     (Some(_), Some(_)) => StateLookup::Found(key),
                     _ => StateLookup::NoneStored,
@@ -145,7 +147,7 @@ impl Inner {
         let keys = {
             let this = self.clone();
             future_to_promise(async move {
-                let _ = this.jwks(false).await;
+                let _ = this.jwks(TokenFrom::Provider).await;
                 Ok(JsValue::UNDEFINED)
             })
         };
@@ -155,20 +157,33 @@ impl Inner {
             content_type: req.content_type,
             body: &req.body,
         };
-        let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await?;
-        let tokens = parse_token_response(resp.status, &resp.body, now_ms(), true)?;
+        let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
+        let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+        let tokens = parse_token_response(
+            resp.status,
+            &resp.body,
+            now_ms(),
+            true,
+            self.config.default_expires_in_s,
+        )?;
         let _ = JsFuture::from(keys).await;
         let raw = tokens
             .id_token
             .as_ref()
             .map(|t| t.expose().to_string())
             .unwrap_or_default();
-        let id_token = self.verify(&raw, Some(&tx.nonce), tx.max_age, true).await?;
+        let id_token = self
+            .verify(&raw, Some(&tx.nonce), tx.max_age, true, TokenFrom::Provider)
+            .await?;
         self.store_session(Session { tokens, id_token }).await?;
         self.emit("signed_in");
 
         let result = js_sys::Object::new();
-        let app_state = tx.app_state.as_ref().map_or(JsValue::UNDEFINED, json_to_js);
+        // The app's JSON text, parsed by the browser: keys in the app's order.
+        let app_state = match tx.app_state.as_deref() {
+            Some(text) => js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED),
+            None => JsValue::UNDEFINED,
+        };
         let _ = Reflect::set(&result, &JsValue::from_str("appState"), &app_state);
         Ok(result.into())
     }
@@ -181,16 +196,15 @@ fn no_pending_login() -> AuthError {
     )
 }
 
-/// The app's `appState` as JSON (it must survive storage).
-fn app_state_to_json(value: &JsValue) -> Result<Option<serde_json::Value>> {
+/// The app's `appState` as the JSON text `JSON.stringify` makes of it (it
+/// must survive storage, and come back with its keys in the app's order).
+fn app_state_json(value: &JsValue) -> Result<Option<String>> {
     if value.is_undefined() {
         return Ok(None);
     }
-    let text = js_sys::JSON::stringify(value)
+    js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))?;
-    serde_json::from_str(&text)
         .map(Some)
-        .map_err(|_| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))
+        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))
 }

@@ -47,6 +47,13 @@ export interface AuthClientOptions {
   allowInsecureRequests?: boolean;
   /** Where the signed-in session (and the provider's keys) is kept. Default `"memory"` (gone on reload). */
   tokenStorage?: "memory" | "session" | "local" | StorageAdapter;
+  /**
+   * Seconds a fetched key set may be used, at most (0 to 86400). Default: the JWKS response's
+   * `Cache-Control: max-age`, else 600; never more than 24 h.
+   */
+  jwksMaxAge?: number;
+  /** Seconds an access token lives when the token response has no `expires_in`. Default 3600. */
+  defaultExpiresIn?: number;
   /** Clock-skew allowance for ID token times, in seconds. Default 60. */
   leeway?: number;
   /** ID token signing algorithms to accept (default: the provider's list, else RS256). */
@@ -81,7 +88,10 @@ export interface SessionEvent {
 }
 
 export interface LogoutOptions {
-  /** Where the provider sends the browser after logout (must be registered with it). */
+  /**
+   * Where the provider sends the browser after logout (must be registered with it). An https URL,
+   * http on loopback, this page's origin, or the custom scheme of `redirectUri`; else `invalid_config`.
+   */
   returnTo?: string;
   /** Opens the logout URL instead of `window.location.assign`. */
   openUrl?: (url: string) => void | Promise<void>;

@@ -9,11 +9,13 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, Inner};
 use super::handoff;
-use super::http::{self, sleep, Body};
+use super::http::{self, sleep, Body, Expect};
+use super::session::{is_unreachable, TokenFrom};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::check_same_subject;
-use crate::session::{parse_stored_session, session_key, Session};
+use crate::session::{parse_stored_session, Session};
 use crate::token::{merge_refreshed, parse_token_response, refresh_token_request};
+use crate::transaction::client_key;
 
 /// Network attempts of one refresh: the first and at most two retries.
 const REFRESH_ATTEMPTS: u32 = 3;
@@ -56,7 +58,10 @@ impl Inner {
         }
         let this = inner.clone();
         let promise = future_to_promise(async move {
-            let lock = format!("oidc-pkce:refresh:{}", this.config.client_id);
+            let lock = format!(
+                "oidc-pkce:refresh:{}",
+                client_key(this.config.issuer(), &this.config.client_id)
+            );
             let work = {
                 let this = this.clone();
                 move || {
@@ -109,20 +114,25 @@ impl Inner {
                 content_type: req.content_type,
                 body: &req.body,
             };
-            match http::send("POST", &req.url, body, None, self.config.http_timeout_ms).await {
+            let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
+            match http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await {
                 Ok(resp) => break resp,
                 // Only a request that got no answer is tried again; never an HTTP error.
-                Err(e)
-                    if (e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT)
-                        && attempt + 1 < REFRESH_ATTEMPTS =>
-                {
+                Err(e) if is_unreachable(&e) && attempt + 1 < REFRESH_ATTEMPTS => {
                     sleep(RETRY_BASE_MS * 3_i32.pow(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
             }
         };
-        let new = match parse_token_response(resp.status, &resp.body, now_ms(), false) {
+        let parsed = parse_token_response(
+            resp.status,
+            &resp.body,
+            now_ms(),
+            false,
+            self.config.default_expires_in_s,
+        );
+        let new = match parsed {
             Ok(t) => t,
             Err(e) if e.code() == "invalid_grant" => {
                 // The refresh token is spent, revoked or expired: the session is over.
@@ -131,19 +141,16 @@ impl Inner {
             }
             Err(e) => return Err(e),
         };
+        // A refreshed ID token that fails verification, or describes another
+        // authentication (OIDC Core §12.2), is refused with the whole
+        // response: the session is left as it was.
         let id_token = match &new.id_token {
             Some(raw) => {
-                let checked = match self.verify(raw.expose(), None, None, true).await {
-                    Ok(t) => check_same_subject(&previous.id_token, &t).map(|_| t),
-                    Err(e) => Err(e),
-                };
-                match checked {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.forget_session().await;
-                        return Err(e);
-                    }
-                }
+                let t = self
+                    .verify(raw.expose(), None, None, true, TokenFrom::Provider)
+                    .await?;
+                check_same_subject(&previous.id_token, &t)?;
+                t
             }
             None => previous.id_token.clone(),
         };
@@ -159,7 +166,7 @@ impl Inner {
         if !self.tokens.persists() {
             return Ok(());
         }
-        let key = session_key(&self.config.client_id);
+        let key = self.session_key();
         // Tabs sharing localStorage read what the last lock holder committed
         // to IndexedDB first: their localStorage copy may lag (handoff.rs).
         let handed = if self.shared_by_tabs {
@@ -191,7 +198,9 @@ impl Inner {
         if !changed {
             return Ok(());
         }
-        let id_token = self.verify(parsed.id_token.expose(), None, None, false).await?;
+        let id_token = self
+            .verify(parsed.id_token.expose(), None, None, false, TokenFrom::Storage)
+            .await?;
         if let Some(current) = self.session.borrow().as_ref() {
             check_same_subject(&current.id_token, &id_token)?;
         }

@@ -8,39 +8,57 @@ use wasm_bindgen::prelude::*;
 
 use super::client::{now_ms, Inner};
 use super::handoff;
-use super::http::{self, Body};
+use super::http::{self, Body, Expect};
 use crate::error::{code, AuthError, Result};
-use crate::id_token::{needs_fresh_jwks, verify_id_token, Expected, VerifiedIdToken};
-use crate::jwks::{parse_jwks, JwkSet};
-use crate::session::{jwks_key, parse_stored_session, session_key, Session};
+use crate::id_token::{reason, verify_id_token, Expected, VerifiedIdToken};
+use crate::jwks::{key_set_lifetime_s, parse_jwks, parse_stored_key_set, stored_key_set, JwkSet};
+use crate::session::{jwks_key, legacy_session_key, parse_stored_session, session_key, Session};
 
 thread_local! {
-    /// Key sets, by `jwks_uri`, fetched once per page (again once on an unknown `kid`).
-    static JWKS: RefCell<HashMap<String, JwkSet>> = RefCell::new(HashMap::new());
+    /// Key sets by `jwks_uri`, each with the time (epoch ms) until which it may be used.
+    static JWKS: RefCell<HashMap<String, (JwkSet, u64)>> = RefCell::new(HashMap::new());
+}
+
+/// Where an ID token to verify comes from, which decides where its keys may come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenFrom {
+    /// Straight from the provider's token endpoint (login, refresh).
+    Provider,
+    /// Read back from `tokenStorage`, which another script may have written.
+    Storage,
 }
 
 impl Inner {
-    /// The provider's key set: from this page's cache, else from `tokenStorage`,
-    /// else fetched (`fresh` skips both caches).
-    pub(super) async fn jwks(&self, fresh: bool) -> Result<JwkSet> {
-        let uri = self.metadata.jwks_uri.as_deref().ok_or_else(|| {
+    fn jwks_uri(&self) -> Result<&str> {
+        self.metadata.jwks_uri.as_deref().ok_or_else(|| {
             AuthError::new(
                 code::INVALID_CONFIG,
                 "the provider has no jwks_uri (set `endpoints.jwks`)",
             )
-        })?;
-        if !fresh {
-            if let Some(set) = JWKS.with(|j| j.borrow().get(uri).cloned()) {
-                return Ok(set);
-            }
-            if let Ok(Some(stored)) = self.tokens.get(&jwks_key(uri)).await {
-                if let Ok(set) = parse_jwks(&stored) {
-                    JWKS.with(|j| j.borrow_mut().insert(uri.to_string(), set.clone()));
-                    return Ok(set);
-                }
-            }
-        }
-        let resp = http::send("GET", uri, Body::None, None, self.config.http_timeout_ms).await?;
+        })
+    }
+
+    /// The storage key of this client's session: by issuer and client id.
+    pub(super) fn session_key(&self) -> String {
+        session_key(self.config.issuer(), &self.config.client_id)
+    }
+
+    /// Fetches the key set and keeps it for its lifetime (the response's
+    /// `Cache-Control: max-age`, `jwksMaxAge`, at most 24 h) in this page and,
+    /// when `tokenStorage` persists, there. `revalidate` goes past the
+    /// browser's HTTP cache too.
+    async fn fetch_jwks(&self, revalidate: bool) -> Result<JwkSet> {
+        let uri = self.jwks_uri()?;
+        let cache = if revalidate {
+            web_sys::RequestCache::NoCache
+        } else {
+            web_sys::RequestCache::Default
+        };
+        let expect = Expect {
+            invalid: code::INVALID_JWKS,
+            cache,
+        };
+        let resp = http::send("GET", uri, Body::None, None, self.config.http_timeout_ms, expect).await?;
         if resp.status != 200 {
             return Err(
                 AuthError::new(code::INVALID_JWKS, format!("{uri} answered HTTP {}", resp.status))
@@ -48,25 +66,73 @@ impl Inner {
             );
         }
         let set = parse_jwks(&resp.body)?;
-        JWKS.with(|j| j.borrow_mut().insert(uri.to_string(), set.clone()));
+        let now = now_ms();
+        let lifetime_s = key_set_lifetime_s(resp.cache_control.as_deref(), self.config.jwks_max_age_s);
+        let until = now.saturating_add(lifetime_s * 1000);
+        JWKS.with(|j| j.borrow_mut().insert(uri.to_string(), (set.clone(), until)));
         if self.tokens.persists() {
-            let _ = self.tokens.set(&jwks_key(uri), &resp.body).await;
+            let key = jwks_key(uri);
+            let _ = if lifetime_s > 0 {
+                self.tokens
+                    .set(&key, &stored_key_set(&resp.body, now, lifetime_s))
+                    .await
+            } else {
+                self.tokens.remove(&key).await
+            };
         }
         Ok(set)
     }
 
-    /// Verifies an ID token; an unknown `kid` fetches the key set again once.
+    /// The key set kept in `tokenStorage`, if it is within its lifetime.
+    async fn stored_jwks(&self) -> Option<JwkSet> {
+        let key = jwks_key(self.jwks_uri().ok()?);
+        let stored = self.tokens.get(&key).await.ok().flatten()?;
+        parse_stored_key_set(&stored, now_ms())
+    }
+
+    /// The provider's key set for verifying a token that comes `from` the
+    /// provider or from storage: this page's copy while within its lifetime;
+    /// else, for a token from the provider, the stored copy within its
+    /// lifetime; else fetched. A token read from storage is never verified
+    /// with a key set read from the same storage while the provider can be
+    /// reached (a planted key set must not vouch for a planted session): the
+    /// stored set serves it only when the fetch gets no answer (offline start).
+    pub(super) async fn jwks(&self, from: TokenFrom) -> Result<JwkSet> {
+        let uri = self.jwks_uri()?;
+        let now = now_ms();
+        let in_page = JWKS.with(|j| {
+            j.borrow()
+                .get(uri)
+                .filter(|(_, until)| *until > now)
+                .map(|(set, _)| set.clone())
+        });
+        if let Some(set) = in_page {
+            return Ok(set);
+        }
+        if from == TokenFrom::Provider {
+            if let Some(set) = self.stored_jwks().await {
+                return Ok(set);
+            }
+        }
+        match self.fetch_jwks(false).await {
+            Err(e) if from == TokenFrom::Storage && is_unreachable(&e) => self.stored_jwks().await.ok_or(e),
+            other => other,
+        }
+    }
+
+    /// Verifies an ID token. A signature or key failure against a key set that
+    /// was not fetched just now past every cache (the provider may have
+    /// rotated its keys, or the cached set may have been tampered with) fetches
+    /// the set once more before the token is refused.
     pub(super) async fn verify(
         &self,
         raw: &str,
         nonce: Option<&str>,
         max_age: Option<u64>,
         check_expiry: bool,
+        from: TokenFrom,
     ) -> Result<VerifiedIdToken> {
-        let mut set = self.jwks(false).await?;
-        if needs_fresh_jwks(raw, &set) {
-            set = self.jwks(true).await?;
-        }
+        let set = self.jwks(from).await?;
         let expected = Expected {
             issuer: self.config.issuer(),
             client_id: &self.config.client_id,
@@ -77,13 +143,19 @@ impl Inner {
             now_s: now_ms() / 1000,
             check_expiry,
         };
-        verify_id_token(raw, &set, &expected)
+        match verify_id_token(raw, &set, &expected) {
+            Err(e) if matches!(e.reason(), Some(reason::SIGNATURE | reason::KID)) => {
+                let fresh = self.fetch_jwks(true).await?;
+                verify_id_token(raw, &fresh, &expected)
+            }
+            result => result,
+        }
     }
 
     pub(super) async fn store_session(&self, session: Session) -> Result<()> {
         let stored = session.to_stored(&self.config.client_id, self.config.issuer());
         self.session.replace(Some(session));
-        let key = session_key(&self.config.client_id);
+        let key = self.session_key();
         self.tokens.set(&key, &stored).await?;
         if self.shared_by_tabs {
             handoff::set(&key, Some(&stored)).await;
@@ -93,7 +165,7 @@ impl Inner {
 
     pub(super) async fn forget_session(&self) {
         let had = self.session.replace(None).is_some();
-        let key = session_key(&self.config.client_id);
+        let key = self.session_key();
         let _ = self.tokens.remove(&key).await;
         if self.shared_by_tabs {
             // A tombstone, not a deletion: tabs must not fall back to a stale localStorage copy.
@@ -114,12 +186,33 @@ impl Inner {
         }
     }
 
-    /// Reads the stored session back, if any, verifying its ID token again. A
-    /// tampered, foreign or finished session is removed; one that cannot be
-    /// checked now (offline, no cached keys) is kept for a later page load.
+    /// A session stored by a version that keyed sessions by client id alone:
+    /// read once, and moved under the issuer's key if it is this issuer's.
+    /// The entry is removed whatever it holds (it is read once).
+    async fn take_legacy_session(&self) -> Option<String> {
+        let legacy = legacy_session_key(&self.config.client_id);
+        let stored = self.tokens.get(&legacy).await.ok().flatten()?;
+        let _ = self.tokens.remove(&legacy).await;
+        parse_stored_session(&stored, &self.config.client_id, self.config.issuer()).ok()?;
+        Some(stored)
+    }
+
+    /// Reads the stored session back, if any, verifying its ID token again
+    /// against the provider's keys. A tampered, foreign or finished session is
+    /// removed; one that cannot be checked now (offline, no usable keys) is
+    /// kept for a later page load.
     pub(super) async fn restore_session(&self) {
-        let key = session_key(&self.config.client_id);
-        let Ok(Some(stored)) = self.tokens.get(&key).await else {
+        let key = self.session_key();
+        let legacy = self.take_legacy_session().await;
+        let stored = match (self.tokens.get(&key).await, legacy) {
+            (Ok(Some(stored)), _) => Some(stored),
+            (Ok(None), Some(legacy)) => {
+                let _ = self.tokens.set(&key, &legacy).await;
+                Some(legacy)
+            }
+            _ => None,
+        };
+        let Some(stored) = stored else {
             return;
         };
         let parsed = match parse_stored_session(&stored, &self.config.client_id, self.config.issuer()) {
@@ -129,7 +222,10 @@ impl Inner {
                 return;
             }
         };
-        match self.verify(parsed.id_token.expose(), None, None, false).await {
+        match self
+            .verify(parsed.id_token.expose(), None, None, false, TokenFrom::Storage)
+            .await
+        {
             Ok(id_token) => {
                 let session = Session {
                     tokens: parsed.tokens,
@@ -141,10 +237,15 @@ impl Inner {
                     let _ = self.tokens.remove(&key).await;
                 }
             }
-            Err(e) if e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT => {}
+            Err(e) if is_unreachable(&e) => {}
             Err(_) => {
                 let _ = self.tokens.remove(&key).await;
             }
         }
     }
+}
+
+/// The provider gave no answer (as opposed to a wrong one).
+pub(super) fn is_unreachable(e: &AuthError) -> bool {
+    e.code() == code::NETWORK_ERROR || e.code() == code::TIMEOUT
 }

@@ -116,7 +116,11 @@ async fn authorize_url_stores_the_transaction_where_configured() {
             .next()
             .unwrap()
             .to_string();
-        let key = format!("{}{}", key_prefix("browser-test"), state);
+        let key = format!(
+            "{}{}",
+            key_prefix("https://tenant.example.com/", "browser-test"),
+            state
+        );
         let store = KvStore::open_web(kind).unwrap();
         let stored = store.get(&key).await.unwrap();
         assert!(stored.is_some_and(|s| s.contains("code_verifier")), "{storage}");
