@@ -26,8 +26,8 @@ export function createAuthClient(options: AuthClientOptions): Promise<AuthClient
 /** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
 export function createPkcePair(): Promise<PkcePair>;
 
-/** Verifies an ID token against a key set (signature and OIDC Core §3.1.3.7); throws AuthError. Needs `await ready()` first. */
-export function verifyIdToken(idToken: string, options: VerifyIdTokenOptions): IdTokenClaims;
+/** Verifies an ID token against a key set (signature and OIDC Core §3.1.3.7); rejects with an AuthError. */
+export function verifyIdToken(idToken: string, options: VerifyIdTokenOptions): Promise<IdTokenClaims>;
 
 /** Resolves when the WebAssembly module is loaded. */
 export function ready(): Promise<void>;

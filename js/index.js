@@ -6,7 +6,6 @@
 // less before the first call can run).
 
 let loading = null;
-let wasm = null;
 
 function load() {
   if (!loading) {
@@ -16,7 +15,6 @@ function load() {
     loading = import("./oidc_pkce.js")
       .then(async (glue) => {
         await glue.default({ module_or_path: binary });
-        wasm = glue;
         return glue;
       })
       .catch((cause) => {
@@ -42,18 +40,12 @@ export async function createPkcePair() {
 }
 
 /**
- * Verifies an ID token obtained elsewhere against a key set and returns its
- * claims (the same checks as the login flow). Synchronous: call it once the
- * module is loaded (after any other call resolved, or after `await ready()`).
+ * Verifies an ID token obtained elsewhere against a key set and resolves to
+ * its claims (the same checks as the login flow). The signature is checked
+ * with crypto.subtle, or by the fallback verifier module where that is missing.
  */
-export function verifyIdToken(idToken, options) {
-  if (!wasm) {
-    const err = new Error("verifyIdToken needs the module loaded first: await ready()");
-    err.name = "AuthError";
-    err.code = "invalid_config";
-    throw err;
-  }
-  return wasm.verifyIdToken(idToken, options);
+export async function verifyIdToken(idToken, options) {
+  return (await load()).verifyIdToken(idToken, options);
 }
 
 /** Resolves when the WebAssembly module is loaded (it starts loading it). */

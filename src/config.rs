@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
-use crate::crypto::SUPPORTED_ALGS;
 use crate::error::{code, AuthError, Result};
 use crate::id_token::DEFAULT_LEEWAY_S;
+use crate::id_token::SUPPORTED_ALGS;
 use crate::jwks::MAX_KEY_SET_MAX_AGE_S;
 use crate::token::DEFAULT_EXPIRES_IN_S;
 use crate::uri::{is_loopback_host, parse_http_url, Uri};

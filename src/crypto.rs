@@ -1,7 +1,12 @@
-//! A verify-only `CryptoProvider` for jsonwebtoken over RustCrypto: RS256/384/512,
-//! PS256/384/512 (`rsa`) and ES256 (`p256`). Pure Rust, so it also works where
-//! `crypto.subtle` is missing (insecure contexts). Signing is never needed by a
+//! The pure-Rust signature verifier (feature `rust-verifier`): a verify-only
+//! `CryptoProvider` for jsonwebtoken over RustCrypto, RS256/384/512,
+//! PS256/384/512 (`rsa`) and ES256 (`p256`). Signing is never needed by a
 //! relying party and is refused.
+//!
+//! The browser package verifies with `crypto.subtle` and does not carry this
+//! code in its main module; the `verifier/` crate builds it as a second module,
+//! fetched only where `crypto.subtle` is missing (an http LAN dev server).
+//! Host tests and fuzzing use it directly.
 
 use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind};
@@ -11,12 +16,8 @@ use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::Verifier;
 
-/// The algorithms this provider can verify.
-pub const SUPPORTED_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"];
-
-/// The smallest RSA modulus accepted (NIST SP 800-131A; RFC 7518 §3.3: "A key of
-/// size 2048 bits or larger MUST be used with these algorithms").
-pub const MIN_RSA_BITS: usize = 2048;
+use crate::id_token::SignatureCheck;
+use crate::jwks::Jwk;
 
 static PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: |_, _| Err(ErrorKind::UnsupportedAlgorithm.into()),
@@ -34,6 +35,29 @@ static PROVIDER: CryptoProvider = CryptoProvider {
 /// provider installed stays, and only this crate installs one).
 pub fn install() {
     let _ = PROVIDER.install_default();
+}
+
+/// Checks a JWS signature: `Ok(false)` when it does not verify, `Err` when it
+/// cannot be checked (a key the library cannot build, a signature that is not
+/// base64url).
+pub fn verify_signature(check: &SignatureCheck) -> Result<bool, String> {
+    install();
+    let key = decoding_key(&check.jwk).ok_or("the chosen JWK cannot be read as a key")?;
+    let alg: Algorithm = check
+        .alg
+        .parse()
+        .map_err(|_| format!("unsupported alg {:?}", check.alg))?;
+    jsonwebtoken::crypto::verify(&check.signature, check.signing_input.as_bytes(), &key, alg)
+        .map_err(|e| e.to_string())
+}
+
+/// The jsonwebtoken key of a JWK that [`crate::jwks::key_fits`].
+fn decoding_key(k: &Jwk) -> Option<DecodingKey> {
+    match k.kty.as_str() {
+        "RSA" => DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok(),
+        "EC" => DecodingKey::from_ec_components(k.x.as_deref()?, k.y.as_deref()?).ok(),
+        _ => None,
+    }
 }
 
 fn verifier_factory(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {

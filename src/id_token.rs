@@ -7,9 +7,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::crypto::{self, SUPPORTED_ALGS};
 use crate::error::{code, AuthError, Result};
-use crate::jwks::{decoding_key, JwkSet, KeyChoice};
+use crate::jwks::{Jwk, JwkSet, KeyChoice};
 use crate::secret::constant_time_eq;
 use crate::secret::IdToken;
 
@@ -29,6 +28,10 @@ pub mod reason {
     pub const SUB: &str = "sub";
     pub const AUTH_TIME: &str = "auth_time";
 }
+
+/// The signing algorithms this library verifies (RFC 7518): with
+/// `crypto.subtle` in the browser, with the pure-Rust verifier elsewhere.
+pub const SUPPORTED_ALGS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"];
 
 /// Default clock-skew allowance, in seconds.
 pub const DEFAULT_LEEWAY_S: u64 = 60;
@@ -74,7 +77,10 @@ struct Header {
 struct Parts<'a> {
     alg: String,
     kid: Option<String>,
-    signed: &'a str,
+    /// `BASE64URL(header) "." BASE64URL(payload)`, what was signed (RFC 7515 §5.2).
+    signing_input: &'a str,
+    /// The third part, base64url.
+    signature: &'a str,
     claims: Map<String, Value>,
 }
 
@@ -126,7 +132,8 @@ fn parse(token: &str) -> Result<Parts<'_>> {
     Ok(Parts {
         alg,
         kid,
-        signed: token,
+        signing_input: &token[..h.len() + 1 + p.len()],
+        signature: s,
         claims,
     })
 }
@@ -143,17 +150,87 @@ pub fn allowed_algs(app: Option<&[String]>, provider: Option<&[String]>) -> Vec<
         .collect()
 }
 
-/// Verifies the signature and every claim.
-pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
+/// A JWS signature to check, by whichever verifier the platform has:
+/// `crypto.subtle` in the browser, the pure-Rust one (feature `rust-verifier`)
+/// in its own module where that is missing, and on the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureCheck {
+    pub alg: String,
+    /// The provider's key chosen for the token (it fits `alg`: see [`crate::jwks::key_fits`]).
+    pub jwk: Jwk,
+    pub signing_input: String,
+    /// Base64url, as in the token.
+    pub signature: String,
+}
+
+/// An ID token whose signature is being checked: nothing in it is trusted yet.
+#[derive(Debug)]
+pub struct Unverified {
+    raw: IdToken,
+    claims: Map<String, Value>,
+}
+
+/// The first half of verification: parses the token, checks its algorithm is
+/// allowed, and chooses the provider's key. The signature is then checked by
+/// the platform's verifier and the answer given to [`finish_verification`].
+pub fn begin_verification(
+    token: &str,
+    jwks: &JwkSet,
+    algs: &[String],
+) -> Result<(SignatureCheck, Unverified)> {
     let parts = parse(token)?;
-    check_signature(&parts, jwks, expected.algs)?;
-    let (sub, exp) = check_claims(&parts.claims, expected)?;
+    let jwk = choose_key(&parts, jwks, algs)?;
+    let check = SignatureCheck {
+        alg: parts.alg.clone(),
+        jwk: jwk.clone(),
+        signing_input: parts.signing_input.to_string(),
+        signature: parts.signature.to_string(),
+    };
+    Ok((
+        check,
+        Unverified {
+            raw: IdToken::new(token),
+            claims: parts.claims,
+        },
+    ))
+}
+
+/// The second half: the verifier's answer for the signature (`Err` when it
+/// could not check it), then every claim.
+pub fn finish_verification(
+    token: Unverified,
+    signature: std::result::Result<bool, String>,
+    expected: &Expected<'_>,
+) -> Result<VerifiedIdToken> {
+    match signature {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(fail(
+                reason::SIGNATURE,
+                "the ID token's signature does not verify with the provider's key",
+            ))
+        }
+        Err(why) => {
+            return Err(fail(
+                reason::SIGNATURE,
+                format!("the ID token's signature could not be checked: {why}"),
+            ))
+        }
+    }
+    let (sub, exp) = check_claims(&token.claims, expected)?;
     Ok(VerifiedIdToken {
-        raw: IdToken::new(token),
-        claims: parts.claims,
+        raw: token.raw,
+        claims: token.claims,
         sub,
         exp,
     })
+}
+
+/// Verifies the signature (with the pure-Rust verifier) and every claim.
+#[cfg(feature = "rust-verifier")]
+pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
+    let (check, unverified) = begin_verification(token, jwks, expected.algs)?;
+    finish_verification(unverified, crate::crypto::verify_signature(&check), expected)
 }
 
 /// OIDC Core §3.1.3.7 step 6–7: "The Client MUST validate the signature of all
@@ -161,7 +238,7 @@ pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> R
 /// Header Parameter. The Client MUST use the keys provided by the Issuer." The
 /// allowed algorithms come from configuration, never from the token: `none`
 /// and HMAC (which would make the public key a shared secret) are never allowed.
-fn check_signature(parts: &Parts<'_>, jwks: &JwkSet, algs: &[String]) -> Result<()> {
+fn choose_key<'k>(parts: &Parts<'_>, jwks: &'k JwkSet, algs: &[String]) -> Result<&'k Jwk> {
     if !algs.contains(&parts.alg) {
         return Err(fail(
             reason::ALG,
@@ -171,39 +248,14 @@ fn check_signature(parts: &Parts<'_>, jwks: &JwkSet, algs: &[String]) -> Result<
             ),
         ));
     }
-    let jwk = match jwks.choose(&parts.alg, parts.kid.as_deref()) {
-        KeyChoice::Key(k) => k,
-        KeyChoice::Unknown(why) | KeyChoice::Unfit(why) => return Err(fail(reason::KID, why)),
-        KeyChoice::Ambiguous => {
-            return Err(fail(
-                reason::KID,
-                "the ID token has no kid and the JWKS has several keys that fit",
-            ))
-        }
-    };
-    let key = decoding_key(jwk).ok_or_else(|| fail(reason::KID, "the chosen JWK cannot be read as a key"))?;
-    let alg: jsonwebtoken::Algorithm = parts
-        .alg
-        .parse()
-        .map_err(|_| fail(reason::ALG, format!("unsupported alg {:?}", parts.alg)))?;
-    let mut validation = jsonwebtoken::Validation::new(alg);
-    // Claims are checked below, each with its own reason.
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    crypto::install();
-    jsonwebtoken::decode::<Value>(parts.signed, &key, &validation).map_err(|e| match e.kind() {
-        jsonwebtoken::errors::ErrorKind::InvalidSignature => fail(
-            reason::SIGNATURE,
-            "the ID token's signature does not verify with the provider's key",
-        ),
-        _ => fail(
-            reason::SIGNATURE,
-            format!("the ID token's signature could not be checked: {e}"),
-        ),
-    })?;
-    Ok(())
+    match jwks.choose(&parts.alg, parts.kid.as_deref()) {
+        KeyChoice::Key(k) => Ok(k),
+        KeyChoice::Unknown(why) | KeyChoice::Unfit(why) => Err(fail(reason::KID, why)),
+        KeyChoice::Ambiguous => Err(fail(
+            reason::KID,
+            "the ID token has no kid and the JWKS has several keys that fit",
+        )),
+    }
 }
 
 fn num(claims: &Map<String, Value>, name: &str) -> Option<Option<f64>> {

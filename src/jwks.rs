@@ -3,10 +3,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
-use crate::crypto::MIN_RSA_BITS;
 use crate::error::{code, AuthError, Result};
 use crate::json;
 
@@ -56,6 +54,10 @@ pub fn parse_jwks(body: &str) -> Result<JwkSet> {
         .collect();
     Ok(JwkSet { keys })
 }
+
+/// The smallest RSA modulus accepted (NIST SP 800-131A; RFC 7518 §3.3: "A key of
+/// size 2048 bits or larger MUST be used with these algorithms").
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// How long a fetched key set is trusted when its response says nothing
 /// (`Cache-Control` without `max-age`): 10 minutes, as jose's remote key sets.
@@ -234,15 +236,6 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
             }
         }
         _ => Err(format!("{alg} is not supported")),
-    }
-}
-
-/// The jsonwebtoken key of a JWK that [`key_fits`].
-pub fn decoding_key(k: &Jwk) -> Option<DecodingKey> {
-    match k.kty.as_str() {
-        "RSA" => DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok(),
-        "EC" => DecodingKey::from_ec_components(k.x.as_deref()?, k.y.as_deref()?).ok(),
-        _ => None,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod authorize;
 pub mod callback;
 pub mod config;
+#[cfg(feature = "rust-verifier")]
 pub mod crypto;
 pub mod discovery;
 pub mod error;
@@ -23,7 +24,7 @@ pub mod transaction;
 pub mod uri;
 pub mod userinfo;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "browser"))]
 pub mod wasm;
 
 pub use error::{AuthError, Result};

@@ -187,7 +187,8 @@ async fn fetch_text(
     })
 }
 
-fn describe(e: &JsValue) -> String {
+/// The message of a JS exception or rejection.
+pub fn describe(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())

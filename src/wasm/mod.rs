@@ -8,6 +8,7 @@ mod http;
 mod login;
 mod refresh;
 mod session;
+mod signature;
 mod storage;
 
 pub use client::{create_auth_client, AuthClient};
@@ -209,10 +210,11 @@ struct VerifyOptions {
 
 /// Verifies an ID token obtained elsewhere (signature against `jwks`, then
 /// every OpenID Connect Core §3.1.3.7 check) and returns its claims. Throws
-/// `invalid_id_token` with a `reason`, like the login flow.
-#[wasm_bindgen(js_name = verifyIdToken, unchecked_return_type = "IdTokenClaims")]
-pub fn verify_id_token_js(
-    id_token: &str,
+/// `invalid_id_token` with a `reason`, like the login flow. Asynchronous: the
+/// signature is checked with `crypto.subtle` (or the fallback module).
+#[wasm_bindgen(js_name = verifyIdToken, unchecked_return_type = "Promise<IdTokenClaims>")]
+pub async fn verify_id_token_js(
+    id_token: String,
     #[wasm_bindgen(unchecked_param_type = "VerifyIdTokenOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     use crate::error::code;
@@ -234,7 +236,7 @@ pub fn verify_id_token_js(
         now_s: (js_sys::Date::now() / 1000.0) as u64,
         check_expiry: true,
     };
-    let verified = crate::id_token::verify_id_token(id_token, &jwks, &expected)?;
+    let verified = session::verify_with(&id_token, &jwks, &expected).await?;
     let mut claims = verified.claims;
     claims.insert("__raw".into(), id_token.into());
     Ok(js_sys::JSON::parse(&serde_json::Value::Object(claims).to_string()).unwrap_or(JsValue::NULL))

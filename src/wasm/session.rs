@@ -10,7 +10,7 @@ use super::client::{now_ms, Inner};
 use super::handoff;
 use super::http::{self, Body, Expect};
 use crate::error::{code, AuthError, Result};
-use crate::id_token::{reason, verify_id_token, Expected, VerifiedIdToken};
+use crate::id_token::{begin_verification, finish_verification, reason, Expected, VerifiedIdToken};
 use crate::jwks::{key_set_lifetime_s, parse_jwks, parse_stored_key_set, stored_key_set, JwkSet};
 use crate::session::{jwks_key, legacy_session_key, parse_stored_session, session_key, Session};
 
@@ -143,10 +143,10 @@ impl Inner {
             now_s: now_ms() / 1000,
             check_expiry,
         };
-        match verify_id_token(raw, &set, &expected) {
+        match verify_with(raw, &set, &expected).await {
             Err(e) if matches!(e.reason(), Some(reason::SIGNATURE | reason::KID)) => {
                 let fresh = self.fetch_jwks(true).await?;
-                verify_id_token(raw, &fresh, &expected)
+                verify_with(raw, &fresh, &expected).await
             }
             result => result,
         }
@@ -243,6 +243,15 @@ impl Inner {
             }
         }
     }
+}
+
+/// Verifies `raw` against `set`: the core chooses the key and checks every
+/// claim; the platform (`crypto.subtle`, or the fallback module) checks the
+/// signature.
+pub(super) async fn verify_with(raw: &str, set: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
+    let (check, unverified) = begin_verification(raw, set, expected.algs)?;
+    let answer = super::signature::verify(&check).await?;
+    finish_verification(unverified, answer, expected)
 }
 
 /// The provider gave no answer (as opposed to a wrong one).

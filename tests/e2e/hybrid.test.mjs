@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { build } from "vite";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
-import { keepLocal, launchLanChromium, newPage, signIn, signInCustomScheme, startWorld } from "./harness.mjs";
+import { keepLocal, launchLanChromium, newPage, signIn, signInCustomScheme, startWorld, publicJwk } from "./harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const example = join(root, "examples", "capacitor");
@@ -165,13 +165,57 @@ describe("an insecure context (plain http on a LAN address)", () => {
       const r = await page.evaluate(async (o) => {
         const auth = await window.oidc.createAuthClient(o);
         const error = await window.errorOf(() => auth.handleRedirectCallback());
-        return { error, sub: auth.getIdTokenClaims()?.sub };
+        return { error, sub: auth.getIdTokenClaims()?.sub, idToken: auth.getTokens()?.idToken };
       }, o);
       assert.equal(r.error, null, JSON.stringify(r.error));
       assert.equal(r.sub, "alice");
+
+      // The fallback module verifies for real: a forged signature and a token
+      // signed by another key are refused there too.
+      const verifierRequests = [];
+      page.on("request", (req) => req.url().includes("/pkg/verifier/") && verifierRequests.push(req.url()));
+      await page.reload();
+      await page.waitForFunction(() => window.oidc);
+      const refused = await page.evaluate(
+        async ([idToken, jwks, issuer]) => {
+          const reason = async (token) => {
+            try {
+              await window.oidc.verifyIdToken(token, { issuer, clientId: "lan", jwks, leeway: 3600 });
+              return "accepted";
+            } catch (e) {
+              return `${e.code}/${e.reason}`;
+            }
+          };
+          const [h, p, sig] = idToken.split(".");
+          const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === "A" ? "B" : "A"}${sig.slice(11)}`;
+          return { real: await reason(idToken), forged: await reason(flipped) };
+        },
+        [r.idToken, { keys: [publicJwk("rsa")] }, world.op.issuer],
+      );
+      assert.deepEqual(refused, { real: "accepted", forged: "invalid_id_token/signature" });
+      assert.ok(verifierRequests.some((u) => u.endsWith("oidc_pkce_verifier_bg.wasm")), verifierRequests.join());
       await page.context().close();
     } finally {
       await browser.close();
     }
+  });
+
+  it("a secure page never fetches the fallback verifier", async () => {
+    const page = await newPage(world);
+    const requests = [];
+    page.on("request", (req) => requests.push(req.url()));
+    await page.reload();
+    await page.waitForFunction(() => window.oidc);
+    const o = { issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage };
+    const url = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(), o);
+    await signIn(page, url, { appOrigin: world.app.url });
+    const sub = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      await auth.handleRedirectCallback();
+      return auth.getIdTokenClaims().sub;
+    }, o);
+    assert.equal(sub, "alice");
+    assert.deepEqual(requests.filter((u) => u.includes("/pkg/verifier/")), []);
+    await page.context().close();
   });
 });

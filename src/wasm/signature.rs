@@ -1,0 +1,119 @@
+//! The platform's signature verifier: `crypto.subtle` where the page has it
+//! (every https page, `http://localhost`, Capacitor's WebView), else the
+//! pure-Rust verifier, built as its own module (`verifier/`) and fetched only
+//! then. Which key and which algorithms may be used was decided by the core
+//! (`id_token::begin_verification`); only the arithmetic happens here.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::http::describe;
+use crate::error::{code, AuthError};
+use crate::id_token::SignatureCheck;
+
+// Imported CryptoKeys are kept (by JWK and algorithm) so that verifying again
+// with the same key costs one `verify`. The fallback module is imported by a
+// relative path that bundlers follow, only on the first call without
+// `crypto.subtle`.
+#[wasm_bindgen(inline_js = r#"
+const keys = new Map();
+let fallback = null;
+function loadFallback() {
+  if (!fallback) {
+    fallback = import("../../verifier/oidc_pkce_verifier.js")
+      .then(async (m) => { await m.default(); return m; })
+      .catch((cause) => {
+        fallback = null;
+        const e = new Error(`the signature verifier module could not be loaded: ${cause && cause.message}`);
+        e.name = "VerifierLoadError";
+        throw e;
+      });
+  }
+  return fallback;
+}
+export async function verifySignature(alg, jwk, input, signatureB64, signature) {
+  const subtle = globalThis.isSecureContext !== false && globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return (await loadFallback()).verify(alg, jwk, input, signatureB64);
+  const hash = "SHA-" + alg.slice(2);
+  const id = alg + jwk;
+  let key = keys.get(id);
+  if (!key) {
+    const k = JSON.parse(jwk);
+    const params = alg[0] === "E" ? { name: "ECDSA", namedCurve: "P-256" }
+      : { name: alg[0] === "P" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash };
+    key = await subtle.importKey("jwk", k, params, false, ["verify"]);
+    if (keys.size >= 32) keys.clear();
+    keys.set(id, key);
+  }
+  // RFC 7518 §3.5: the PSS salt is as long as the hash; §3.4: ECDSA signatures are R || S.
+  const how = alg[0] === "E" ? { name: "ECDSA", hash }
+    : alg[0] === "P" ? { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 }
+    : { name: "RSASSA-PKCS1-v1_5" };
+  return subtle.verify(how, key, signature, new TextEncoder().encode(input));
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = verifySignature, catch)]
+    fn verify_signature(
+        alg: &str,
+        jwk: &str,
+        input: &str,
+        signature_b64: &str,
+        signature: &[u8],
+    ) -> Result<Promise, JsValue>;
+}
+
+/// The members of the key that verification needs (a JWK's `alg`, `use` or
+/// `key_ops` were checked by the core; WebCrypto would refuse some of them).
+fn public_jwk(check: &SignatureCheck) -> String {
+    let k = &check.jwk;
+    let mut m = serde_json::Map::new();
+    m.insert("kty".into(), k.kty.clone().into());
+    for (name, value) in [
+        ("n", &k.n),
+        ("e", &k.e),
+        ("crv", &k.crv),
+        ("x", &k.x),
+        ("y", &k.y),
+    ] {
+        if let Some(v) = value {
+            m.insert(name.into(), v.clone().into());
+        }
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+/// Checks `check`'s signature: `Ok(Ok(valid))`, `Ok(Err(why))` when the
+/// platform could not check it (a key it cannot import), or
+/// `Err(unsupported_platform)` when no verifier could be loaded at all.
+pub async fn verify(check: &SignatureCheck) -> Result<Result<bool, String>, AuthError> {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(&check.signature) else {
+        return Ok(Err("the signature is not base64url".into()));
+    };
+    let answer = match verify_signature(
+        &check.alg,
+        &public_jwk(check),
+        &check.signing_input,
+        &check.signature,
+        &bytes,
+    ) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(v) => Ok(Ok(v.as_bool() == Some(true))),
+        Err(e)
+            if js_sys::Reflect::get(&e, &"name".into())
+                .ok()
+                .and_then(|n| n.as_string())
+                .as_deref()
+                == Some("VerifierLoadError") =>
+        {
+            Err(AuthError::new(code::UNSUPPORTED_PLATFORM, describe(&e)))
+        }
+        Err(e) => Ok(Err(describe(&e))),
+    }
+}
