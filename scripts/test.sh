@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+echo "== size budget of the built package (bench/size-budget.json)"
+node --test tests/size.test.mjs
+
 echo "== host: cargo test"
 cargo test --quiet
 

@@ -1,0 +1,53 @@
+// The size budget of the built package (pkg/, from `node scripts/build.mjs`):
+// sizes are deterministic, so this is a real test, unlike timings. It fails
+// when the package grows past bench/size-budget.json, and prints the margin
+// to the target (auth0-spa-js 2.28.3, 63,340 B gzip).
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const pkg = join(root, "pkg");
+const budget = JSON.parse(readFileSync(join(root, "bench", "size-budget.json"), "utf8"));
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
+/** What a page in a secure context downloads during a login: the entry, the glue, the module, the snippets. */
+export function loginPathFiles() {
+  const snippets = existsSync(join(pkg, "snippets")) ? walk(join(pkg, "snippets")) : [];
+  return [join(pkg, "index.js"), join(pkg, "oidc_pkce.js"), join(pkg, "oidc_pkce_bg.wasm"), ...snippets];
+}
+
+const gz = (files) => files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+
+test("the login path stays within its size budget", () => {
+  const files = loginPathFiles();
+  const size = gz(files);
+  console.log(
+    `login path: ${size} B gzip -9 (${files.map((f) => relative(pkg, f)).join(" + ")}); ` +
+      `budget ${budget.loginPath} B (margin ${budget.loginPath - size} B); ` +
+      `target ${budget.target} B (${size - budget.target} B to go)`,
+  );
+  assert.ok(size <= budget.loginPath, `the login path grew to ${size} B gzip, past its budget of ${budget.loginPath} B`);
+});
+
+test("the fallback verifier stays within its budget and off the login path", () => {
+  const files = [join(pkg, "verifier", "oidc_pkce_verifier.js"), join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm")];
+  const size = gz(files);
+  console.log(`fallback verifier (only without crypto.subtle): ${size} B gzip -9; budget ${budget.verifier} B`);
+  assert.ok(size <= budget.verifier, `the verifier grew to ${size} B gzip, past its budget of ${budget.verifier} B`);
+  // It is reached only through a dynamic import(), never a static one.
+  for (const f of loginPathFiles().filter((f) => f.endsWith(".js"))) {
+    const text = readFileSync(f, "utf8");
+    assert.ok(!/(^|[;\s])import\s*[^(]*["'][^"']*verifier/m.test(text), `${relative(pkg, f)} imports the verifier statically`);
+  }
+  const dynamic = loginPathFiles().some((f) => /import\(\s*["'`][^"'`]*verifier\/oidc_pkce_verifier\.js/.test(readFileSync(f, "utf8")));
+  assert.ok(dynamic, "some login-path file imports the verifier dynamically");
+});
