@@ -1,25 +1,28 @@
-//! The one seam to the network: `fetch` (through gloo-net) with a timeout and
-//! a cap on what is read of the answer.
+//! The one seam to the network: `fetch` with a timeout and a cap on what is
+//! read of the answer. The request itself is a small JS function (fetch, abort
+//! timer, capped streaming read): the same calls through Rust bindings cost
+//! more bytes than the function (gloo-net's builder, Headers, AbortController).
 
-use std::cell::Cell;
-use std::rc::Rc;
-
-use gloo_net::http::Request;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, RequestCache, RequestCredentials};
 
 use crate::error::{code, AuthError, Result};
 use crate::json::MAX_BODY_BYTES;
 
-// Reads a response body as text, refusing (with `null`) one past `cap` bytes:
-// by its Content-Length before reading anything, else while streaming, so an
-// endless or huge answer is never held whole in memory. The stream is
-// cancelled, which closes the connection.
+// `httpSend` resolves (never rejects) to { status, body, cacheControl } or
+// { failure, timedOut }. `body` is null when the answer is past `cap` bytes:
+// by its Content-Length before anything is read, else while streaming, so an
+// endless or huge answer is never held whole in memory; the stream is then
+// cancelled, which closes the connection. The timeout covers the whole body.
+// Cookies are never sent (`credentials: "omit"`): every request here is
+// authorized by its parameters, and ambient credentials would only widen
+// CSRF exposure.
 #[wasm_bindgen(inline_js = r#"
-export async function readCapped(response, cap) {
-  const refuse = () => { try { response.body && response.body.cancel().catch(() => {}); } catch {} return null; };
+async function readCapped(response, cap) {
   const length = response.headers.get("content-length");
-  if (length !== null && Number(length) > cap) return refuse();
+  if (length !== null && Number(length) > cap) {
+    try { response.body && response.body.cancel().catch(() => {}); } catch {}
+    return null;
+  }
   if (!response.body) return "";
   const reader = response.body.getReader();
   const chunks = [];
@@ -36,18 +39,46 @@ export async function readCapped(response, cap) {
   for (const c of chunks) { all.set(c, at); at += c.byteLength; }
   return new TextDecoder().decode(all);
 }
+export async function httpSend(method, url, contentType, body, authorization, timeoutMs, cache, cap) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+  try {
+    const headers = { Accept: "application/json" };
+    if (contentType) headers["Content-Type"] = contentType;
+    if (authorization) headers.Authorization = authorization;
+    const response = await fetch(url, {
+      method, headers, body: body === undefined ? undefined : body,
+      credentials: "omit", cache, redirect: "follow", signal: controller.signal,
+    });
+    const text = await readCapped(response, cap);
+    return { status: response.status, body: text, cacheControl: response.headers.get("cache-control") };
+  } catch (e) {
+    return { failure: String((e && e.message) || e), timedOut };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 "#)]
 extern "C" {
-    #[wasm_bindgen(js_name = readCapped, catch)]
-    fn read_capped(response: &web_sys::Response, cap: u32) -> std::result::Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_name = httpSend)]
+    #[allow(clippy::too_many_arguments)]
+    fn http_send(
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+        authorization: Option<String>,
+        timeout_ms: u32,
+        cache: &str,
+        cap: u32,
+    ) -> js_sys::Promise;
 }
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &JsValue, ms: i32) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
 }
 
 /// Waits `ms` milliseconds (the backoff between retries).
@@ -71,24 +102,18 @@ pub struct Expect {
     /// The error code for an answer past the size cap: the endpoint's
     /// `invalid_…` code (`invalid_token_response`, `invalid_jwks`…).
     pub invalid: &'static str,
-    /// The browser's HTTP cache: `NoStore` for everything that carries a
-    /// secret or must be current; `Default` or `NoCache` for key sets.
-    pub cache: RequestCache,
+    /// The fetch `cache` mode: `"no-store"` for everything that carries a
+    /// secret or must be current; `"default"` or `"no-cache"` for key sets.
+    pub cache: &'static str,
 }
 
 impl Expect {
     pub const fn no_store(invalid: &'static str) -> Expect {
         Expect {
             invalid,
-            cache: RequestCache::NoStore,
+            cache: "no-store",
         }
     }
-}
-
-/// Why a fetch gave no usable answer.
-enum Failure {
-    Network(String),
-    TooLarge,
 }
 
 pub enum Body<'a> {
@@ -96,10 +121,11 @@ pub enum Body<'a> {
     Text { content_type: &'a str, body: &'a str },
 }
 
+fn field(obj: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
 /// Sends a request and reads the body (at most 1 MiB), within `timeout_ms`.
-/// Cookies are never sent (`credentials: "omit"`): every request here is
-/// authorized by its parameters, and ambient credentials would only widen
-/// CSRF exposure.
 pub async fn send(
     method: &str,
     url: &str,
@@ -108,28 +134,26 @@ pub async fn send(
     timeout_ms: u32,
     expect: Expect,
 ) -> Result<HttpResponse> {
-    let controller = AbortController::new()
-        .map_err(|_| AuthError::new(code::UNSUPPORTED_PLATFORM, "AbortController is missing"))?;
-    let timed_out = Rc::new(Cell::new(false));
-    let on_timeout = {
-        let (controller, timed_out) = (controller.clone(), timed_out.clone());
-        Closure::<dyn FnMut()>::new(move || {
-            timed_out.set(true);
-            controller.abort();
-        })
+    let (content_type, text) = match body {
+        Body::None => (None, None),
+        Body::Text { content_type, body } => (Some(content_type), Some(body)),
     };
-    let handle = set_timeout(on_timeout.as_ref(), timeout_ms.min(i32::MAX as u32) as i32);
-    let result = fetch_text(method, url, body, bearer, &controller, expect.cache).await;
-    clear_timeout(&handle);
-    drop(on_timeout);
-    result.map_err(|failure| {
-        let Failure::Network(detail) = failure else {
-            return AuthError::new(
-                expect.invalid,
-                format!("the answer of {url} is larger than {MAX_BODY_BYTES} bytes"),
-            );
-        };
-        if timed_out.get() {
+    let timeout = timeout_ms.min(i32::MAX as u32);
+    let promise = http_send(
+        method,
+        url,
+        content_type,
+        text,
+        bearer.map(|t| format!("Bearer {t}")),
+        timeout,
+        expect.cache,
+        MAX_BODY_BYTES as u32,
+    );
+    let out = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap_or(JsValue::UNDEFINED);
+    if let Some(detail) = field(&out, "failure").as_string() {
+        return Err(if field(&out, "timedOut").is_truthy() {
             AuthError::new(
                 code::TIMEOUT,
                 format!("no complete answer from {url} within {timeout_ms} ms"),
@@ -139,51 +163,18 @@ pub async fn send(
                 code::NETWORK_ERROR,
                 format!("the request to {url} failed: {detail}"),
             )
-        }
-    })
-}
-
-async fn fetch_text(
-    method: &str,
-    url: &str,
-    body: Body<'_>,
-    bearer: Option<&str>,
-    controller: &AbortController,
-    cache: RequestCache,
-) -> std::result::Result<HttpResponse, Failure> {
-    let signal = controller.signal();
-    let mut builder = match method {
-        "POST" => Request::post(url),
-        _ => Request::get(url),
+        });
     }
-    .header("Accept", "application/json")
-    .credentials(RequestCredentials::Omit)
-    .cache(cache)
-    .abort_signal(Some(&signal));
-    if let Some(token) = bearer {
-        builder = builder.header("Authorization", &format!("Bearer {token}"));
-    }
-    let request = match body {
-        Body::None => builder.build(),
-        Body::Text { content_type, body } => builder.header("Content-Type", content_type).body(body),
-    }
-    .map_err(|e| Failure::Network(e.to_string()))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Failure::Network(e.to_string()))?;
-    let status = response.status();
-    let cache_control = response.headers().get("cache-control");
-    let raw: web_sys::Response = response.into();
-    let reading = read_capped(&raw, MAX_BODY_BYTES as u32).map_err(|e| Failure::Network(describe(&e)))?;
-    let body = wasm_bindgen_futures::JsFuture::from(reading)
-        .await
-        .map_err(|e| Failure::Network(describe(&e)))?;
-    let body = body.as_string().ok_or(Failure::TooLarge)?;
+    let Some(body) = field(&out, "body").as_string() else {
+        return Err(AuthError::new(
+            expect.invalid,
+            format!("the answer of {url} is larger than {MAX_BODY_BYTES} bytes"),
+        ));
+    };
     Ok(HttpResponse {
-        status,
+        status: field(&out, "status").as_f64().unwrap_or(0.0) as u16,
         body,
-        cache_control,
+        cache_control: field(&out, "cacheControl").as_string(),
     })
 }
 

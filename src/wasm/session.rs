@@ -49,11 +49,7 @@ impl Inner {
     /// browser's HTTP cache too.
     async fn fetch_jwks(&self, revalidate: bool) -> Result<JwkSet> {
         let uri = self.jwks_uri()?;
-        let cache = if revalidate {
-            web_sys::RequestCache::NoCache
-        } else {
-            web_sys::RequestCache::Default
-        };
+        let cache = if revalidate { "no-cache" } else { "default" };
         let expect = Expect {
             invalid: code::INVALID_JWKS,
             cache,
