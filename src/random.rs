@@ -7,9 +7,32 @@ use base64::Engine as _;
 
 use crate::error::{code, AuthError, Result};
 
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    // `crypto.getRandomValues` itself: getrandom's `js` backend would also
+    // carry its Node.js paths (require, process, randomFillSync) into the
+    // browser module.
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(buf: &mut [u8])
+        -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+}
+
+#[cfg(target_arch = "wasm32")]
+fn fill(buf: &mut [u8]) -> std::result::Result<(), String> {
+    get_random_values(buf)
+        .map(|_| ())
+        .map_err(|_| "crypto.getRandomValues is missing or failed".into())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn fill(buf: &mut [u8]) -> std::result::Result<(), String> {
+    getrandom::getrandom(buf).map_err(|e| e.to_string())
+}
+
 pub fn bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    getrandom::getrandom(&mut buf).map_err(|e| {
+    fill(&mut buf).map_err(|e| {
         AuthError::new(
             code::UNSUPPORTED_PLATFORM,
             format!("no secure random source: {e}"),
