@@ -7,11 +7,53 @@
 
 let loading = null;
 
+function authError(code, message, cause) {
+  const err = new Error(message);
+  err.name = "AuthError";
+  err.code = code;
+  if (cause !== undefined) err.cause = cause;
+  return err;
+}
+
+/**
+ * Why the module did not load, in words a user can act on: what was fetched,
+ * what came back, and the usual fix.
+ */
+function moduleLoadFailed(url, seen, cause) {
+  const why = String((cause && cause.message) || cause);
+  const what = seen
+    ? `${url} answered HTTP ${seen.status} with content type ${seen.type || "(none)"}`
+    : `${url} could not be fetched`;
+  let hint;
+  if (/Content.Security.Policy|wasm-eval|unsafe-eval/i.test(why)) {
+    hint = "the page's Content-Security-Policy must allow compiling WebAssembly: add 'wasm-unsafe-eval' to script-src";
+  } else if (seen && seen.status >= 400) {
+    hint = "the .wasm file is not served at that URL: copy or serve the whole package folder (a bundler should emit it as an asset)";
+  } else if (seen && /html|javascript|text\//i.test(seen.type)) {
+    hint =
+      "something served a page instead of the module: a dev server that pre-bundles dependencies " +
+      "(Vite: optimizeDeps: { exclude: [\"oidc-pkce\"] }) or a rewrite rule that answers every path with index.html";
+  } else if (seen && !/wasm/i.test(seen.type)) {
+    hint = "serve .wasm files with the content type application/wasm";
+  } else {
+    hint = "see the cause";
+  }
+  return authError("module_load_failed", `the oidc-pkce WebAssembly module did not load: ${what}; ${why}. Likely fix: ${hint}.`, cause);
+}
+
 function load() {
   if (!loading) {
     // new URL("…", import.meta.url) is what bundlers (Vite, webpack 5) and
     // plain <script type="module"> pages all resolve to the packaged file.
-    const binary = fetch(new URL("oidc_pkce_bg.wasm", import.meta.url));
+    const url = new URL("oidc_pkce_bg.wasm", import.meta.url);
+    let seen = null;
+    const binary = fetch(url).then((response) => {
+      seen = { status: response.status, type: response.headers.get("content-type") };
+      return response;
+    });
+    // A failed fetch is reported once, as the AuthError below: not also as an
+    // unhandled rejection of this early request.
+    binary.catch(() => {});
     loading = import("./oidc_pkce.js")
       .then(async (glue) => {
         await glue.default({ module_or_path: binary });
@@ -19,11 +61,7 @@ function load() {
       })
       .catch((cause) => {
         loading = null;
-        const err = new Error(`the oidc-pkce WebAssembly module could not be loaded: ${cause && cause.message}`);
-        err.name = "AuthError";
-        err.code = "unsupported_platform";
-        err.cause = cause;
-        throw err;
+        throw moduleLoadFailed(url.href, seen, cause);
       });
   }
   return loading;

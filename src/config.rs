@@ -223,6 +223,101 @@ impl ClientConfig {
     }
 }
 
+/// The options `createAuthClient` knows; any other key is a typo to report.
+pub const CLIENT_OPTIONS: &[&str] = &[
+    "issuer",
+    "domain",
+    "clientId",
+    "redirectUri",
+    "scope",
+    "audience",
+    "tokenRequestEncoding",
+    "transactionStorage",
+    "tokenStorage",
+    "httpTimeoutMs",
+    "endpoints",
+    "allowInsecureRequests",
+    "leeway",
+    "idTokenSigningAlgs",
+    "jwksMaxAge",
+    "defaultExpiresIn",
+];
+
+/// The members of `endpoints`.
+pub const ENDPOINT_OPTIONS: &[&str] = &["authorization", "token", "userinfo", "jwks", "endSession"];
+
+/// The options of one login (`buildAuthorizeUrl`, `loginWithRedirect`).
+pub const LOGIN_OPTIONS: &[&str] = &[
+    "appState",
+    "scope",
+    "audience",
+    "prompt",
+    "maxAge",
+    "loginHint",
+    "extraParams",
+    "openUrl",
+];
+
+/// Refuses a key that is not an option, naming the nearest one: an ignored
+/// `redirect_uri` or `clientID` would otherwise surface as "`redirectUri` is
+/// required", or not at all.
+pub fn check_option_keys<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    known: &[&str],
+    what: &str,
+) -> Result<()> {
+    for key in keys {
+        if known.contains(&key) {
+            continue;
+        }
+        let hint = nearest_option(key, known)
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_else(|| format!("; the options are {}", known.join(", ")));
+        return Err(invalid(format!("`{key}` is not an option of {what}{hint}")));
+    }
+    Ok(())
+}
+
+/// The known option closest to `key`: the same letters but for case, `_` and
+/// `-` (`redirect_uri`, `clientID`); else at most a third of its letters away,
+/// or sharing its first six (`authorize` for `authorization`).
+fn nearest_option<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    // ASCII only: option names are, and Unicode case tables cost ~10 KB of wasm.
+    let fold = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let k = fold(key);
+    let mut best: Option<(usize, &'k str)> = None;
+    for &candidate in known {
+        let c = fold(candidate);
+        let prefix = k.iter().zip(&c).take_while(|(a, b)| a == b).count();
+        let d = edit_distance(&k, &c);
+        let near = d <= k.len().div_ceil(3) || prefix >= 6;
+        if near && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Reads a storage name; `None` is `"session"`.
 pub fn parse_storage_kind(value: Option<&str>, name: &str) -> Result<StorageKind> {
     match value {
@@ -271,6 +366,11 @@ fn check_redirect_uri(value: &str) -> Result<()> {
 /// only for loopback hosts or with `allowInsecureRequests` (a local stand-in).
 pub fn auth0_issuer(domain: &str, allow_insecure: bool) -> Result<String> {
     let domain = domain.trim();
+    if domain.is_empty() || domain.contains(char::is_whitespace) {
+        return Err(invalid(
+            "`domain` must be a host name such as tenant.auth0.com (a port is allowed)",
+        ));
+    }
     let with_scheme = if domain.contains("://") {
         domain.trim_end_matches('/').to_string()
     } else {
@@ -322,6 +422,51 @@ mod tests {
         assert_eq!(c.issuer(), "https://id.example.com");
         assert_eq!(c.jwks_max_age_s, None);
         assert_eq!(c.default_expires_in_s, 3600);
+    }
+
+    #[test]
+    fn unknown_options_name_the_nearest_known_one() {
+        let msg = |keys: &[&str]| {
+            check_option_keys(keys.iter().copied(), CLIENT_OPTIONS, "createAuthClient")
+                .unwrap_err()
+                .message()
+                .to_string()
+        };
+        assert!(check_option_keys(["issuer", "clientId", "redirectUri"], CLIENT_OPTIONS, "x").is_ok());
+        for (typo, want) in [
+            ("redirect_uri", "redirectUri"),
+            ("clientID", "clientId"),
+            ("client_id", "clientId"),
+            ("redirectURI", "redirectUri"),
+            ("tokenstorage", "tokenStorage"),
+            ("isuer", "issuer"),
+            ("httpTimeout", "httpTimeoutMs"),
+            ("idTokenSigningAlg", "idTokenSigningAlgs"),
+        ] {
+            let m = msg(&["issuer", typo]);
+            assert!(
+                m.contains(&format!("`{typo}`")) && m.contains(&format!("`{want}`")),
+                "{typo}: {m}"
+            );
+        }
+        // Nothing near: the list of options instead.
+        let m = msg(&["somethingElse"]);
+        assert!(m.contains("the options are issuer, domain"), "{m}");
+        let e = check_option_keys(["authorize"], ENDPOINT_OPTIONS, "`endpoints`").unwrap_err();
+        assert_eq!(e.code(), code::INVALID_CONFIG);
+        assert!(
+            e.message().contains("did you mean `authorization`?"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn an_empty_domain_is_called_a_host() {
+        for d in ["", "  ", "tenant auth0.com"] {
+            let e = auth0_issuer(d, false).unwrap_err();
+            assert!(e.message().contains("host name"), "{d:?}: {}", e.message());
+        }
     }
 
     #[test]

@@ -11,8 +11,10 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::http::{self, Body, Expect};
 use super::storage::KvStore;
-use super::{from_js, to_js};
-use crate::config::{ClientConfig, ClientOptions, ProviderSource, StorageKind};
+use super::{check_keys, from_js, to_js};
+use crate::config::{
+    ClientConfig, ClientOptions, ProviderSource, StorageKind, CLIENT_OPTIONS, ENDPOINT_OPTIONS,
+};
 use crate::discovery::{
     apply_overrides, discovery_url, metadata_from_overrides, parse_discovery_document, static_metadata,
     ProviderMetadata,
@@ -85,6 +87,8 @@ async fn create(options: JsValue) -> Result<AuthClient> {
             "createAuthClient needs an options object",
         ));
     }
+    check_keys(&options, CLIENT_OPTIONS, "createAuthClient")?;
+    check_keys(&option(&options, "endpoints"), ENDPOINT_OPTIONS, "`endpoints`")?;
     // The storages may be adapter objects (with functions): taken out before serde reads the rest.
     let copy = js_sys::Object::assign(&js_sys::Object::new(), &options.clone().unchecked_into());
     let take = |name: &str| {

@@ -7,9 +7,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, option, Inner};
-use super::from_js;
 use super::http::{self, Body, Expect};
 use super::session::TokenFrom;
+use super::{check_keys, from_js};
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::error::{code, AuthError, Result};
@@ -27,6 +27,7 @@ impl Inner {
         let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
             AuthorizeOptions::default()
         } else {
+            check_keys(&opts, crate::config::LOGIN_OPTIONS, "the login options")?;
             let app_state = option(&opts, "appState");
             let mut o: AuthorizeOptions = from_js(&opts, "login options")?;
             o.app_state = app_state_json(&app_state)?;

@@ -273,6 +273,19 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|_| AuthError::new(crate::error::code::INVALID_CONFIG, "unserializable").into())
 }
 
+/// Refuses keys of an options object that are not options (typos).
+fn check_keys(options: &JsValue, known: &[&str], what: &str) -> Result<(), AuthError> {
+    if !options.is_object() {
+        return Ok(());
+    }
+    let object: &js_sys::Object = options.unchecked_ref();
+    let keys: Vec<String> = js_sys::Object::keys(object)
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect();
+    crate::config::check_option_keys(keys.iter().map(String::as_str), known, what)
+}
+
 /// An options object read into `T` through `JSON.stringify` (functions and
 /// `undefined` members drop out, as the options want).
 fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, AuthError> {

@@ -1,0 +1,106 @@
+// First contact (issue 13): what a new user meets when something is off. A
+// typo in an option, a module that does not load: each must say what is
+// wrong and what to do, in Chromium.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { keepLocal, newPage, startWorld } from "./harness.mjs";
+
+let world;
+before(async () => {
+  world = await startWorld();
+});
+after(async () => {
+  await world?.close();
+});
+
+const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, ...extra });
+
+describe("typos are refused, naming the option meant", () => {
+  it("unknown keys of createAuthClient, endpoints and login options are invalid_config", async () => {
+    const page = await newPage(world);
+    const r = await page.evaluate(async ([base, appPage]) => {
+      const { redirectUri: _r, clientId: _c, ...rest } = base;
+      const tries = {
+        redirect_uri: { ...rest, clientId: "web", redirect_uri: appPage },
+        clientID: { ...rest, clientID: "web", redirectUri: appPage },
+        endpoints: { ...base, endpoints: { authorize: `${base.issuer}/auth` } },
+        emptyDomain: { domain: "", clientId: "web", redirectUri: appPage },
+      };
+      const out = {};
+      for (const [name, o] of Object.entries(tries)) {
+        const e = await window.errorOf(() => window.oidc.createAuthClient(o));
+        out[name] = e && `${e.code}: ${e.message}`;
+      }
+      const auth = await window.oidc.createAuthClient(base);
+      const e = await window.errorOf(() => auth.buildAuthorizeUrl({ login_hint: "alice" }));
+      out.login_hint = e && `${e.code}: ${e.message}`;
+      out.fine = (await auth.buildAuthorizeUrl({ loginHint: "alice", appState: { a: 1 } })).includes("login_hint=alice");
+      return out;
+    }, [opts(), world.appPage]);
+    assert.match(r.redirect_uri, /^invalid_config: `redirect_uri` is not an option of createAuthClient; did you mean `redirectUri`\?/);
+    assert.match(r.clientID, /^invalid_config: `clientID` .* did you mean `clientId`\?/);
+    assert.match(r.endpoints, /^invalid_config: `authorize` is not an option of `endpoints`; did you mean `authorization`\?/);
+    assert.match(r.emptyDomain, /^invalid_config: `domain` must be a host name such as tenant\.auth0\.com/);
+    assert.match(r.login_hint, /^invalid_config: `login_hint` .* did you mean `loginHint`\?/);
+    assert.equal(r.fine, true);
+    await page.context().close();
+  });
+});
+
+describe("a module that does not load says why", () => {
+  /** A fresh page whose requests for `path` get `answer` (a route handler). */
+  async function pageWith(path, answer, { csp } = {}) {
+    const context = await world.browser.newContext();
+    await keepLocal(context);
+    if (path) await context.route(`${world.app.url}${path}`, answer);
+    if (csp) {
+      await context.route(world.appPage, async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": csp } });
+      });
+    }
+    const page = await context.newPage();
+    const problems = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(world.appPage);
+    await page.waitForFunction(() => window.errorOf);
+    return { page, problems };
+  }
+
+  const attempt = (page, o) =>
+    page.evaluate(async (o) => {
+      const e = await window.errorOf(() => window.oidc.createAuthClient(o));
+      // Give a stray rejection the time to surface.
+      await new Promise((r) => setTimeout(r, 200));
+      return e;
+    }, o);
+
+  for (const [what, answer, expect] of [
+    [
+      "a page served instead of the .wasm (a dev server's index.html)",
+      (route) => route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>app</title>" }),
+      [/text\/html/, /optimizeDeps/],
+    ],
+    ["a .wasm that is not there", (route) => route.fulfill({ status: 404, contentType: "text/plain", body: "not found" }), [/HTTP 404/, /serve the whole package folder/]],
+    ["a request that fails", (route) => route.abort("connectionrefused"), [/could not be fetched/]],
+  ]) {
+    it(`module_load_failed for ${what}: the URL, what came back, the likely fix; no unhandled rejection`, async () => {
+      const { page, problems } = await pageWith("/pkg/oidc_pkce_bg.wasm", answer);
+      const e = await attempt(page, opts());
+      assert.equal(e?.code, "module_load_failed", JSON.stringify(e));
+      assert.equal(e.isAuthError, true);
+      assert.ok(e.message.includes(`${world.app.url}/pkg/oidc_pkce_bg.wasm`), e.message);
+      for (const re of expect) assert.match(e.message, re);
+      assert.deepEqual(problems, [], "no unhandled rejection beside the AuthError");
+      await page.context().close();
+    });
+  }
+
+  it("module_load_failed names 'wasm-unsafe-eval' when the page's CSP forbids compiling WebAssembly", async () => {
+    const { page } = await pageWith(null, null, { csp: "script-src 'self' 'unsafe-inline'" });
+    const e = await attempt(page, opts());
+    assert.equal(e?.code, "module_load_failed", JSON.stringify(e));
+    assert.match(e.message, /'wasm-unsafe-eval'/);
+    await page.context().close();
+  });
+});
