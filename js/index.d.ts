@@ -1,24 +1,286 @@
-import type { AuthClient, AuthClientOptions, IdTokenClaims, PkcePair, VerifyIdTokenOptions } from "./oidc_pkce.js";
+// The public types of oidc-pkce: the documented API and nothing else (the
+// WebAssembly glue's own exports are not part of it).
 
-export type {
-  AuthClient,
-  AuthClientOptions,
-  AuthorizeOptions,
-  GetAccessTokenOptions,
-  IdTokenClaims,
-  LoginWithRedirectOptions,
-  LogoutOptions,
-  PkcePair,
-  RedirectResult,
-  RefreshOptions,
-  SessionEvent,
-  StorageAdapter,
-  TokenStorageAdapter,
-  Tokens,
-  User,
-  VerifyIdTokenOptions,
-} from "./oidc_pkce.js";
-import type { AuthError as AuthErrorShape } from "./oidc_pkce.js";
+/** An ID token signing algorithm the library verifies. */
+export type SigningAlgorithm = "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256";
+
+/** Options of `createAuthClient`. Give `issuer` (any OpenID provider) or `domain` (Auth0). */
+export type AuthClientOptions = (
+  | {
+      /** OpenID issuer URL; endpoints come from its `/.well-known/openid-configuration`. */
+      issuer: string;
+      domain?: undefined;
+    }
+  | {
+      /** Auth0 tenant host (`tenant.auth0.com`, a port allowed): issuer `https://{domain}/`, Auth0's paths, no discovery. */
+      domain: string;
+      issuer?: undefined;
+    }
+) & {
+  clientId: string;
+  /** Where the provider sends the browser back: an https page or a custom scheme (`com.example.app://callback`). */
+  redirectUri: string;
+  /** Default `"openid profile email"`; `openid` is always added. Add `offline_access` for a refresh token. */
+  scope?: string;
+  audience?: string;
+  /** `"form"` (default, RFC 6749) or `"json"` (accepted by Auth0). */
+  tokenRequestEncoding?: "form" | "json";
+  /**
+   * Where a pending login waits for its callback. Default `"session"`. In a Capacitor app use
+   * `"local"` or an adapter over Preferences: sessionStorage is lost when the OS kills the app.
+   */
+  transactionStorage?: "session" | "local" | "memory" | StorageAdapter;
+  /** Where the signed-in session (and the provider's keys) is kept. Default `"memory"` (gone on reload). */
+  tokenStorage?: "memory" | "session" | "local" | StorageAdapter;
+  /** Milliseconds, 1 to 600000. Default 10000. */
+  httpTimeoutMs?: number;
+  /** Endpoints to use instead of the discovered (or Auth0) ones. */
+  endpoints?: { authorization?: string; token?: string; userinfo?: string; jwks?: string; endSession?: string };
+  /** Allow plain http to a non-loopback provider (development only). */
+  allowInsecureRequests?: boolean;
+  /** Clock-skew allowance for ID token times, in seconds (0 to 3600). Default 60. */
+  leeway?: number;
+  /** ID token signing algorithms to accept (default: the provider's list, else RS256). */
+  idTokenSigningAlgs?: SigningAlgorithm[];
+  /**
+   * Seconds a fetched key set may be used, at most (0 to 86400). Default: the JWKS response's
+   * `Cache-Control: max-age`, else 600; never more than 24 h.
+   */
+  jwksMaxAge?: number;
+  /** Seconds an access token lives when the token response has no `expires_in`. Default 3600. */
+  defaultExpiresIn?: number;
+};
+
+/** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
+export interface StorageAdapter {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  set(key: string, value: string): void | Promise<void>;
+  remove(key: string): void | Promise<void>;
+  /** Optional: lets the library tell a wrong `state` from no pending login, and clean up old ones. */
+  keys?(): string[] | Promise<string[]>;
+}
+
+/** @deprecated alias of StorageAdapter */
+export type TokenStorageAdapter = StorageAdapter;
+
+/** Options of one login. `appState` is any JSON value, handed back by the callback as given. */
+export interface AuthorizeOptions<TAppState = unknown> {
+  appState?: TAppState;
+  scope?: string;
+  audience?: string;
+  prompt?: "none" | "login" | "consent" | "select_account" | (string & {});
+  /** Seconds (OIDC `max_age`). */
+  maxAge?: number;
+  loginHint?: string;
+  /** More query parameters; they cannot replace the ones the library sets. */
+  extraParams?: Record<string, string | number | boolean>;
+}
+
+export interface LoginWithRedirectOptions<TAppState = unknown> extends AuthorizeOptions<TAppState> {
+  /** Opens the URL instead of `window.location.assign` (e.g. Capacitor's `url => Browser.open({ url })`). */
+  openUrl?: (url: string) => void | Promise<void>;
+}
+
+export interface RedirectResult<TAppState = unknown> {
+  /** The `appState` given to the login, or `undefined`. */
+  appState: TAppState | undefined;
+}
+
+export interface Tokens {
+  accessToken: string;
+  idToken: string | null;
+  refreshToken: string | null;
+  tokenType: string;
+  /** Epoch milliseconds (from `expires_in`, else `defaultExpiresIn`). */
+  expiresAt: number | null;
+  scope: string | null;
+}
+
+export interface GetAccessTokenOptions {
+  /** Refresh even if the cached access token is still valid. */
+  forceRefresh?: boolean;
+  /** Ask the refresh for this (narrower) scope. */
+  scope?: string;
+}
+
+export interface RefreshOptions {
+  scope?: string;
+}
+
+export interface SessionEvent {
+  type: "signed_in" | "refreshed" | "signed_out";
+}
+
+export interface LogoutOptions {
+  /**
+   * Where to go after logout (with an end-session endpoint: registered with the provider). An
+   * https URL, http on loopback, this page's origin, or the custom scheme of `redirectUri`;
+   * anything else is `invalid_config`.
+   */
+  returnTo?: string;
+  /** Opens the logout URL instead of `window.location.assign`. */
+  openUrl?: (url: string) => void | Promise<void>;
+}
+
+/** The verified ID token's claims, and the raw token as `__raw`. */
+export interface IdTokenClaims {
+  __raw: string;
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  nonce?: string;
+  azp?: string;
+  auth_time?: number;
+  [claim: string]: unknown;
+}
+
+/** The user's profile claims. */
+export interface User {
+  sub: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  email?: string;
+  email_verified?: boolean;
+  picture?: string;
+  [claim: string]: unknown;
+}
+
+export interface PkcePair {
+  codeVerifier: string;
+  codeChallenge: string;
+  codeChallengeMethod: "S256";
+}
+
+/** A configured client. Make one with `createAuthClient(options)`. */
+export interface AuthClient {
+  /** The issuer this client checks responses against. */
+  readonly issuer: string;
+  /** Stores a new pending login and resolves to the authorization URL. */
+  buildAuthorizeUrl<TAppState = unknown>(opts?: AuthorizeOptions<TAppState>): Promise<string>;
+  /** Starts a login: `opts.openUrl(url)` when given, else `window.location.assign(url)`. */
+  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<void>;
+  /** Completes the login on the callback URL (default `window.location.href`). */
+  handleRedirectCallback<TAppState = unknown>(url?: string): Promise<RedirectResult<TAppState>>;
+  /** The tokens of the signed-in session, or `null`. */
+  getTokens(): Tokens | null;
+  /** True while signed in: the access token is valid, or a refresh token can renew it. */
+  isAuthenticated(): boolean;
+  /** Every verified claim of the ID token, with the raw token as `__raw`; or `null`. */
+  getIdTokenClaims(): IdTokenClaims | null;
+  /** The user's profile claims, or `null`. */
+  getUser(): User | null;
+  /** GETs the userinfo endpoint with the access token; its `sub` must be the ID token's. */
+  fetchUserInfo(): Promise<User>;
+  /** The provider's logout URL (RP-Initiated Logout, or Auth0's `/v2/logout`). */
+  buildLogoutUrl(opts?: LogoutOptions): string;
+  /** Forgets the session here, then sends the browser to the provider's logout. */
+  logout(opts?: LogoutOptions): Promise<void>;
+  /** The access token, refreshed first when it is about to expire (or with `forceRefresh`). */
+  getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
+  /** Refreshes now with the refresh token, and resolves to the new tokens. */
+  refresh(opts?: RefreshOptions): Promise<Tokens>;
+  /** Calls `callback({ type })` when the session changes; returns a function that unsubscribes. */
+  onSessionChange(callback: (event: SessionEvent) => void): () => void;
+}
+
+/** Options of `verifyIdToken`. */
+export interface VerifyIdTokenOptions {
+  issuer: string;
+  clientId: string;
+  /** The provider's key set: `{ keys: [...] }`. */
+  jwks: { keys: object[] };
+  /** The nonce sent in the authentication request, when one was. */
+  nonce?: string;
+  /** Seconds; requires a recent enough `auth_time`. */
+  maxAge?: number;
+  /** Seconds of clock skew allowed. Default 60. */
+  leeway?: number;
+  /** Allowed algorithms. Default RS256. */
+  algorithms?: SigningAlgorithm[];
+}
+
+/** The codes this library gives its errors (README, "Errors"). */
+export type LibraryErrorCode =
+  | "invalid_config"
+  | "invalid_callback"
+  | "missing_transaction"
+  | "state_mismatch"
+  | "issuer_mismatch"
+  | "invalid_token_response"
+  | "invalid_id_token"
+  | "invalid_jwks"
+  | "userinfo_sub_mismatch"
+  | "invalid_userinfo_response"
+  | "login_required"
+  | "missing_refresh_token"
+  | "invalid_discovery"
+  | "network_error"
+  | "timeout"
+  | "storage_error"
+  | "unsupported_platform"
+  | "module_load_failed";
+
+/**
+ * OAuth 2.0 and OpenID Connect error codes a server may send (RFC 6749 §4.1.2.1 and §5.2, OIDC
+ * Core §3.1.2.6, RFC 9449): an `AuthError` carries them verbatim as its `code`. A provider's own,
+ * non-standard code is passed through too; its exact text is also in `error`.
+ */
+export type ServerErrorCode =
+  | "access_denied"
+  | "invalid_request"
+  | "unauthorized_client"
+  | "unsupported_response_type"
+  | "invalid_scope"
+  | "server_error"
+  | "temporarily_unavailable"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unsupported_grant_type"
+  | "interaction_required"
+  | "consent_required"
+  | "account_selection_required"
+  | "invalid_request_uri"
+  | "invalid_request_object"
+  | "request_not_supported"
+  | "request_uri_not_supported"
+  | "registration_not_supported"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
+
+export type AuthErrorCode = LibraryErrorCode | ServerErrorCode;
+
+/** For `invalid_id_token`: the check that failed. */
+export type IdTokenFailureReason =
+  | "malformed"
+  | "alg"
+  | "kid"
+  | "signature"
+  | "iss"
+  | "aud"
+  | "azp"
+  | "exp"
+  | "iat"
+  | "nbf"
+  | "nonce"
+  | "sub"
+  | "auth_time";
+
+/** Every error this library throws: an `Error` with `name === "AuthError"` and a stable `code`. */
+export interface AuthError extends Error {
+  name: "AuthError";
+  code: AuthErrorCode;
+  /** The server's OAuth `error`, when a server sent one. */
+  error?: string;
+  errorDescription?: string;
+  errorUri?: string;
+  /** HTTP status, for errors from an HTTP response. */
+  status?: number;
+  /** For `invalid_id_token`: the check that failed. */
+  reason?: IdTokenFailureReason;
+}
 
 /** Creates a client; the first call also loads the WebAssembly module. */
 export function createAuthClient(options: AuthClientOptions): Promise<AuthClient>;
@@ -29,11 +291,10 @@ export function createPkcePair(): Promise<PkcePair>;
 /** Verifies an ID token against a key set (signature and OIDC Core §3.1.3.7); rejects with an AuthError. */
 export function verifyIdToken(idToken: string, options: VerifyIdTokenOptions): Promise<IdTokenClaims>;
 
-/** Resolves when the WebAssembly module is loaded. */
+/** Resolves when the WebAssembly module is loaded (it starts loading it). */
 export function ready(): Promise<void>;
 
 /** `err instanceof AuthError` narrows any error this library throws. */
 export declare const AuthError: {
-  [Symbol.hasInstance](value: unknown): value is AuthErrorShape;
+  [Symbol.hasInstance](value: unknown): value is AuthError;
 };
-export type AuthError = AuthErrorShape;

@@ -32,7 +32,8 @@ function buildModule(crate, features, outDir) {
   ]);
   const name = crate.replaceAll("-", "_");
   const wasmIn = join(root, "target", "wasm32-unknown-unknown", profile, `${name}.wasm`);
-  run("wasm-bindgen", [wasmIn, "--out-dir", outDir, "--target", "web", ...(dev ? [] : ["--remove-name-section", "--remove-producers-section"])]);
+  // No generated .d.ts: the package's types are js/index.d.ts, the documented API only.
+  run("wasm-bindgen", [wasmIn, "--out-dir", outDir, "--target", "web", "--no-typescript", ...(dev ? [] : ["--remove-name-section", "--remove-producers-section"])]);
   const wasmOut = join(outDir, `${name}_bg.wasm`);
   if (!dev) {
     // npm binaryen: Debian's wasm-opt (108) emits modules that fail to load.
@@ -53,15 +54,10 @@ buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg
 // The fallback verifier, loaded by src/wasm/signature.rs only without crypto.subtle.
 buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"));
 
-// wasm-bindgen types its classes with `[Symbol.dispose]()`, which only type-checks
-// with TypeScript's esnext.disposable lib. The method stays in the JS; the type
-// is left out so that apps need no particular `lib` setting.
-const dts = join(pkg, "oidc_pkce.d.ts");
-writeFileSync(dts, readFileSync(dts, "utf8").replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ""));
-
 copyFileSync(join(root, "js", "index.js"), join(pkg, "index.js"));
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
-copyFileSync(join(root, "README.md"), join(pkg, "README.md"));
+copyFileSync(join(root, "js", "README.md"), join(pkg, "README.md"));
+for (const license of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, license), join(pkg, license));
 
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version\s*=\s*"([^"]+)"/m.exec(cargo)[1];
@@ -79,7 +75,9 @@ const manifest = {
     "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "oidc_pkce.js", "oidc_pkce.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_bg.wasm.d.ts", "snippets/", "verifier/", "README.md"],
+  files: ["index.js", "index.d.ts", "oidc_pkce.js", "oidc_pkce_bg.wasm", "snippets/", "verifier/", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+  // The package runs in browsers; Node matters only to bundlers and test runners.
+  engines: { node: ">=20" },
   sideEffects: false,
   keywords: ["oauth", "oidc", "openid-connect", "pkce", "auth0", "capacitor", "webassembly"],
 };

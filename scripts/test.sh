@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== size budget of the built package (bench/size-budget.json)"
 node --test tests/size.test.mjs
 
+echo "== types: README code blocks and the API under tsc --strict"
+node --test tests/types.test.mjs
+
 echo "== host: cargo test"
 cargo test --quiet
 

@@ -1,0 +1,124 @@
+// The package's types (pkg/index.d.ts, from js/index.d.ts) against what the
+// docs show and what users write: every ```ts/```js block of the READMEs must
+// compile under `tsc --strict`, the everyday calls must compile without
+// optional arguments, and misuse must not compile (// @ts-expect-error fails
+// the build when the error it expects is not there).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const tsc = join(root, "node_modules", ".bin", "tsc");
+
+/** The fenced ts/js code blocks of a Markdown file, with their line numbers. */
+function codeBlocks(file) {
+  const lines = readFileSync(join(root, file), "utf8").split("\n");
+  const blocks = [];
+  let current = null;
+  lines.forEach((line, i) => {
+    if (current) {
+      if (line.startsWith("```")) {
+        blocks.push(current);
+        current = null;
+      } else current.code.push(line);
+    } else if (/^```(ts|typescript|js|javascript)\s*$/.test(line)) {
+      current = { file, line: i + 1, code: [] };
+    }
+  });
+  return blocks;
+}
+
+/** Compiles `files` ({ name: source }) with tsc --strict in a folder inside the repo (so node_modules resolve). */
+async function compile(files) {
+  const dir = join(root, "target", `types-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "es2022",
+          module: "esnext",
+          moduleResolution: "bundler",
+          lib: ["es2022", "dom"],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+          paths: { "oidc-pkce": [join(root, "pkg", "index.d.ts")] },
+        },
+        include: Object.keys(files),
+      }),
+    );
+    return await promisify(execFile)(tsc, ["-p", dir]).then(
+      () => "",
+      (e) => `${e.stdout}${e.stderr}` || String(e),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("every code block of the READMEs compiles under tsc --strict", async () => {
+  const blocks = [...codeBlocks("js/README.md"), ...codeBlocks("README.md")];
+  assert.ok(blocks.length >= 3, `found ${blocks.length} blocks`);
+  const files = Object.fromEntries(
+    blocks.map((b, i) => [`block${i}.ts`, `// ${b.file}:${b.line}\n${b.code.join("\n")}\nexport {};\n`]),
+  );
+  const out = await compile(files);
+  const where = (name) => files[name]?.split("\n")[0] ?? name;
+  assert.equal(out, "", out.replace(/block\d+\.ts/g, (n) => `${n} (${where(n)})`));
+});
+
+test("the API's everyday calls compile without optional arguments; misuse does not compile", async () => {
+  const out = await compile({
+    "use.ts": `import { AuthError, createAuthClient, verifyIdToken, type AuthClient, type Tokens } from "oidc-pkce";
+
+export async function everyday(): Promise<void> {
+  const auth: AuthClient = await createAuthClient({ issuer: "https://id.example.com", clientId: "a", redirectUri: "https://app/cb" });
+  await auth.loginWithRedirect();
+  await auth.buildAuthorizeUrl();
+  await auth.getAccessToken();
+  const tokens: Tokens = await auth.refresh();
+  await auth.logout();
+  const url: string = auth.buildLogoutUrl();
+  const { appState } = await auth.handleRedirectCallback<{ returnTo: string }>();
+  const back: string | undefined = appState?.returnTo;
+  await auth.loginWithRedirect<{ returnTo: string }>({ appState: { returnTo: "/x" } });
+  const claims = await verifyIdToken("h.p.s", { issuer: "i", clientId: "c", jwks: { keys: [] }, algorithms: ["ES256"] });
+  const sub: string = claims.sub;
+  try {
+    await auth.getAccessToken({ forceRefresh: true });
+  } catch (e) {
+    if (e instanceof AuthError && e.code === "login_required" && e.reason !== "alg") console.log(url, back, sub, tokens);
+  }
+}
+
+export async function misuse(auth: AuthClient, e: AuthError): Promise<void> {
+  // @ts-expect-error free() is wasm-bindgen's, not part of the API
+  auth.free();
+  // @ts-expect-error a misspelt error code
+  if (e.code === "invalid_confg") return;
+  // @ts-expect-error a misspelt reason
+  if (e.reason === "signatur") return;
+  // @ts-expect-error HS256 is never accepted
+  await verifyIdToken("h.p.s", { issuer: "i", clientId: "c", jwks: { keys: [] }, algorithms: ["HS256"] });
+  // @ts-expect-error issuer and domain exclude each other
+  await createAuthClient({ issuer: "https://i", domain: "t.auth0.com", clientId: "a", redirectUri: "https://a/cb" });
+  // @ts-expect-error redirect_uri is not an option
+  await createAuthClient({ issuer: "https://i", clientId: "a", redirect_uri: "https://a/cb" });
+  // @ts-expect-error getTokens() may be null
+  const { accessToken } = auth.getTokens();
+  // @ts-expect-error appState is typed by the call
+  const n: number = (await auth.handleRedirectCallback<{ returnTo: string }>()).appState?.returnTo;
+  console.log(accessToken, n);
+}
+`,
+  });
+  assert.equal(out, "", out);
+});
