@@ -3,6 +3,7 @@ import { createAuthClient } from "/pkg/index.js";
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "oidc-pkce-demo:settings";
+const SIGNED_OUT_KEY = "oidc-pkce-demo:signed-out";
 const redirectUri = `${location.origin}/callback`;
 let localConfig = null;
 
@@ -106,9 +107,24 @@ async function onCallback(auth) {
   return appState;
 }
 
+function status(text) {
+  $("status").hidden = !text;
+  $("status").textContent = text ?? "";
+}
+
+/** Signed in: "Log out" leads and "Log in" steps back; signed out, the other way round. */
+function showSignedIn(signedIn) {
+  $("login-button").classList.toggle("secondary", signedIn);
+  $("login-button").textContent = signedIn ? "Log in again" : "Log in";
+  $("logout-button").classList.toggle("secondary", !signedIn);
+  if (!signedIn) $("tokens-block").hidden = true;
+}
+
 function showSession(auth, appState) {
   const t = auth.getTokens();
+  showSignedIn(Boolean(t));
   if (!t) return;
+  status(`Signed in as ${auth.getUser()?.name ?? auth.getUser()?.sub}.`);
   const user = auth.getUser();
   $("result").hidden = false;
   $("tokens-block").hidden = false;
@@ -187,6 +203,8 @@ async function main() {
   });
   $("logout-button").addEventListener("click", async () => {
     try {
+      // The provider sends the browser back to "/": say there that the logout happened.
+      sessionStorage.setItem(SIGNED_OUT_KEY, "1");
       await (await client()).logout({ returnTo: `${location.origin}/` });
     } catch (e) {
       showError(e);
@@ -195,10 +213,19 @@ async function main() {
 
   try {
     auth = await client();
+    if (sessionStorage.getItem(SIGNED_OUT_KEY)) {
+      sessionStorage.removeItem(SIGNED_OUT_KEY);
+      if (!auth.isAuthenticated()) status("Signed out, here and at the provider.");
+    }
     const appState = location.pathname === "/callback" ? await onCallback(auth) : undefined;
     showSession(auth, appState);
   } catch (e) {
     showError(e);
+    // A replayed or stale callback changes nothing: a session that was there is still valid.
+    if (auth?.isAuthenticated()) {
+      showSession(auth);
+      status(`Still signed in as ${auth.getUser()?.name ?? auth.getUser()?.sub}: that callback was refused (${e.code}), the session is unchanged.`);
+    }
   }
   document.body.dataset.ready = "true";
 }

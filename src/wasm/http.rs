@@ -161,7 +161,10 @@ pub async fn send(
         } else {
             AuthError::new(
                 code::NETWORK_ERROR,
-                format!("the request to {url} failed: {detail}"),
+                format!(
+                    "the request to {url} failed ({detail}): the server did not answer, or refused this page's \
+                     origin (a CORS refusal looks the same to a page)"
+                ),
             )
         });
     }

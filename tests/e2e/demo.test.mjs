@@ -31,6 +31,9 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   await page.waitForSelector("#authorize-request:not([hidden])");
   assert.match(await page.textContent("#authorize-params"), /code_challenge_methodS256/);
 
+  assert.equal((await page.getAttribute("#login-button", "class")) ?? "", "", "signed out: Log in is the primary button");
+  let callbackUrl = null;
+  page.on("request", (r) => r.url().startsWith(`${demo.app.url}/callback?`) && (callbackUrl = r.url()));
   await Promise.all([page.waitForNavigation(), page.click("#login-button")]);
   await page.fill("input[name=login]", "carol");
   await page.fill("input[name=password]", "pw");
@@ -40,6 +43,9 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   await page.screenshot({ path: "test-results/demo-signed-in.png", fullPage: true });
 
   assert.equal(new URL(page.url()).pathname, "/", "the spent code is dropped from the address bar");
+  assert.equal((await page.getAttribute("#login-button", "class")) ?? "", "secondary", "signed in: Log in steps back");
+  assert.equal((await page.getAttribute("#logout-button", "class")) ?? "", "", "signed in: Log out leads");
+  assert.match(await page.textContent("#status"), /Signed in as Carol/);
   assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
   assert.match(await page.textContent("#tokens"), /token_typeBearer/);
   const claims = JSON.parse(await page.textContent("#claims"));
@@ -64,11 +70,21 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   await page.waitForSelector("body[data-ready=true]");
   assert.equal(await page.textContent("#user-name"), "Carol");
 
+  // The same callback again (Back, a bookmark): refused, and the session is still shown.
+  await page.goto(callbackUrl);
+  await page.waitForSelector("body[data-ready=true]");
+  // (state_mismatch here: the preview above left another pending login.)
+  assert.match(await page.textContent("#error"), /missing_transaction|state_mismatch/);
+  assert.ok(await page.isVisible("#tokens-block"), "the still-valid session is shown");
+  assert.match(await page.textContent("#status"), /Still signed in as Carol: that callback was refused \((missing_transaction|state_mismatch)\)/);
+
   // Log out: the provider asks to confirm, then sends the browser back.
   await Promise.all([page.waitForNavigation(), page.click("#logout-button")]);
   await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[autofocus], button[type=submit]")]);
   await page.waitForSelector("body[data-ready=true]");
   assert.ok(await page.isHidden("#tokens-block"));
+  assert.equal(await page.textContent("#status"), "Signed out, here and at the provider.");
+  assert.equal((await page.getAttribute("#login-button", "class")) ?? "", "", "signed out: Log in leads again");
   await page.screenshot({ path: "test-results/demo-after-logout.png" }).catch(() => {});
   await context.close();
 });
