@@ -49,6 +49,8 @@ export type AuthClientOptions = (
   jwksMaxAge?: number;
   /** Seconds an access token lives when the token response has no `expires_in`. Default 3600. */
   defaultExpiresIn?: number;
+  /** Milliseconds silent authentication (`checkSession`) may take. Default 10000. */
+  silentTimeoutMs?: number;
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -79,6 +81,18 @@ export interface AuthorizeOptions<TAppState = unknown> {
 export interface LoginWithRedirectOptions<TAppState = unknown> extends AuthorizeOptions<TAppState> {
   /** Opens the URL instead of `window.location.assign` (e.g. Capacitor's `url => Browser.open({ url })`). */
   openUrl?: (url: string) => void | Promise<void>;
+}
+
+export interface PopupLoginOptions<TAppState = unknown> extends AuthorizeOptions<TAppState> {
+  /** Milliseconds the user has to complete the login in the popup. Default 300000 (5 minutes). */
+  timeoutMs?: number;
+}
+
+export interface CheckSessionOptions {
+  scope?: string;
+  audience?: string;
+  /** Milliseconds for this call, instead of the client's `silentTimeoutMs`. */
+  timeoutMs?: number;
 }
 
 export interface RedirectResult<TAppState = unknown> {
@@ -162,8 +176,23 @@ export interface AuthClient {
   buildAuthorizeUrl<TAppState = unknown>(opts?: AuthorizeOptions<TAppState>): Promise<string>;
   /** Starts a login: `opts.openUrl(url)` when given, else `window.location.assign(url)`. */
   loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<void>;
-  /** Completes the login on the callback URL (default `window.location.href`). */
+  /**
+   * Completes the login on the callback URL (default `window.location.href`). Inside the popup or
+   * iframe of `loginWithPopup`/`checkSession`, it hands the URL to the waiting page instead and
+   * resolves with no `appState`.
+   */
   handleRedirectCallback<TAppState = unknown>(url?: string): Promise<RedirectResult<TAppState>>;
+  /**
+   * Signs in through a popup; the page does not navigate. Call it from a click handler: the popup
+   * is opened at once, and browsers block popups opened later. Rejects with `popup_blocked`,
+   * `popup_closed`, `timeout`, or the callback's error (`access_denied`, …); the popup is closed.
+   */
+  loginWithPopup<TAppState = unknown>(opts?: PopupLoginOptions<TAppState>): Promise<RedirectResult<TAppState>>;
+  /**
+   * Silent authentication (`prompt=none`) in a hidden iframe: `true` when the provider's session
+   * signed the user in, `false` when the user must interact (the session here is left as it is).
+   */
+  checkSession(opts?: CheckSessionOptions): Promise<boolean>;
   /** The tokens of the signed-in session, or `null`. */
   getTokens(): Tokens | null;
   /** True while signed in: the access token is valid, or a refresh token can renew it. */
@@ -221,7 +250,9 @@ export type LibraryErrorCode =
   | "timeout"
   | "storage_error"
   | "unsupported_platform"
-  | "module_load_failed";
+  | "module_load_failed"
+  | "popup_blocked"
+  | "popup_closed";
 
 /**
  * OAuth 2.0 and OpenID Connect error codes a server may send (RFC 6749 §4.1.2.1 and §5.2, OIDC

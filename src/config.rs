@@ -11,6 +11,10 @@ use crate::uri::{is_loopback_host, parse_http_url, Uri};
 
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 pub const DEFAULT_HTTP_TIMEOUT_MS: u32 = 10_000;
+/// How long silent authentication (`checkSession`) may take by default.
+pub const DEFAULT_SILENT_TIMEOUT_MS: u32 = 10_000;
+/// How long `loginWithPopup` waits for the user by default: 5 minutes.
+pub const DEFAULT_POPUP_TIMEOUT_MS: u32 = 300_000;
 const MAX_HTTP_TIMEOUT_MS: f64 = 600_000.0;
 const MAX_LEEWAY_S: f64 = 3600.0;
 const MAX_DEFAULT_EXPIRES_IN_S: f64 = 31_536_000.0;
@@ -40,6 +44,8 @@ pub struct ClientOptions {
     pub jwks_max_age: Option<f64>,
     /// Seconds an access token lives when the token response has no `expires_in`.
     pub default_expires_in: Option<f64>,
+    /// Milliseconds silent authentication (`checkSession`) may take.
+    pub silent_timeout_ms: Option<f64>,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -98,6 +104,7 @@ pub struct ClientConfig {
     /// how long a key set is used; see [`crate::jwks::key_set_lifetime_s`].
     pub jwks_max_age_s: Option<u64>,
     pub default_expires_in_s: u64,
+    pub silent_timeout_ms: u32,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -175,6 +182,15 @@ impl ClientConfig {
                 ))
             }
         };
+        let silent_timeout_ms = match o.silent_timeout_ms {
+            None => DEFAULT_SILENT_TIMEOUT_MS,
+            Some(ms) if (1.0..=MAX_HTTP_TIMEOUT_MS).contains(&ms) => ms.round() as u32,
+            Some(_) => {
+                return Err(invalid(
+                    "`silentTimeoutMs` must be a number of milliseconds from 1 to 600000",
+                ))
+            }
+        };
         if let Some(algs) = &o.id_token_signing_algs {
             if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGS.contains(&a.as_str())) {
                 return Err(invalid(format!(
@@ -211,6 +227,7 @@ impl ClientConfig {
             id_token_signing_algs: o.id_token_signing_algs,
             jwks_max_age_s,
             default_expires_in_s,
+            silent_timeout_ms,
         })
     }
 
@@ -241,6 +258,7 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "idTokenSigningAlgs",
     "jwksMaxAge",
     "defaultExpiresIn",
+    "silentTimeoutMs",
 ];
 
 /// The members of `endpoints`.
@@ -256,6 +274,7 @@ pub const LOGIN_OPTIONS: &[&str] = &[
     "loginHint",
     "extraParams",
     "openUrl",
+    "timeoutMs",
 ];
 
 /// Refuses a key that is not an option, naming the nearest one: an ignored
@@ -422,6 +441,7 @@ mod tests {
         assert_eq!(c.issuer(), "https://id.example.com");
         assert_eq!(c.jwks_max_age_s, None);
         assert_eq!(c.default_expires_in_s, 3600);
+        assert_eq!(c.silent_timeout_ms, 10_000);
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub mod code {
     pub const STORAGE_ERROR: &str = "storage_error";
     /// The platform lacks something the library needs (no random source...).
     pub const UNSUPPORTED_PLATFORM: &str = "unsupported_platform";
+    /// `loginWithPopup`: the browser did not open the popup (not called from a click?).
+    pub const POPUP_BLOCKED: &str = "popup_blocked";
+    /// `loginWithPopup`: the user closed the popup before the login completed.
+    pub const POPUP_CLOSED: &str = "popup_closed";
 }
 
 /// The library's error: a stable `code`, a human-readable message and, when a

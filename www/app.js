@@ -144,6 +144,8 @@ function showSession(auth, appState) {
   $("claims").textContent = JSON.stringify(claims, null, 2);
 }
 
+let auth = null;
+
 async function main() {
   localConfig = await (await fetch("/demo-config.json")).json();
   $("local-issuer").textContent = localConfig.issuer;
@@ -164,6 +166,25 @@ async function main() {
       showError(e);
     }
   });
+  // The popup is opened inside loginWithPopup, synchronously: keep the call
+  // in the click handler itself (the client is made beforehand).
+  $("popup-button").addEventListener("click", () => {
+    if (!auth) return;
+    auth.loginWithPopup(loginOptions()).then(
+      ({ appState }) => showSession(auth, appState),
+      showError,
+    );
+  });
+  $("check-button").addEventListener("click", async () => {
+    try {
+      const a = auth ?? (auth = await client());
+      const signedIn = await a.checkSession();
+      if (signedIn) showSession(a);
+      else status("checkSession() → false: the provider has no session for you (or cannot say so in an iframe).");
+    } catch (e) {
+      showError(e);
+    }
+  });
   $("preview-button").addEventListener("click", async () => {
     try {
       const auth = await client();
@@ -177,7 +198,6 @@ async function main() {
     }
   });
 
-  let auth = null;
   const withSession = (fn) => async () => {
     try {
       await fn(auth ?? (auth = await client()));

@@ -9,6 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use super::frames;
 use super::http::{self, Body, Expect};
 use super::storage::KvStore;
 use super::{check_keys, from_js, to_js};
@@ -254,11 +255,58 @@ impl AuthClient {
 
     /// Completes the login on the callback URL (default `window.location.href`):
     /// checks it, consumes the pending login exactly once, exchanges the code,
-    /// verifies the ID token.
+    /// verifies the ID token. In a popup or iframe of `loginWithPopup` or
+    /// `checkSession`, it hands the URL to the page that waits instead (which
+    /// exchanges the code) and resolves with no `appState`.
     #[wasm_bindgen(js_name = handleRedirectCallback, unchecked_return_type = "Promise<RedirectResult>")]
     pub fn handle_redirect_callback(&self, url: Option<String>) -> Promise {
         let inner = self.inner.clone();
-        spawn(async move { Inner::finish_login(&inner, url).await })
+        spawn(async move {
+            let url = match url {
+                Some(u) => u,
+                None => web_sys::window()
+                    .and_then(|w| w.location().href().ok())
+                    .ok_or_else(|| {
+                        AuthError::new(
+                            code::INVALID_CALLBACK,
+                            "no callback URL given and no window.location",
+                        )
+                    })?,
+            };
+            if frames::hand_to_opener(&url) {
+                let result = js_sys::Object::new();
+                let _ = Reflect::set(&result, &"appState".into(), &JsValue::UNDEFINED);
+                return Ok(result.into());
+            }
+            inner.finish_login(&url, false).await
+        })
+    }
+
+    /// Signs in through a popup, without leaving the page: opens it now (call
+    /// this from a click handler: browsers block popups opened later), sends it
+    /// to the provider, reads the callback when it reaches `redirectUri`,
+    /// exchanges the code, verifies the ID token and closes the popup.
+    #[wasm_bindgen(js_name = loginWithPopup, unchecked_return_type = "Promise<RedirectResult>")]
+    pub fn login_with_popup(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PopupLoginOptions | undefined")] opts: JsValue,
+    ) -> Promise {
+        // Synchronously, while the click's user activation lasts.
+        let popup = frames::open_popup();
+        let inner = self.inner.clone();
+        spawn(async move { inner.login_in_popup(popup, opts).await })
+    }
+
+    /// Silent authentication (`prompt=none`) in a hidden iframe: resolves to
+    /// `true` when the provider's session signed the user in, `false` when the
+    /// user must interact (the session here is then left as it is).
+    #[wasm_bindgen(js_name = checkSession, unchecked_return_type = "Promise<boolean>")]
+    pub fn check_session(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CheckSessionOptions | undefined")] opts: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        spawn(async move { Ok(inner.silent_login(&opts).await?.into()) })
     }
 
     /// The tokens of the signed-in session, or `null`.
@@ -395,7 +443,7 @@ impl AuthClient {
         future_to_promise(async move {
             let force = option(&opts, "forceRefresh").is_truthy();
             let scope = option(&opts, "scope").as_string();
-            {
+            let can_refresh = {
                 let session = inner.session.borrow();
                 let s = session
                     .as_ref()
@@ -403,8 +451,19 @@ impl AuthClient {
                 if !force && inner.is_fresh(s) {
                     return Ok(s.tokens.access_token.expose().into());
                 }
+                s.tokens.refresh_token.is_some()
+            };
+            if can_refresh {
+                JsFuture::from(Inner::refresh_shared(&inner, scope, !force)).await?;
+            } else if !inner.silent_login(&JsValue::UNDEFINED).await? {
+                // No refresh token: silent authentication was the way to a new
+                // access token, and the provider wants the user.
+                return Err(AuthError::new(
+                    code::LOGIN_REQUIRED,
+                    "the access token expired, there is no refresh token, and silent authentication needs the user: log in again",
+                )
+                .into());
             }
-            JsFuture::from(Inner::refresh_shared(&inner, scope, !force)).await?;
             let session = inner.session.borrow();
             let s = session
                 .as_ref()

@@ -7,11 +7,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, option, Inner};
+use super::frames::{self, Outcome};
 use super::http::{self, Body, Expect};
 use super::session::TokenFrom;
 use super::{check_keys, from_js};
 use crate::authorize::{begin_authorization, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
+use crate::config::DEFAULT_POPUP_TIMEOUT_MS;
 use crate::error::{code, AuthError, Result};
 use crate::session::Session;
 use crate::token::{authorization_code_request, parse_token_response};
@@ -105,29 +107,104 @@ impl Inner {
         Ok(tx)
     }
 
-    pub(super) async fn finish_login(self: &Rc<Self>, url: Option<String>) -> Result<JsValue> {
-        let url = match url {
-            Some(u) => u,
-            None => web_sys::window()
-                .and_then(|w| w.location().href().ok())
-                .ok_or_else(|| {
-                    AuthError::new(
-                        code::INVALID_CALLBACK,
-                        "no callback URL given and no window.location",
-                    )
-                })?,
-        };
-        let response = parse_callback_url(&url)?;
+    /// Completes a login from its callback URL. `silent`: a failure leaves an
+    /// existing session as it is (silent authentication only asks).
+    pub(super) async fn finish_login(self: &Rc<Self>, url: &str, silent: bool) -> Result<JsValue> {
+        let response = parse_callback_url(url)?;
         // A callback that matches no pending login (crafted, replayed) is
         // refused here and leaves the current session alone: a link cannot
         // sign the user out.
         let tx = self.take_transaction(response.state.as_deref()).await?;
         let result = self.complete_login(response, tx).await;
-        if result.is_err() {
+        if result.is_err() && !silent {
             // A login that was under way and failed leaves no session behind.
             self.forget_session().await;
         }
         result
+    }
+
+    /// `loginWithPopup`: the login in `popup` (opened already, synchronously,
+    /// by the caller), then the code exchange here. The popup is closed
+    /// whatever happens.
+    pub(super) async fn login_in_popup(self: &Rc<Self>, popup: JsValue, opts: JsValue) -> Result<JsValue> {
+        if popup.is_null() || popup.is_undefined() {
+            return Err(AuthError::new(
+                code::POPUP_BLOCKED,
+                "the browser did not open the popup: call loginWithPopup() from a click handler",
+            ));
+        }
+        let started = match timeout_option(&opts, DEFAULT_POPUP_TIMEOUT_MS) {
+            Ok(timeout) => self.start_login(opts).await.map(|url| (timeout, url)),
+            Err(e) => Err(e),
+        };
+        let (timeout, url) = match started {
+            Ok(s) => s,
+            Err(e) => {
+                frames::dispose(&popup);
+                return Err(e);
+            }
+        };
+        frames::go(&popup, &url);
+        let outcome = frames::wait(&popup, &self.config.redirect_uri, timeout).await;
+        frames::dispose(&popup);
+        match outcome {
+            Outcome::Url(url) => self.finish_login(&url, false).await,
+            Outcome::Closed => Err(AuthError::new(
+                code::POPUP_CLOSED,
+                "the popup was closed before the login completed",
+            )),
+            Outcome::Timeout => Err(AuthError::new(
+                code::TIMEOUT,
+                "the login in the popup did not complete in time (`timeoutMs`)",
+            )),
+        }
+    }
+
+    /// Silent authentication (OIDC Core §3.1.2.1, `prompt=none`) in a hidden
+    /// iframe: `true` when the provider's session signed the user in (the code
+    /// exchanged, the ID token verified); `false` when the provider says the
+    /// user must interact, and the session here is left as it is.
+    pub(super) async fn silent_login(self: &Rc<Self>, opts: &JsValue) -> Result<bool> {
+        let timeout = timeout_option(opts, self.config.silent_timeout_ms)?;
+        let login = js_sys::Object::new();
+        if opts.is_object() {
+            js_sys::Object::assign(&login, opts.unchecked_ref());
+        }
+        let _ = Reflect::delete_property(&login, &"timeoutMs".into());
+        let _ = Reflect::set(&login, &"prompt".into(), &"none".into());
+        let frame = frames::open_frame();
+        if frame.is_null() {
+            // No document to hold an iframe (a worker): nothing to ask silently.
+            return Ok(false);
+        }
+        let url = match self.start_login(login.into()).await {
+            Ok(url) => url,
+            Err(e) => {
+                frames::dispose(&frame);
+                return Err(e);
+            }
+        };
+        frames::go(&frame, &url);
+        let outcome = frames::wait(&frame, &self.config.redirect_uri, timeout).await;
+        frames::dispose(&frame);
+        match outcome {
+            Outcome::Url(url) => match self.finish_login(&url, true).await {
+                Ok(_) => Ok(true),
+                // OIDC Core §3.1.2.6: the End-User must interact first.
+                Err(e) if SILENT_REFUSALS.contains(&e.code()) => Ok(false),
+                Err(e) => Err(e),
+            },
+            Outcome::Closed => Ok(false),
+            Outcome::Timeout => Err(AuthError::new(
+                code::TIMEOUT,
+                // (An integer: formatting an f64 would pull ~10 KB of float printing into the module.)
+                format!(
+                    "silent authentication got no answer within {} ms (the provider's cookie may be \
+                     blocked in iframes, or its pages may refuse to be framed)",
+                    timeout as u64
+                ),
+            )),
+        }
     }
 
     /// The rest of the login, once its pending transaction is taken.
@@ -187,6 +264,28 @@ impl Inner {
         };
         let _ = Reflect::set(&result, &JsValue::from_str("appState"), &app_state);
         Ok(result.into())
+    }
+}
+
+/// The provider's answers to `prompt=none` that mean "not without the user".
+const SILENT_REFUSALS: &[&str] = &[
+    "login_required",
+    "interaction_required",
+    "consent_required",
+    "account_selection_required",
+];
+
+/// `opts.timeoutMs`, or `default`.
+fn timeout_option(opts: &JsValue, default: u32) -> Result<f64> {
+    match option(opts, "timeoutMs") {
+        v if v.is_undefined() || v.is_null() => Ok(default as f64),
+        v => match v.as_f64() {
+            Some(ms) if (1.0..=3_600_000.0).contains(&ms) => Ok(ms),
+            _ => Err(AuthError::new(
+                code::INVALID_CONFIG,
+                "`timeoutMs` must be a number of milliseconds from 1 to 3600000",
+            )),
+        },
     }
 }
 

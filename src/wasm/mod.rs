@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod frames;
 mod handoff;
 mod http;
 mod login;

@@ -85,6 +85,10 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   assert.ok(await page.isHidden("#tokens-block"));
   assert.equal(await page.textContent("#status"), "Signed out, here and at the provider.");
   assert.equal((await page.getAttribute("#login-button", "class")) ?? "", "", "signed out: Log in leads again");
+  // The provider's session ended with the logout: silent authentication says so.
+  await page.click("#check-button");
+  await page.waitForFunction(() => document.querySelector("#status").textContent.includes("checkSession() → false"));
+  assert.ok(await page.isVisible("#popup-button"));
   await page.screenshot({ path: "test-results/demo-after-logout.png" }).catch(() => {});
   await context.close();
 });

@@ -1,0 +1,220 @@
+// Sessions that survive (issue 12): login in a popup, silent authentication
+// in a hidden iframe, silent renewal in getAccessToken. In Chromium against
+// oidc-provider, whose real login, consent and cancel pages run in the popup.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { newPage, startWorld } from "./harness.mjs";
+
+let world;
+before(async () => {
+  world = await startWorld();
+});
+after(async () => {
+  await world?.close();
+});
+
+const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, ...extra });
+
+/**
+ * Makes a client as `window.auth` and a button whose click calls
+ * loginWithPopup(popupOptions), as an app does; the outcome lands in
+ * `window.outcome`. Resolves to the popup page.
+ */
+async function clickLoginWithPopup(page, clientOptions = opts(), popupOptions = {}) {
+  await page.evaluate(
+    async ([o, p]) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      const button = document.createElement("button");
+      button.id = "popup-login";
+      button.textContent = "Log in with a popup";
+      button.onclick = () => {
+        window.outcome = window.auth.loginWithPopup(p).then(
+          (r) => ({ ok: true, appState: r.appState }),
+          (e) => ({ ok: false, code: e.code, message: e.message, errorDescription: e.errorDescription }),
+        );
+      };
+      document.body.append(button);
+    },
+    [clientOptions, popupOptions],
+  );
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#popup-login")]);
+  return popup;
+}
+
+/** Signs in on the provider's pages shown in `popup` (login, then consent when asked). */
+async function signInInPopup(popup, login = "alice") {
+  await popup.waitForSelector("input[name=login]");
+  await popup.fill("input[name=login]", login);
+  await popup.fill("input[name=password]", "any password");
+  await Promise.all([popup.waitForNavigation(), popup.click("button[type=submit]")]);
+  if (!popup.isClosed() && (await popup.$("button[type=submit]"))) {
+    await popup.click("button[type=submit]").catch(() => {}); // the popup may close under the click
+  }
+}
+
+const outcome = (page) => page.evaluate(() => window.outcome);
+
+describe("loginWithPopup", () => {
+  it("completes in the popup: signed in, the page never navigated, the popup closed", async () => {
+    const page = await newPage(world);
+    const at = page.url();
+    const popup = await clickLoginWithPopup(page, opts(), { appState: { z: 1, a: "b" } });
+    await signInInPopup(popup);
+    const r = await outcome(page);
+    assert.deepEqual(r, { ok: true, appState: { z: 1, a: "b" } });
+    await popup.waitForEvent("close", { timeout: 2000 }).catch(() => {});
+    assert.equal(popup.isClosed(), true, "the library closed the popup");
+    assert.equal(page.url(), at, "the page did not navigate");
+    const who = await page.evaluate(() => ({ signedIn: window.auth.isAuthenticated(), sub: window.auth.getUser()?.sub }));
+    assert.deepEqual(who, { signedIn: true, sub: "alice" });
+    await page.context().close();
+  });
+
+  it("the user closes the popup: popup_closed", async () => {
+    const page = await newPage(world);
+    const popup = await clickLoginWithPopup(page);
+    await popup.waitForSelector("input[name=login]");
+    await popup.close();
+    const r = await outcome(page);
+    assert.equal(r.code, "popup_closed", JSON.stringify(r));
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
+    await page.context().close();
+  });
+
+  it("the browser blocks it (window.open gives null): popup_blocked", async () => {
+    const page = await newPage(world);
+    const code = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      window.open = () => null;
+      return (await window.errorOf(() => auth.loginWithPopup())).code;
+    }, opts());
+    assert.equal(code, "popup_blocked");
+    await page.context().close();
+  });
+
+  it("cancelled on the provider's page: access_denied with its description, the popup closed", async () => {
+    const page = await newPage(world);
+    const popup = await clickLoginWithPopup(page);
+    await popup.waitForSelector("input[name=login]");
+    await popup.click("text=[ Cancel ]").catch(() => {});
+    const r = await outcome(page);
+    assert.equal(r.code, "access_denied", JSON.stringify(r));
+    assert.match(r.errorDescription, /aborted/);
+    await popup.waitForEvent("close", { timeout: 2000 }).catch(() => {});
+    assert.equal(popup.isClosed(), true);
+    await page.context().close();
+  });
+
+  it("no login within timeoutMs: timeout, and the popup is closed", async () => {
+    const page = await newPage(world);
+    const popup = await clickLoginWithPopup(page, opts(), { timeoutMs: 1500 });
+    const r = await outcome(page);
+    assert.equal(r.code, "timeout", JSON.stringify(r));
+    await popup.waitForEvent("close", { timeout: 2000 }).catch(() => {});
+    assert.equal(popup.isClosed(), true);
+    await page.context().close();
+  });
+
+  it("an app whose redirect page calls handleRedirectCallback() in the popup hands the URL over: one exchange", async () => {
+    const page = await newPage(world);
+    // The redirect page runs "the app": it completes the callback itself, with
+    // pending logins in localStorage (which the popup shares): without the
+    // hand-over it would spend the code and the pending login first. As apps
+    // do, it takes the code out of the address bar first (so the waiting page
+    // cannot read it there): only the hand-over brings it.
+    // (An init script: routes do not see the provider's redirect to this page.)
+    await page.context().addInitScript((o) => {
+      if (!window.opener || !location.search.includes("code=")) return;
+      window.callbackUrl = location.href;
+      history.replaceState(null, "", location.pathname);
+      const run = async () => {
+        while (!window.oidc) await new Promise((r) => setTimeout(r, 10));
+        const auth = await window.oidc.createAuthClient(o);
+        try {
+          window.opener.popupSaid = JSON.stringify(await auth.handleRedirectCallback(window.callbackUrl));
+        } catch (e) {
+          window.opener.popupSaid = e.code;
+        }
+      };
+      run();
+    }, opts({ transactionStorage: "local" }));
+    const tokenRequests = [];
+    page.context().on("request", (r) => r.url() === `${world.op.url}/token` && tokenRequests.push(r));
+    const popup = await clickLoginWithPopup(page, opts({ transactionStorage: "local" }), { appState: { n: 1 } });
+    await signInInPopup(popup);
+    const r = await outcome(page);
+    assert.deepEqual(r, { ok: true, appState: { n: 1 } });
+    assert.equal(tokenRequests.length, 1, "the code was exchanged once, by the page that waited");
+    const said = await page.evaluate(() => window.popupSaid);
+    assert.equal(said, "{}", "the popup's own call handed the URL over and resolved without exchanging");
+    await page.context().close();
+  });
+});
+
+describe("checkSession (silent authentication, prompt=none)", () => {
+  it("with a provider session: true, signed in with a verified ID token; the iframe is gone", async () => {
+    const page = await newPage(world);
+    const popup = await clickLoginWithPopup(page);
+    await signInInPopup(popup);
+    assert.equal((await outcome(page)).ok, true);
+    const r = await page.evaluate(async (o) => {
+      const fresh = await window.oidc.createAuthClient(o); // memory storage: not signed in here
+      const before = fresh.isAuthenticated();
+      const result = await fresh.checkSession();
+      return { before, result, after: fresh.isAuthenticated(), sub: fresh.getIdTokenClaims()?.sub, iframes: document.querySelectorAll("iframe").length };
+    }, opts());
+    assert.deepEqual(r, { before: false, result: true, after: true, sub: "alice", iframes: 0 });
+    await page.context().close();
+  });
+
+  it("without one: false, no throw, and a session already here is left as it is", async () => {
+    const page = await newPage(world);
+    const popup = await clickLoginWithPopup(page);
+    await signInInPopup(popup);
+    assert.equal((await outcome(page)).ok, true);
+    await page.context().clearCookies(); // the provider's session is gone
+    const r = await page.evaluate(async () => {
+      const tokens = JSON.stringify(window.auth.getTokens());
+      const result = await window.auth.checkSession();
+      return { result, still: window.auth.isAuthenticated(), same: JSON.stringify(window.auth.getTokens()) === tokens };
+    });
+    assert.deepEqual(r, { result: false, still: true, same: true });
+    await page.context().close();
+  });
+
+  it("no answer within silentTimeoutMs: timeout, and the iframe is removed", async () => {
+    const page = await newPage(world);
+    await page.context().route((u) => u.href.startsWith(`${world.op.url}/auth`), () => {}); // never answers
+    const r = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      const started = Date.now();
+      const e = await window.errorOf(() => auth.checkSession());
+      return { code: e?.code, took: Date.now() - started, iframes: document.querySelectorAll("iframe").length };
+    }, opts({ silentTimeoutMs: 700 }));
+    assert.equal(r.code, "timeout");
+    assert.ok(r.took >= 650 && r.took < 5000, `${r.took} ms`);
+    assert.equal(r.iframes, 0);
+    await page.context().close();
+  });
+});
+
+describe("getAccessToken without a refresh token", () => {
+  it("renews through silent authentication, and says login_required once the provider session is gone", async () => {
+    const page = await newPage(world);
+    // leeway 3600: the one-hour access token counts as stale at once.
+    const o = opts({ leeway: 3600 });
+    const popup = await clickLoginWithPopup(page, o);
+    await signInInPopup(popup);
+    assert.equal((await outcome(page)).ok, true);
+    const r = await page.evaluate(async () => {
+      const first = window.auth.getTokens();
+      const renewed = await window.auth.getAccessToken();
+      return { noRefresh: first.refreshToken === null, changed: renewed !== first.accessToken, signedIn: window.auth.isAuthenticated() };
+    });
+    assert.deepEqual(r, { noRefresh: true, changed: true, signedIn: true });
+    await page.context().clearCookies();
+    const code = await page.evaluate(async () => (await window.errorOf(() => window.auth.getAccessToken())).code);
+    assert.equal(code, "login_required");
+    await page.context().close();
+  });
+});
