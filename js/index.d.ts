@@ -35,7 +35,15 @@ export type AuthClientOptions = (
   /** Milliseconds, 1 to 600000. Default 10000. */
   httpTimeoutMs?: number;
   /** Endpoints to use instead of the discovered (or Auth0) ones. */
-  endpoints?: { authorization?: string; token?: string; userinfo?: string; jwks?: string; endSession?: string };
+  endpoints?: {
+    authorization?: string;
+    token?: string;
+    userinfo?: string;
+    jwks?: string;
+    endSession?: string;
+    /** RFC 7009 token revocation (discovered; Auth0: `/oauth/revoke`). */
+    revocation?: string;
+  };
   /** Allow plain http to a non-loopback provider (development only). */
   allowInsecureRequests?: boolean;
   /** Clock-skew allowance for ID token times, in seconds (0 to 3600). Default 60. */
@@ -205,8 +213,13 @@ export interface AuthClient {
   fetchUserInfo(): Promise<User>;
   /** The provider's logout URL (RP-Initiated Logout, or Auth0's `/v2/logout`). */
   buildLogoutUrl(opts?: LogoutOptions): string;
-  /** Forgets the session here, then sends the browser to the provider's logout. */
+  /**
+   * Revokes the refresh token at the provider (RFC 7009, within `httpTimeoutMs`), forgets the
+   * session here, then sends the browser to the provider's logout.
+   */
   logout(opts?: LogoutOptions): Promise<void>;
+  /** Revokes the refresh and access tokens at the provider (RFC 7009), then forgets the session here. */
+  revokeTokens(): Promise<void>;
   /** The access token, refreshed first when it is about to expire (or with `forceRefresh`). */
   getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
   /** Refreshes now with the refresh token, and resolves to the new tokens. */
@@ -252,7 +265,8 @@ export type LibraryErrorCode =
   | "unsupported_platform"
   | "module_load_failed"
   | "popup_blocked"
-  | "popup_closed";
+  | "popup_closed"
+  | "revocation_failed";
 
 /**
  * OAuth 2.0 and OpenID Connect error codes a server may send (RFC 6749 §4.1.2.1 and §5.2, OIDC

@@ -57,6 +57,7 @@ pub struct EndpointOverrides {
     pub userinfo: Option<String>,
     pub jwks: Option<String>,
     pub end_session: Option<String>,
+    pub revocation: Option<String>,
 }
 
 /// Where the provider's endpoints come from.
@@ -208,6 +209,7 @@ impl ClientConfig {
             (&e.userinfo, "`endpoints.userinfo`"),
             (&e.jwks, "`endpoints.jwks`"),
             (&e.end_session, "`endpoints.endSession`"),
+            (&e.revocation, "`endpoints.revocation`"),
         ] {
             if let Some(url) = value {
                 check_endpoint_url(url, name, allow_insecure)?;
@@ -262,7 +264,14 @@ pub const CLIENT_OPTIONS: &[&str] = &[
 ];
 
 /// The members of `endpoints`.
-pub const ENDPOINT_OPTIONS: &[&str] = &["authorization", "token", "userinfo", "jwks", "endSession"];
+pub const ENDPOINT_OPTIONS: &[&str] = &[
+    "authorization",
+    "token",
+    "userinfo",
+    "jwks",
+    "endSession",
+    "revocation",
+];
 
 /// The options of one login (`buildAuthorizeUrl`, `loginWithRedirect`).
 pub const LOGIN_OPTIONS: &[&str] = &[

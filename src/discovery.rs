@@ -15,6 +15,8 @@ pub struct ProviderMetadata {
     pub userinfo_endpoint: Option<String>,
     pub jwks_uri: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// RFC 7009: where tokens are revoked (logout revokes the refresh token there).
+    pub revocation_endpoint: Option<String>,
     /// RFC 9207 §3: the provider puts `iss` in every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
@@ -28,6 +30,7 @@ struct DiscoveryDocument {
     userinfo_endpoint: Option<String>,
     jwks_uri: Option<String>,
     end_session_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
     code_challenge_methods_supported: Option<Vec<String>>,
@@ -88,6 +91,7 @@ pub fn parse_discovery_document(
         userinfo_endpoint: optional(doc.userinfo_endpoint, "userinfo_endpoint")?,
         jwks_uri: optional(doc.jwks_uri, "jwks_uri")?,
         end_session_endpoint: optional(doc.end_session_endpoint, "end_session_endpoint")?,
+        revocation_endpoint: optional(doc.revocation_endpoint, "revocation_endpoint")?,
         authorization_response_iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
         id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
         issuer,
@@ -110,6 +114,7 @@ pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
         userinfo_endpoint: Some(format!("{issuer}userinfo")),
         jwks_uri: Some(format!("{issuer}.well-known/jwks.json")),
         end_session_endpoint: Some(format!("{issuer}v2/logout")),
+        revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
         // Auth0 does not send `iss` in authorization responses; when one is
         // present it is still checked.
         authorization_response_iss_parameter_supported: false,
@@ -134,6 +139,9 @@ pub fn apply_overrides(mut m: ProviderMetadata, o: &EndpointOverrides) -> Provid
     if let Some(v) = &o.end_session {
         m.end_session_endpoint = Some(v.clone());
     }
+    if let Some(v) = &o.revocation {
+        m.revocation_endpoint = Some(v.clone());
+    }
     m
 }
 
@@ -149,6 +157,7 @@ pub fn metadata_from_overrides(config: &ClientConfig) -> Option<ProviderMetadata
             userinfo_endpoint: None,
             jwks_uri: None,
             end_session_endpoint: None,
+            revocation_endpoint: None,
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: None,
         },

@@ -51,6 +51,8 @@ pub mod code {
     pub const POPUP_BLOCKED: &str = "popup_blocked";
     /// `loginWithPopup`: the user closed the popup before the login completed.
     pub const POPUP_CLOSED: &str = "popup_closed";
+    /// The revocation endpoint answered with an error that is not an OAuth error body.
+    pub const REVOCATION_FAILED: &str = "revocation_failed";
 }
 
 /// The library's error: a stable `code`, a human-readable message and, when a

@@ -69,6 +69,21 @@ pub fn refresh_token_request(
     encode(token_endpoint, encoding, &params)
 }
 
+/// Token revocation (RFC 7009 §2.1): `token`, `token_type_hint`, and
+/// `client_id` (a public client identifies itself, RFC 6749 §3.2.1). Always
+/// form-encoded: §2.1 defines no other encoding.
+pub fn revocation_request(endpoint: &str, client_id: &str, token: &str, hint: &str) -> TokenRequest {
+    encode(
+        endpoint,
+        TokenRequestEncoding::Form,
+        &[
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", client_id),
+        ],
+    )
+}
+
 /// The session's tokens after a refresh: RFC 6749 §6, "The authorization server
 /// MAY issue a new refresh token, in which case the client MUST discard the old
 /// refresh token". Without a new one, the old one stays; likewise the ID token.
@@ -417,6 +432,18 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(kept.refresh_token.unwrap().expose(), "r1");
+    }
+
+    #[test]
+    fn revocation_request_is_rfc_7009() {
+        let r = revocation_request("https://id/oauth/revoke", "my app", "rt/1", "refresh_token");
+        assert_eq!(r.url, "https://id/oauth/revoke");
+        assert_eq!(r.content_type, "application/x-www-form-urlencoded");
+        assert_eq!(
+            r.body,
+            "token=rt%2F1&token_type_hint=refresh_token&client_id=my+app"
+        );
+        assert!(!format!("{r:?}").contains("rt%2F1"));
     }
 
     #[test]

@@ -20,10 +20,11 @@ use crate::discovery::{
     apply_overrides, discovery_url, metadata_from_overrides, parse_discovery_document, static_metadata,
     ProviderMetadata,
 };
-use crate::error::{code, AuthError, Result};
+use crate::error::{code, http_error, AuthError, Result};
 use crate::id_token::allowed_algs;
 use crate::logout::{check_return_to, logout_url};
 use crate::session::Session;
+use crate::token::revocation_request;
 use crate::userinfo::parse_userinfo_response;
 
 thread_local! {
@@ -423,10 +424,32 @@ impl AuthClient {
                 Err(_) if inner.metadata.end_session_endpoint.is_none() => return_to,
                 Err(e) => return Err(e),
             };
+            // RFC 7009: the refresh token stops working at the provider too.
+            // Best effort, within httpTimeoutMs: a failure does not keep the user signed in.
+            let _ = inner.revoke(false).await;
             inner.forget_session().await;
             if let Some(url) = target {
                 open_url(option(&opts, "openUrl"), &url).await?;
             }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Revokes the session's refresh token and access token at the provider
+    /// (RFC 7009), then forgets the session here. Without a revocation
+    /// endpoint: `invalid_config`, and nothing changes.
+    #[wasm_bindgen(js_name = revokeTokens, unchecked_return_type = "Promise<void>")]
+    pub fn revoke_tokens(&self) -> Promise {
+        let inner = self.inner.clone();
+        spawn(async move {
+            if inner.metadata.revocation_endpoint.is_none() {
+                return Err(AuthError::new(
+                    code::INVALID_CONFIG,
+                    "the provider has no revocation_endpoint (set `endpoints.revocation`)",
+                ));
+            }
+            inner.revoke(true).await?;
+            inner.forget_session().await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -534,6 +557,44 @@ fn app_error(e: JsValue) -> AuthError {
     )
 }
 impl Inner {
+    /// RFC 7009: revokes the refresh token (and, with `access`, the access
+    /// token) at the revocation endpoint, if the provider has one.
+    pub(super) async fn revoke(&self, access: bool) -> Result<()> {
+        let Some(endpoint) = self.metadata.revocation_endpoint.clone() else {
+            return Ok(());
+        };
+        let (refresh, access_token) = match self.session.borrow().as_ref() {
+            Some(s) => (s.tokens.refresh_token.clone(), s.tokens.access_token.clone()),
+            None => return Ok(()),
+        };
+        let mut tokens = Vec::new();
+        if let Some(r) = &refresh {
+            tokens.push((r.expose().to_string(), "refresh_token"));
+        }
+        if access {
+            tokens.push((access_token.expose().to_string(), "access_token"));
+        }
+        for (token, hint) in tokens {
+            let req = revocation_request(&endpoint, &self.config.client_id, &token, hint);
+            let body = Body::Text {
+                content_type: req.content_type,
+                body: &req.body,
+            };
+            let expect = Expect::no_store(code::REVOCATION_FAILED);
+            let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+            // §2.2: 200 for a revoked token and for one that was invalid already.
+            if resp.status != 200 {
+                return Err(http_error(
+                    resp.status,
+                    &resp.body,
+                    code::REVOCATION_FAILED,
+                    "revocation endpoint",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn logout_url(&self, opts: &JsValue) -> Result<String> {
         let return_to = option(opts, "returnTo").as_string();
         let session = self.session.borrow();

@@ -116,13 +116,18 @@ describe("getAccessToken and rotation", () => {
     });
   }
 
-  it("missing_refresh_token without offline_access", async () => {
+  it("without offline_access: refresh() is missing_refresh_token; getAccessToken renews silently, then login_required", async () => {
     const page = await newPage(world);
     const t = await signedIn(page, opts(), {});
     assert.equal(t.refreshToken, null);
-    const err = await failure(page, { forceRefresh: true });
+    const err = await page.evaluate(() => window.errorOf(() => window.auth.refresh()));
     assert.equal(err.code, "missing_refresh_token");
     assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), true, "the session itself is kept");
+    // getAccessToken has another way: silent authentication (issue 12).
+    const renewed = await accessToken(page, { forceRefresh: true });
+    assert.notEqual(renewed, t.accessToken);
+    await page.context().clearCookies(); // no provider session any more
+    assert.equal((await failure(page, { forceRefresh: true })).code, "login_required");
     await page.context().close();
   });
 });

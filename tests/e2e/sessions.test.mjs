@@ -218,3 +218,40 @@ describe("getAccessToken without a refresh token", () => {
     await page.context().close();
   });
 });
+
+describe("ending a session ends it at the provider (RFC 7009)", () => {
+  for (const how of ["logout()", "revokeTokens()"]) {
+    it(`${how} revokes the refresh token: the provider refuses it afterwards`, async () => {
+      const page = await newPage(world);
+      const popup = await clickLoginWithPopup(page, opts(), { scope: "openid offline_access", prompt: "consent" });
+      await signInInPopup(popup);
+      assert.equal((await outcome(page)).ok, true);
+      const refreshToken = await page.evaluate(() => window.auth.getTokens().refreshToken);
+      assert.ok(refreshToken, "offline_access gave a refresh token");
+      const revocations = [];
+      page.on("request", (r) => r.url() === `${world.op.url}/token/revocation` && revocations.push(new URLSearchParams(r.postData() ?? "")));
+      if (how === "logout()") {
+        await Promise.all([
+          page.waitForURL((u) => u.origin === world.op.url),
+          page.evaluate(() => { window.auth.logout({ returnTo: location.href }); }),
+        ]);
+      } else {
+        const after = await page.evaluate(async () => {
+          await window.auth.revokeTokens();
+          return { signedIn: window.auth.isAuthenticated(), tokens: window.auth.getTokens() };
+        });
+        assert.deepEqual(after, { signedIn: false, tokens: null });
+      }
+      assert.equal(revocations[0]?.get("token_type_hint"), "refresh_token");
+      assert.equal(revocations[0]?.get("client_id"), "web");
+      const res = await fetch(`${world.op.url}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", client_id: "web", refresh_token: refreshToken }),
+      });
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).error, "invalid_grant");
+      await page.context().close();
+    });
+  }
+});
