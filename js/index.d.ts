@@ -30,7 +30,10 @@ export type AuthClientOptions = (
    * `"local"` or an adapter over Preferences: sessionStorage is lost when the OS kills the app.
    */
   transactionStorage?: "session" | "local" | "memory" | StorageAdapter;
-  /** Where the signed-in session (and the provider's keys) is kept. Default `"memory"` (gone on reload). */
+  /**
+   * Where the signed-in session (and the provider's keys) is kept. Default `"session"`: a reload of
+   * the tab keeps the user signed in; `"memory"` forgets it on reload; `"local"` shares it between tabs.
+   */
   tokenStorage?: "memory" | "session" | "local" | StorageAdapter;
   /** Milliseconds, 1 to 600000. Default 10000. */
   httpTimeoutMs?: number;

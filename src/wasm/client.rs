@@ -112,12 +112,19 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         KvStore::Page,
     )?;
     let shared_by_tabs = token_storage.as_string().as_deref() == Some("local");
-    let tokens = KvStore::from_option(
+    // Default "session": a reload of the tab keeps a signed-in user signed in
+    // (as oidc-client-ts does), with no iframe and no third-party cookie; the
+    // tab's sessionStorage is gone with the tab. Where there is none (a
+    // worker), the session lives in the client object only.
+    let tokens = match KvStore::from_option(
         &token_storage,
         "tokenStorage",
-        StorageKind::Memory,
+        StorageKind::Session,
         KvStore::Nothing,
-    )?;
+    ) {
+        Err(_) if token_storage.is_undefined() => KvStore::Nothing,
+        other => other?,
+    };
     let metadata = resolve_metadata(&config).await?;
     let algs = allowed_algs(
         config.id_token_signing_algs.as_deref(),

@@ -210,7 +210,7 @@ describe("userinfo and logout", () => {
     const signedOut = await page2.evaluate(async (o) => {
       const auth = await window.oidc.createAuthClient(o);
       return window.errorOf(() => auth.fetchUserInfo());
-    }, opts());
+    }, opts({ tokenStorage: "memory" }));
     assert.equal(signedOut.code, "login_required");
     await page.context().close();
     await page2.context().close();
@@ -291,14 +291,34 @@ describe("tokenStorage", () => {
     });
   }
 
-  it('"memory" (the default): a reload signs out', async () => {
+  it('"memory": a reload signs out', async () => {
     const page = await newPage(world);
-    await login(page);
-    assert.equal((await callback(page)).authenticated, true);
+    const o = opts({ tokenStorage: "memory" });
+    await login(page, o);
+    assert.equal((await callback(page, o)).authenticated, true);
     await page.goto(world.appPage);
     await page.waitForFunction(() => window.oidc);
-    const authenticated = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).isAuthenticated(), opts());
+    const authenticated = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).isAuthenticated(), o);
     assert.equal(authenticated, false);
+    await page.context().close();
+  });
+
+  it("the default options: a reload of the tab keeps the user signed in (sessionStorage); a new tab does not", async () => {
+    const page = await newPage(world);
+    await login(page);
+    const first = await callback(page);
+    assert.equal(first.authenticated, true);
+    await page.reload();
+    await page.waitForFunction(() => window.oidc);
+    const after = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      return { authenticated: auth.isAuthenticated(), sub: auth.getUser()?.sub, token: auth.getTokens()?.accessToken };
+    }, opts());
+    assert.deepEqual(after, { authenticated: true, sub: "alice", token: first.tokens.accessToken });
+    const other = await page.context().newPage();
+    await other.goto(world.appPage);
+    await other.waitForFunction(() => window.oidc);
+    assert.equal(await other.evaluate(async (o) => (await window.oidc.createAuthClient(o)).isAuthenticated(), opts()), false);
     await page.context().close();
   });
 

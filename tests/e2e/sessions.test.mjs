@@ -158,7 +158,7 @@ describe("checkSession (silent authentication, prompt=none)", () => {
     await signInInPopup(popup);
     assert.equal((await outcome(page)).ok, true);
     const r = await page.evaluate(async (o) => {
-      const fresh = await window.oidc.createAuthClient(o); // memory storage: not signed in here
+      const fresh = await window.oidc.createAuthClient({ ...o, tokenStorage: "memory" }); // not signed in here
       const before = fresh.isAuthenticated();
       const result = await fresh.checkSession();
       return { before, result, after: fresh.isAuthenticated(), sub: fresh.getIdTokenClaims()?.sub, iframes: document.querySelectorAll("iframe").length };
