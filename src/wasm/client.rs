@@ -64,6 +64,9 @@ pub(super) struct Inner {
     pub(super) refreshing: RefCell<Option<Promise>>,
     pub(super) listeners: RefCell<Vec<(u32, Function)>>,
     pub(super) next_listener: std::cell::Cell<u32>,
+    /// The endpoints came from the document kept with the session, the
+    /// provider being unreachable: see `ensure_online`.
+    pub(super) offline_start: std::cell::Cell<bool>,
 }
 
 /// A configured client. Make one with `createAuthClient(options)`.
@@ -125,7 +128,10 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         Err(_) if token_storage.is_undefined() => KvStore::Nothing,
         other => other?,
     };
-    let metadata = resolve_metadata(&config).await?;
+    let (metadata, offline_start) = match resolve_metadata(&config, &tokens).await? {
+        Endpoints::Current(m) => (m, false),
+        Endpoints::Kept(m) => (m, true),
+    };
     let algs = allowed_algs(
         config.id_token_signing_algs.as_deref(),
         metadata.id_token_signing_alg_values_supported.as_deref(),
@@ -142,42 +148,125 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         refreshing: RefCell::new(None),
         listeners: RefCell::new(Vec::new()),
         next_listener: std::cell::Cell::new(0),
+        offline_start: std::cell::Cell::new(offline_start),
     });
     inner.restore_session().await;
     Ok(AuthClient { inner })
 }
 
-async fn resolve_metadata(config: &ClientConfig) -> Result<ProviderMetadata> {
+/// Where a client's endpoints came from.
+pub(super) enum Endpoints {
+    /// Configuration or a discovery document fetched now (or earlier in this page).
+    Current(ProviderMetadata),
+    /// The discovery document kept with a stored session, because the provider
+    /// gave no answer (offline start).
+    Kept(ProviderMetadata),
+}
+
+/// The storage key of the discovery document kept with a session.
+fn discovery_key(issuer: &str) -> String {
+    format!("oidc-pkce:discovery:{}", crate::transaction::key_part(issuer))
+}
+
+/// The provider's endpoints: from configuration, else discovery (once per
+/// page). With a persistent `tokenStorage` the discovery document is kept
+/// there; when the provider cannot be reached and a session is stored, the
+/// kept document serves (offline start) — see `Inner::ensure_online`.
+async fn resolve_metadata(config: &ClientConfig, tokens: &KvStore) -> Result<Endpoints> {
     if let Some(m) = static_metadata(config) {
-        return Ok(m);
+        return Ok(Endpoints::Current(m));
     }
     if let Some(m) = metadata_from_overrides(config) {
-        return Ok(m);
+        return Ok(Endpoints::Current(m));
     }
     let ProviderSource::Issuer(issuer) = &config.provider else {
         return Err(AuthError::new(code::INVALID_CONFIG, "no issuer to discover"));
     };
     let cache_key = (issuer.clone(), config.allow_insecure_requests);
-    let cached = DISCOVERY.with(|d| d.borrow().get(&cache_key).cloned());
-    let discovered = match cached {
-        Some(m) => m,
-        None => {
-            let url = discovery_url(issuer);
-            let expect = Expect::no_store(code::INVALID_DISCOVERY);
-            let resp = http::send("GET", &url, Body::None, None, config.http_timeout_ms, expect).await?;
-            if resp.status != 200 {
-                return Err(AuthError::new(
-                    code::INVALID_DISCOVERY,
-                    format!("{url} answered HTTP {}", resp.status),
-                )
-                .with_status(resp.status));
+    if let Some(m) = DISCOVERY.with(|d| d.borrow().get(&cache_key).cloned()) {
+        return Ok(Endpoints::Current(apply_overrides(m, &config.endpoints)));
+    }
+    match discover(config, issuer).await {
+        Ok((m, body)) => {
+            if tokens.persists() {
+                let _ = tokens.set(&discovery_key(issuer), &body).await;
             }
-            let m = parse_discovery_document(&resp.body, issuer, config.allow_insecure_requests)?;
             DISCOVERY.with(|d| d.borrow_mut().insert(cache_key, m.clone()));
-            m
+            Ok(Endpoints::Current(apply_overrides(m, &config.endpoints)))
         }
-    };
-    Ok(apply_overrides(discovered, &config.endpoints))
+        Err(e) if super::session::is_unreachable(&e) && tokens.persists() => {
+            let session = crate::session::session_key(issuer, &config.client_id);
+            let kept = match tokens.get(&session).await {
+                Ok(Some(_)) => tokens.get(&discovery_key(issuer)).await.ok().flatten(),
+                _ => None,
+            };
+            // Read back like any input: the same checks as a fetched document.
+            match kept
+                .and_then(|doc| parse_discovery_document(&doc, issuer, config.allow_insecure_requests).ok())
+            {
+                Some(m) => Ok(Endpoints::Kept(apply_overrides(m, &config.endpoints))),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Fetches and checks the discovery document; also returns its text.
+async fn discover(config: &ClientConfig, issuer: &str) -> Result<(ProviderMetadata, String)> {
+    let url = discovery_url(issuer);
+    let expect = Expect::no_store(code::INVALID_DISCOVERY);
+    let resp = http::send("GET", &url, Body::None, None, config.http_timeout_ms, expect).await?;
+    if resp.status != 200 {
+        return Err(AuthError::new(
+            code::INVALID_DISCOVERY,
+            format!("{url} answered HTTP {}", resp.status),
+        )
+        .with_status(resp.status));
+    }
+    let m = parse_discovery_document(&resp.body, issuer, config.allow_insecure_requests)?;
+    Ok((m, resp.body))
+}
+
+impl Inner {
+    /// After an offline start, before anything that needs the provider: the
+    /// provider must answer discovery again with the same endpoints (a kept
+    /// document is storage, which another script could have written), and
+    /// the session's ID token is verified against the key set it serves now.
+    /// Offline still: `network_error`, and the session stays.
+    pub(super) async fn ensure_online(&self) -> Result<()> {
+        if !self.offline_start.get() {
+            return Ok(());
+        }
+        let ProviderSource::Issuer(issuer) = &self.config.provider else {
+            return Ok(());
+        };
+        let (fresh, _) = discover(&self.config, issuer).await?;
+        if apply_overrides(fresh, &self.config.endpoints) != self.metadata {
+            return Err(AuthError::new(
+                code::INVALID_DISCOVERY,
+                "the provider's endpoints are not the ones kept with the session: create the client again",
+            ));
+        }
+        let raw = self
+            .session
+            .borrow()
+            .as_ref()
+            .map(|s| s.id_token.raw.expose().to_string());
+        if let Some(raw) = raw {
+            if let Err(e) = self
+                .verify(&raw, None, None, false, super::session::TokenFrom::Storage)
+                .await
+            {
+                if !super::session::is_unreachable(&e) {
+                    self.forget_session().await;
+                }
+                return Err(e);
+            }
+        }
+        self.offline_start.set(false);
+        Ok(())
+    }
 }
 
 pub(super) fn spawn<F>(future: F) -> Promise
@@ -374,6 +463,7 @@ impl AuthClient {
     pub fn fetch_user_info(&self) -> Promise {
         let inner = self.inner.clone();
         spawn(async move {
+            inner.ensure_online().await?;
             let (access, sub) = {
                 let session = inner.session.borrow();
                 let s = session
@@ -570,6 +660,7 @@ impl Inner {
         let Some(endpoint) = self.metadata.revocation_endpoint.clone() else {
             return Ok(());
         };
+        self.ensure_online().await?;
         let (refresh, access_token) = match self.session.borrow().as_ref() {
             Some(s) => (s.tokens.refresh_token.clone(), s.tokens.access_token.clone()),
             None => return Ok(()),

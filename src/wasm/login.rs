@@ -26,6 +26,7 @@ impl Inner {
     }
 
     pub(super) async fn start_login(&self, opts: JsValue) -> Result<String> {
+        self.ensure_online().await?;
         let opts: AuthorizeOptions = if opts.is_undefined() || opts.is_null() {
             AuthorizeOptions::default()
         } else {
@@ -111,6 +112,7 @@ impl Inner {
     /// existing session as it is (silent authentication only asks).
     pub(super) async fn finish_login(self: &Rc<Self>, url: &str, silent: bool) -> Result<JsValue> {
         let response = parse_callback_url(url)?;
+        self.ensure_online().await?;
         // A callback that matches no pending login (crafted, replayed) is
         // refused here and leaves the current session alone: a link cannot
         // sign the user out.

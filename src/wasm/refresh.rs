@@ -84,6 +84,7 @@ impl Inner {
     /// Under the lock: take up what another tab stored meanwhile, and refresh
     /// only if still needed.
     pub(super) async fn refresh_locked(&self, scope: Option<String>, only_if_stale: bool) -> Result<()> {
+        self.ensure_online().await?;
         self.adopt_stored_session().await?;
         let (previous, refresh_token) = {
             let session = self.session.borrow();

@@ -365,9 +365,11 @@ describe("tokenStorage", () => {
       await auth.handleRedirectCallback();
       return Object.keys(localStorage).filter((k) => k.startsWith("prefs:")).sort();
     }, opts());
-    assert.equal(first.length, 2, first.join());
+    // The session, the key set and the discovery document (kept for an offline start).
+    assert.equal(first.length, 3, first.join());
     assert.ok(first.some((k) => k.startsWith("prefs:oidc-pkce:session:")));
     assert.ok(first.some((k) => k.startsWith("prefs:oidc-pkce:jwks:")));
+    assert.ok(first.some((k) => k.startsWith("prefs:oidc-pkce:discovery:")));
     await page.goto(world.appPage);
     await page.waitForFunction(() => window.oidc);
     await page.evaluate(setup);

@@ -255,3 +255,64 @@ describe("ending a session ends it at the provider (RFC 7009)", () => {
     });
   }
 });
+
+describe("offline start", () => {
+  const offline = (u) => u.origin === world.op.url;
+  const cut = (route) => route.abort("internetdisconnected");
+
+  it("a stored session starts without the provider; calls that need it say network_error; back online it is checked again", async () => {
+    const page = await newPage(world);
+    const o = opts({ tokenStorage: "local" });
+    const popup = await clickLoginWithPopup(page, o);
+    await signInInPopup(popup);
+    assert.equal((await outcome(page)).ok, true);
+    await page.context().route(offline, cut);
+    await page.reload();
+    await page.waitForFunction(() => window.oidc);
+    const r = await page.evaluate(async (o) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      const a = window.auth;
+      const userinfo = (await window.errorOf(() => a.fetchUserInfo()))?.code;
+      const login = (await window.errorOf(() => a.buildAuthorizeUrl()))?.code;
+      return { signedIn: a.isAuthenticated(), sub: a.getUser()?.sub, hasTokens: a.getTokens() !== null, userinfo, login, still: a.isAuthenticated() };
+    }, o);
+    assert.deepEqual(r, { signedIn: true, sub: "alice", hasTokens: true, userinfo: "network_error", login: "network_error", still: true });
+    // Without a stored session there is nothing to start offline with.
+    const none = await page.evaluate(async (o) => (await window.errorOf(() => window.oidc.createAuthClient(o)))?.code, opts({ tokenStorage: "memory" }));
+    assert.equal(none, "network_error");
+    await page.context().unroute(offline, cut);
+    assert.equal(await page.evaluate(async () => (await window.auth.fetchUserInfo()).sub), "alice", "online again: checked, then served");
+    await page.context().close();
+  });
+
+  it("a discovery document planted beside the session is not trusted once online: other endpoints are invalid_discovery", async () => {
+    const page = await newPage(world);
+    const o = opts({ tokenStorage: "local" });
+    const popup = await clickLoginWithPopup(page, o);
+    await signInInPopup(popup);
+    assert.equal((await outcome(page)).ok, true);
+    await page.evaluate((issuer) => {
+      const key = `oidc-pkce:discovery:${encodeURIComponent(issuer)}`;
+      const doc = JSON.parse(localStorage.getItem(key));
+      localStorage.setItem(key, JSON.stringify({ ...doc, token_endpoint: "http://127.0.0.1:9/steal", userinfo_endpoint: "http://127.0.0.1:9/me" }));
+    }, world.op.issuer);
+    await page.context().route(offline, cut);
+    await page.reload();
+    await page.waitForFunction(() => window.oidc);
+    const offlineStart = await page.evaluate(async (o) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      return window.auth.isAuthenticated();
+    }, o);
+    assert.equal(offlineStart, true);
+    await page.context().unroute(offline, cut);
+    const stolen = [];
+    page.on("request", (r) => r.url().startsWith("http://127.0.0.1:9/") && stolen.push(r.url()));
+    const codes = await page.evaluate(async () => [
+      (await window.errorOf(() => window.auth.fetchUserInfo()))?.code,
+      (await window.errorOf(() => window.auth.getAccessToken({ forceRefresh: true })))?.code,
+    ]);
+    assert.deepEqual(codes, ["invalid_discovery", "invalid_discovery"]);
+    assert.deepEqual(stolen, [], "nothing was sent to the planted endpoints");
+    await page.context().close();
+  });
+});

@@ -5,7 +5,21 @@ import { Browser } from "@capacitor/browser";
 import { REDIRECT_URI, createAuth } from "./auth.ts";
 
 const $ = (id) => document.getElementById(id);
-const auth = await createAuth();
+
+// Offline, a stored session still starts (createAuthClient keeps what it needs
+// with it). Without one, the provider must be reached: say so instead of
+// showing "Loading…" forever.
+let auth;
+try {
+  auth = await createAuth();
+} catch (e) {
+  $("status").textContent = e.code === "network_error" || e.code === "timeout"
+    ? "Cannot reach the sign-in service. Check the connection and reopen the app."
+    : "Sign-in is not available.";
+  $("error").textContent = `${e.code ?? e.name}: ${e.message}`;
+  document.body.dataset.ready = "true";
+  throw e;
+}
 
 function render() {
   const user = auth.getUser();
