@@ -46,6 +46,8 @@ export type AuthClientOptions = (
     endSession?: string;
     /** RFC 7009 token revocation (discovered; Auth0: `/oauth/revoke`). */
     revocation?: string;
+    /** RFC 9126 pushed authorization requests (discovered; Auth0: `/oauth/par`). */
+    pushedAuthorizationRequest?: string;
   };
   /** Allow plain http to a non-loopback provider (development only). */
   allowInsecureRequests?: boolean;
@@ -62,6 +64,13 @@ export type AuthClientOptions = (
   defaultExpiresIn?: number;
   /** Milliseconds silent authentication (`checkSession`) may take. Default 10000. */
   silentTimeoutMs?: number;
+  /**
+   * Pushed authorization requests (RFC 9126): the login's parameters are POSTed to the provider's
+   * `pushed_authorization_request_endpoint` and the browser is sent with `client_id` and
+   * `request_uri` alone. Also on, whatever this says, when discovery gives
+   * `require_pushed_authorization_requests: true`. Default false.
+   */
+  pushedAuthorizationRequests?: boolean;
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -269,7 +278,8 @@ export type LibraryErrorCode =
   | "module_load_failed"
   | "popup_blocked"
   | "popup_closed"
-  | "revocation_failed";
+  | "revocation_failed"
+  | "invalid_par_response";
 
 /**
  * OAuth 2.0 and OpenID Connect error codes a server may send (RFC 6749 §4.1.2.1 and §5.2, OIDC

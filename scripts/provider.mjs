@@ -34,10 +34,11 @@ function account(id) {
  * - clients: oidc-provider client metadata (public clients: token_endpoint_auth_method "none"),
  * - corsOrigins: more origins allowed to call the token/userinfo endpoints,
  * - ttl: oidc-provider ttl overrides, e.g. { AccessToken: 60 },
- * - jwks: { keys: [private JWKs] } to sign with (default: oidc-provider's development key).
+ * - jwks: { keys: [private JWKs] } to sign with (default: oidc-provider's development key),
+ * - features: oidc-provider feature settings merged over these defaults.
  * Resolves to { issuer, url, provider, close() }.
  */
-export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {}, jwks } = {}) {
+export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {}, jwks, features = {} } = {}) {
   let handler = (_req, res) => res.writeHead(503).end();
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -63,6 +64,7 @@ export async function startProvider({ port = 0, auth0 = false, clients = [], cor
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       revocation: { enabled: true },
+      ...features,
     },
     ttl: { AccessToken: 3600, IdToken: 3600, ...ttl },
     ...(auth0 ? { routes: AUTH0_ROUTES } : {}),

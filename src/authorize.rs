@@ -44,6 +44,9 @@ const RESERVED: &[&str] = &[
     "prompt",
     "max_age",
     "login_hint",
+    // RFC 9126 §4 / RFC 9101: the request object by reference or value.
+    "request_uri",
+    "request",
 ];
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -58,6 +61,24 @@ pub fn begin_authorization(
     opts: AuthorizeOptions,
     now_ms: u64,
 ) -> Result<(Transaction, String)> {
+    let (tx, params) = authorization_request(config, opts, now_ms)?;
+    let url = authorization_url(&metadata.authorization_endpoint, &params)?;
+    Ok((tx, url))
+}
+
+/// The authorization endpoint with the request's parameters in its query.
+pub fn authorization_url(endpoint: &str, params: &[(String, String)]) -> Result<String> {
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    append_query(endpoint, &params)
+}
+
+/// Makes a new transaction and the parameters of its authorization request,
+/// to be sent in the URL or pushed (RFC 9126).
+pub fn authorization_request(
+    config: &ClientConfig,
+    opts: AuthorizeOptions,
+    now_ms: u64,
+) -> Result<(Transaction, Vec<(String, String)>)> {
     let max_age = match opts.max_age {
         None => None,
         Some(s) if s.is_finite() && s >= 0.0 && s.fract() == 0.0 && s <= u32::MAX as f64 => Some(s as u64),
@@ -113,8 +134,11 @@ pub fn begin_authorization(
     for (k, v) in &extra {
         params.push((k, v));
     }
-    let url = append_query(&metadata.authorization_endpoint, &params)?;
-    Ok((tx, url))
+    let params = params
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Ok((tx, params))
 }
 
 fn extra_params(extra: Option<BTreeMap<String, serde_json::Value>>) -> Result<Vec<(String, String)>> {

@@ -46,6 +46,9 @@ pub struct ClientOptions {
     pub default_expires_in: Option<f64>,
     /// Milliseconds silent authentication (`checkSession`) may take.
     pub silent_timeout_ms: Option<f64>,
+    /// Send the authorization parameters by pushed authorization request (RFC 9126).
+    #[serde(default)]
+    pub pushed_authorization_requests: bool,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -58,6 +61,8 @@ pub struct EndpointOverrides {
     pub jwks: Option<String>,
     pub end_session: Option<String>,
     pub revocation: Option<String>,
+    /// RFC 9126 pushed authorization requests.
+    pub pushed_authorization_request: Option<String>,
 }
 
 /// Where the provider's endpoints come from.
@@ -106,6 +111,9 @@ pub struct ClientConfig {
     pub jwks_max_age_s: Option<u64>,
     pub default_expires_in_s: u64,
     pub silent_timeout_ms: u32,
+    /// The app asked for pushed authorization requests (RFC 9126); discovery
+    /// may require them too, see [`crate::par::pushed_request_endpoint`].
+    pub pushed_authorization_requests: bool,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -210,6 +218,10 @@ impl ClientConfig {
             (&e.jwks, "`endpoints.jwks`"),
             (&e.end_session, "`endpoints.endSession`"),
             (&e.revocation, "`endpoints.revocation`"),
+            (
+                &e.pushed_authorization_request,
+                "`endpoints.pushedAuthorizationRequest`",
+            ),
         ] {
             if let Some(url) = value {
                 check_endpoint_url(url, name, allow_insecure)?;
@@ -230,6 +242,7 @@ impl ClientConfig {
             jwks_max_age_s,
             default_expires_in_s,
             silent_timeout_ms,
+            pushed_authorization_requests: o.pushed_authorization_requests,
         })
     }
 
@@ -261,6 +274,7 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "jwksMaxAge",
     "defaultExpiresIn",
     "silentTimeoutMs",
+    "pushedAuthorizationRequests",
 ];
 
 /// The members of `endpoints`.
@@ -271,6 +285,7 @@ pub const ENDPOINT_OPTIONS: &[&str] = &[
     "jwks",
     "endSession",
     "revocation",
+    "pushedAuthorizationRequest",
 ];
 
 /// The options of one login (`buildAuthorizeUrl`, `loginWithRedirect`).

@@ -17,6 +17,10 @@ pub struct ProviderMetadata {
     pub end_session_endpoint: Option<String>,
     /// RFC 7009: where tokens are revoked (logout revokes the refresh token there).
     pub revocation_endpoint: Option<String>,
+    /// RFC 9126 §5: where authorization requests are pushed.
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the provider accepts authorization requests only by PAR.
+    pub require_pushed_authorization_requests: bool,
     /// RFC 9207 §3: the provider puts `iss` in every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
@@ -31,6 +35,9 @@ struct DiscoveryDocument {
     jwks_uri: Option<String>,
     end_session_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
     code_challenge_methods_supported: Option<Vec<String>>,
@@ -92,6 +99,11 @@ pub fn parse_discovery_document(
         jwks_uri: optional(doc.jwks_uri, "jwks_uri")?,
         end_session_endpoint: optional(doc.end_session_endpoint, "end_session_endpoint")?,
         revocation_endpoint: optional(doc.revocation_endpoint, "revocation_endpoint")?,
+        pushed_authorization_request_endpoint: optional(
+            doc.pushed_authorization_request_endpoint,
+            "pushed_authorization_request_endpoint",
+        )?,
+        require_pushed_authorization_requests: doc.require_pushed_authorization_requests,
         authorization_response_iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
         id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
         issuer,
@@ -115,6 +127,8 @@ pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
         jwks_uri: Some(format!("{issuer}.well-known/jwks.json")),
         end_session_endpoint: Some(format!("{issuer}v2/logout")),
         revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
+        pushed_authorization_request_endpoint: Some(format!("{issuer}oauth/par")),
+        require_pushed_authorization_requests: false,
         // Auth0 does not send `iss` in authorization responses; when one is
         // present it is still checked.
         authorization_response_iss_parameter_supported: false,
@@ -142,6 +156,9 @@ pub fn apply_overrides(mut m: ProviderMetadata, o: &EndpointOverrides) -> Provid
     if let Some(v) = &o.revocation {
         m.revocation_endpoint = Some(v.clone());
     }
+    if let Some(v) = &o.pushed_authorization_request {
+        m.pushed_authorization_request_endpoint = Some(v.clone());
+    }
     m
 }
 
@@ -158,6 +175,8 @@ pub fn metadata_from_overrides(config: &ClientConfig) -> Option<ProviderMetadata
             jwks_uri: None,
             end_session_endpoint: None,
             revocation_endpoint: None,
+            pushed_authorization_request_endpoint: None,
+            require_pushed_authorization_requests: false,
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: None,
         },

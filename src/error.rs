@@ -53,6 +53,9 @@ pub mod code {
     pub const POPUP_CLOSED: &str = "popup_closed";
     /// The revocation endpoint answered with an error that is not an OAuth error body.
     pub const REVOCATION_FAILED: &str = "revocation_failed";
+    /// The pushed authorization request endpoint (RFC 9126) answered without
+    /// a usable `request_uri`, or with an error that is not an OAuth error body.
+    pub const INVALID_PAR_RESPONSE: &str = "invalid_par_response";
 }
 
 /// The library's error: a stable `code`, a human-readable message and, when a

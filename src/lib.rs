@@ -15,6 +15,7 @@ pub mod id_token;
 pub mod json;
 pub mod jwks;
 pub mod logout;
+pub mod par;
 pub mod pkce;
 pub mod random;
 pub mod secret;

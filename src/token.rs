@@ -96,7 +96,7 @@ pub fn merge_refreshed(previous: &TokenSet, new: TokenSet) -> TokenSet {
     }
 }
 
-fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str, &str)]) -> TokenRequest {
+pub(crate) fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str, &str)]) -> TokenRequest {
     match encoding {
         TokenRequestEncoding::Form => {
             let mut ser = form_urlencoded::Serializer::new(String::new());

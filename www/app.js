@@ -17,7 +17,12 @@ function settings() {
 
 function saveSettings() {
   const form = $("settings-form");
-  const s = { mode: form.mode.value, domain: form.domain.value.trim(), clientId: form.clientId.value.trim() };
+  const s = {
+    mode: form.mode.value,
+    domain: form.domain.value.trim(),
+    clientId: form.clientId.value.trim(),
+    par: form.par.checked,
+  };
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
   $("auth0-fields").hidden = s.mode !== "auth0";
   return s;
@@ -25,7 +30,7 @@ function saveSettings() {
 
 function clientOptions(s) {
   // The session survives reloads of this tab (sessionStorage).
-  const common = { redirectUri, tokenStorage: "session" };
+  const common = { redirectUri, tokenStorage: "session", pushedAuthorizationRequests: Boolean(s.par) };
   if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, ...common };
   return { issuer: localConfig.issuer, clientId: localConfig.clientId, ...common };
 }
@@ -155,7 +160,13 @@ async function main() {
   form.mode.value = s.mode;
   form.domain.value = s.domain ?? "";
   form.clientId.value = s.clientId ?? "";
-  form.addEventListener("change", saveSettings);
+  form.par.checked = Boolean(s.par);
+  // A changed setting makes a new client on next use (the popup button needs one made beforehand).
+  form.addEventListener("change", async () => {
+    saveSettings();
+    auth = null;
+    auth = await client().catch(() => null);
+  });
   saveSettings();
 
   $("login-button").addEventListener("click", async () => {

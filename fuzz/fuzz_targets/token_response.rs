@@ -1,6 +1,8 @@
 #![no_main]
-//! Token endpoint and userinfo responses: status and body from a server that may be hostile.
+//! Token endpoint, userinfo and pushed authorization (RFC 9126) responses:
+//! status and body from a server that may be hostile.
 use libfuzzer_sys::fuzz_target;
+use oidc_pkce::par::parse_pushed_response;
 use oidc_pkce::token::{merge_refreshed, parse_token_response};
 use oidc_pkce::userinfo::parse_userinfo_response;
 
@@ -16,4 +18,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = parse_userinfo_response(status, body, "alice");
+    let _ = parse_pushed_response(status, body);
 });

@@ -11,10 +11,11 @@ use super::frames::{self, Outcome};
 use super::http::{self, Body, Expect};
 use super::session::TokenFrom;
 use super::{check_keys, from_js};
-use crate::authorize::{begin_authorization, AuthorizeOptions};
+use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::config::DEFAULT_POPUP_TIMEOUT_MS;
 use crate::error::{code, AuthError, Result};
+use crate::par;
 use crate::session::Session;
 use crate::token::{authorization_code_request, parse_token_response};
 use crate::transaction::{find_by_state, key_prefix, stale_keys, StateLookup, Transaction};
@@ -37,7 +38,22 @@ impl Inner {
             o
         };
         let now = now_ms();
-        let (tx, url) = begin_authorization(&self.config, &self.metadata, opts, now)?;
+        let (tx, params) = authorization_request(&self.config, opts, now)?;
+        let url = match par::pushed_request_endpoint(&self.config, &self.metadata)? {
+            None => authorization_url(&self.metadata.authorization_endpoint, &params)?,
+            Some(endpoint) => {
+                let req = par::pushed_authorization_request(endpoint, &params);
+                let body = Body::Text {
+                    content_type: req.content_type,
+                    body: &req.body,
+                };
+                let expect = Expect::no_store(code::INVALID_PAR_RESPONSE);
+                let resp =
+                    http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+                let request_uri = par::parse_pushed_response(resp.status, &resp.body)?;
+                par::authorization_url(&self.metadata.authorization_endpoint, &tx.client_id, &request_uri)?
+            }
+        };
         self.forget_stale_transactions(now).await;
         self.transactions.set(&tx.storage_key(), &tx.to_stored()).await?;
         Ok(url)

@@ -70,6 +70,21 @@ describe("loginWithPopup", () => {
     await page.context().close();
   });
 
+  it("with pushed authorization requests (RFC 9126): the popup opens at client_id + request_uri and completes", async () => {
+    const page = await newPage(world);
+    const authorizeRequests = [];
+    page.context().on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.origin === world.op.url && u.pathname === "/auth") authorizeRequests.push([...u.searchParams.keys()].sort());
+    });
+    const popup = await clickLoginWithPopup(page, opts({ pushedAuthorizationRequests: true }), { appState: 7 });
+    await signInInPopup(popup);
+    assert.deepEqual(authorizeRequests[0], ["client_id", "request_uri"]);
+    assert.deepEqual(await outcome(page), { ok: true, appState: 7 });
+    assert.equal(await page.evaluate(() => window.auth.getUser()?.sub), "alice");
+    await page.context().close();
+  });
+
   it("the user closes the popup: popup_closed", async () => {
     const page = await newPage(world);
     const popup = await clickLoginWithPopup(page);
