@@ -234,6 +234,11 @@ export interface AuthClient {
   revokeTokens(): Promise<void>;
   /** The access token, refreshed first when it is about to expire (or with `forceRefresh`). */
   getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
+  /**
+   * `fetch(input, init)` with `Authorization: Bearer` and the token `getAccessToken()` gives
+   * (refreshed first when needed). Resolves to the `Response` whatever its status, as fetch does.
+   */
+  fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Refreshes now with the refresh token, and resolves to the new tokens. */
   refresh(opts?: RefreshOptions): Promise<Tokens>;
   /** Calls `callback({ type })` when the session changes; returns a function that unsubscribes. */

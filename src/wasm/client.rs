@@ -592,6 +592,34 @@ impl AuthClient {
         })
     }
 
+    /// `fetch(input, init)` with `Authorization: Bearer` and the access token
+    /// `getAccessToken()` gives (refreshed or renewed first when needed).
+    /// Resolves to the `Response` whatever its status, as fetch does.
+    #[wasm_bindgen(js_name = fetchWithAuth, unchecked_return_type = "Promise<Response>")]
+    pub fn fetch_with_auth(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+    ) -> Promise {
+        // RFC 6750 §2.1 for a Bearer token. A DPoP-bound one (a provider that
+        // binds without being asked) is useless without a proof: never sent
+        // as Bearer.
+        let bound = self
+            .inner
+            .session
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| !s.tokens.token_type.eq_ignore_ascii_case("bearer"));
+        if bound {
+            let e = AuthError::new(
+                code::UNSUPPORTED_PLATFORM,
+                "the access token is not a Bearer token (DPoP-bound?): fetchWithAuth sends Bearer tokens only",
+            );
+            return Promise::reject(&e.into());
+        }
+        http::fetch_with_token(&self.get_access_token(JsValue::UNDEFINED), &input, &init)
+    }
+
     /// Refreshes now with the refresh token, and resolves to the new tokens.
     #[wasm_bindgen(unchecked_return_type = "Promise<Tokens>")]
     pub fn refresh(

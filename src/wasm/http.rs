@@ -75,6 +75,39 @@ extern "C" {
     ) -> js_sys::Promise;
 }
 
+// `fetchWithAuth`: once `token` resolves, the app's request with
+// `Authorization: Bearer`. A `Request` made from the app's arguments keeps its
+// method, headers, body and options. Plain JS (a few hundred bytes less than
+// the same through Rust futures); the errors are the library's AuthErrors.
+#[wasm_bindgen(inline_js = r#"
+function authError(code, message, cause) {
+  const err = new Error(`fetchWithAuth: ${message} (${String((cause && cause.message) || cause)})`);
+  err.name = "AuthError";
+  err.code = code;
+  err.cause = cause;
+  return err;
+}
+export function fetchWithToken(token, input, init) {
+  return token.then((t) => {
+    let request;
+    try {
+      request = new Request(input, init);
+      request.headers.set("Authorization", `Bearer ${t}`);
+    } catch (e) {
+      throw authError("invalid_config", "not a request fetch can make", e);
+    }
+    return fetch(request).catch((e) => {
+      throw authError("network_error", "the request failed; a CORS refusal looks the same to a page", e);
+    });
+  });
+}
+"#)]
+extern "C" {
+    /// `fetch(input, init)` with the token `token` resolves to as Bearer.
+    #[wasm_bindgen(js_name = fetchWithToken)]
+    pub fn fetch_with_token(token: &js_sys::Promise, input: &JsValue, init: &JsValue) -> js_sys::Promise;
+}
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
