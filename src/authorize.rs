@@ -47,6 +47,8 @@ const RESERVED: &[&str] = &[
     // RFC 9126 §4 / RFC 9101: the request object by reference or value.
     "request_uri",
     "request",
+    // RFC 9449 §10: set by the `dpop` option, from the key this client holds.
+    "dpop_jkt",
 ];
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -61,7 +63,7 @@ pub fn begin_authorization(
     opts: AuthorizeOptions,
     now_ms: u64,
 ) -> Result<(Transaction, String)> {
-    let (tx, params) = authorization_request(config, opts, now_ms)?;
+    let (tx, params) = authorization_request(config, opts, now_ms, None)?;
     let url = authorization_url(&metadata.authorization_endpoint, &params)?;
     Ok((tx, url))
 }
@@ -73,11 +75,14 @@ pub fn authorization_url(endpoint: &str, params: &[(String, String)]) -> Result<
 }
 
 /// Makes a new transaction and the parameters of its authorization request,
-/// to be sent in the URL or pushed (RFC 9126).
+/// to be sent in the URL or pushed (RFC 9126). `dpop_jkt`: the thumbprint of
+/// the DPoP key that will sign the code exchange (RFC 9449 §10), which binds
+/// the authorization code to it.
 pub fn authorization_request(
     config: &ClientConfig,
     opts: AuthorizeOptions,
     now_ms: u64,
+    dpop_jkt: Option<String>,
 ) -> Result<(Transaction, Vec<(String, String)>)> {
     let max_age = match opts.max_age {
         None => None,
@@ -105,6 +110,7 @@ pub fn authorization_request(
         max_age,
         app_state: opts.app_state,
         created_at_ms: now_ms,
+        dpop_jkt,
     };
     let challenge = tx.code_verifier.challenge();
     let max_age_s = max_age.map(|m| m.to_string());
@@ -130,6 +136,9 @@ pub fn authorization_request(
     }
     if let Some(h) = opts.login_hint.as_deref().filter(|h| !h.is_empty()) {
         params.push(("login_hint", h));
+    }
+    if let Some(j) = &tx.dpop_jkt {
+        params.push(("dpop_jkt", j));
     }
     for (k, v) in &extra {
         params.push((k, v));
@@ -251,6 +260,7 @@ mod tests {
             "redirect_uri",
             "response_mode",
             "nonce",
+            "dpop_jkt",
         ] {
             let opts = AuthorizeOptions {
                 extra_params: Some([(k.to_string(), serde_json::json!("x"))].into()),
@@ -272,6 +282,20 @@ mod tests {
             ..Default::default()
         };
         assert!(begin_authorization(&config(), &meta, bad_age, 0).is_err());
+    }
+
+    #[test]
+    fn dpop_binds_the_code_to_the_key() {
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_string();
+        let (tx, params) =
+            authorization_request(&config(), AuthorizeOptions::default(), 0, Some(jkt.clone())).unwrap();
+        assert_eq!(tx.dpop_jkt.as_ref(), Some(&jkt));
+        assert!(params.contains(&("dpop_jkt".to_string(), jkt.clone())));
+        let back = Transaction::from_stored(&tx.to_stored()).unwrap();
+        assert_eq!(back.dpop_jkt, Some(jkt));
+        let (tx, params) = authorization_request(&config(), AuthorizeOptions::default(), 0, None).unwrap();
+        assert_eq!(tx.dpop_jkt, None);
+        assert!(params.iter().all(|(k, _)| k != "dpop_jkt"));
     }
 
     #[test]

@@ -142,6 +142,7 @@ mod tests {
             max_age: None,
             app_state: None,
             created_at_ms: 0,
+            dpop_jkt: None,
         }
     }
 

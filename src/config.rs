@@ -49,6 +49,9 @@ pub struct ClientOptions {
     /// Send the authorization parameters by pushed authorization request (RFC 9126).
     #[serde(default)]
     pub pushed_authorization_requests: bool,
+    /// Bind the tokens to a key of this browser (DPoP, RFC 9449).
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -114,6 +117,8 @@ pub struct ClientConfig {
     /// The app asked for pushed authorization requests (RFC 9126); discovery
     /// may require them too, see [`crate::par::pushed_request_endpoint`].
     pub pushed_authorization_requests: bool,
+    /// DPoP (RFC 9449): the tokens are bound to a key this browser holds; see [`crate::dpop`].
+    pub dpop: bool,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -243,6 +248,7 @@ impl ClientConfig {
             default_expires_in_s,
             silent_timeout_ms,
             pushed_authorization_requests: o.pushed_authorization_requests,
+            dpop: o.dpop,
         })
     }
 
@@ -275,6 +281,7 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "defaultExpiresIn",
     "silentTimeoutMs",
     "pushedAuthorizationRequests",
+    "dpop",
 ];
 
 /// The members of `endpoints`.

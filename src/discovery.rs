@@ -24,6 +24,8 @@ pub struct ProviderMetadata {
     /// RFC 9207 §3: the provider puts `iss` in every authorization response.
     pub authorization_response_iss_parameter_supported: bool,
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 9449 §5.1: the algorithms the provider takes DPoP proofs in.
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +44,7 @@ struct DiscoveryDocument {
     authorization_response_iss_parameter_supported: bool,
     code_challenge_methods_supported: Option<Vec<String>>,
     id_token_signing_alg_values_supported: Option<Vec<String>>,
+    dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// OIDC Discovery §4: "If the Issuer value contains a path component, any
@@ -106,6 +109,7 @@ pub fn parse_discovery_document(
         require_pushed_authorization_requests: doc.require_pushed_authorization_requests,
         authorization_response_iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
         id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
+        dpop_signing_alg_values_supported: doc.dpop_signing_alg_values_supported,
         issuer,
     })
 }
@@ -133,6 +137,7 @@ pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
         // present it is still checked.
         authorization_response_iss_parameter_supported: false,
         id_token_signing_alg_values_supported: Some(vec!["RS256".into()]),
+        dpop_signing_alg_values_supported: None,
     }
 }
 
@@ -179,6 +184,7 @@ pub fn metadata_from_overrides(config: &ClientConfig) -> Option<ProviderMetadata
             require_pushed_authorization_requests: false,
             authorization_response_iss_parameter_supported: false,
             id_token_signing_alg_values_supported: None,
+            dpop_signing_alg_values_supported: None,
         },
         o,
     ))

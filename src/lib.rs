@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(feature = "rust-verifier")]
 pub mod crypto;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod id_token;
 pub mod json;

@@ -35,6 +35,7 @@ fn tx(
         max_age: Some(created % 1000),
         app_state: app_state.map(|s| serde_json::Value::String(s).to_string()),
         created_at_ms: created,
+        dpop_jkt: None,
     }
 }
 

@@ -36,6 +36,8 @@ pub fn jwks_key(jwks_uri: &str) -> String {
 pub struct Session {
     pub tokens: TokenSet,
     pub id_token: VerifiedIdToken,
+    /// DPoP: the thumbprint of the key the tokens are bound to (RFC 9449).
+    pub dpop_jkt: Option<String>,
 }
 
 /// Claims about the authentication itself rather than about the user.
@@ -87,6 +89,7 @@ impl Session {
             token_type: t.token_type.clone(),
             expires_at_ms: t.expires_at_ms,
             scope: t.scope.clone(),
+            dpop_jkt: self.dpop_jkt.clone(),
         };
         serde_json::to_string(&stored).unwrap_or_default()
     }
@@ -107,6 +110,8 @@ struct Stored {
     expires_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 /// A stored session before its ID token is verified again.
@@ -114,6 +119,7 @@ struct Stored {
 pub struct StoredSession {
     pub tokens: TokenSet,
     pub id_token: IdToken,
+    pub dpop_jkt: Option<String>,
 }
 
 /// Reads a stored session back. Anything this library would not have written
@@ -145,6 +151,7 @@ pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Resul
             scope: s.scope,
         },
         id_token: IdToken::new(s.id_token),
+        dpop_jkt: s.dpop_jkt,
     })
 }
 
@@ -173,6 +180,7 @@ mod tests {
                 sub: "alice".into(),
                 exp: 10,
             },
+            dpop_jkt: None,
         }
     }
 
@@ -201,6 +209,13 @@ mod tests {
         assert_eq!(back.id_token.expose(), "h.p.s");
         assert!(parse_stored_session(&stored, "other", "https://id").is_err());
         assert!(parse_stored_session(&stored, "app", "https://evil").is_err());
+        assert_eq!(back.dpop_jkt, None);
+        let bound = Session {
+            dpop_jkt: Some("jkt".into()),
+            ..s.clone()
+        };
+        let back = parse_stored_session(&bound.to_stored("app", "https://id"), "app", "https://id").unwrap();
+        assert_eq!(back.dpop_jkt.as_deref(), Some("jkt"));
         for bad in [
             "",
             "{}",

@@ -30,6 +30,9 @@ pub struct Transaction {
     /// handed back by the callback exactly (object keys in the app's order).
     pub app_state: Option<String>,
     pub created_at_ms: u64,
+    /// With DPoP: the thumbprint of the key named in the authorization
+    /// request (`dpop_jkt`), which must sign the code exchange.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,6 +57,8 @@ struct Stored {
     #[serde(default, skip_serializing)]
     app_state: Option<serde_json::Value>,
     created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 /// A client id or issuer as a storage key part: percent-encoded, so it
@@ -98,6 +103,7 @@ impl Transaction {
             app_state_json: self.app_state.clone(),
             app_state: None,
             created_at_ms: self.created_at_ms,
+            dpop_jkt: self.dpop_jkt.clone(),
         };
         // Serializing plain strings, numbers and a serde_json::Value cannot fail.
         serde_json::to_string(&stored).unwrap_or_default()
@@ -140,6 +146,7 @@ impl Transaction {
             max_age: s.max_age,
             app_state,
             created_at_ms: s.created_at_ms,
+            dpop_jkt: s.dpop_jkt,
         })
     }
 }
@@ -224,6 +231,7 @@ mod tests {
             max_age: Some(300),
             app_state: Some(r#"{"returnTo":"/inbox","n":[1,2]}"#.into()),
             created_at_ms,
+            dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
         }
     }
 

@@ -1,0 +1,328 @@
+//! DPoP (RFC 9449): tokens bound to a key this browser holds, and the proofs
+//! that show possession of it. The key itself (ES256, non-extractable, kept in
+//! IndexedDB) lives in the platform glue; what a proof says, the thumbprint,
+//! and how the servers' nonces are read are decided here.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{code, AuthError, Result};
+use crate::uri::Uri;
+
+/// The one signature algorithm: ECDSA P-256 with SHA-256, which every
+/// `crypto.subtle` has and every DPoP server accepts.
+pub const ALG: &str = "ES256";
+
+/// §4.2: "typ: with value dpop+jwt".
+const TYP: &str = "dpop+jwt";
+
+/// The public half of a P-256 key, as the coordinates of its JWK.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    x: String,
+    y: String,
+}
+
+impl PublicKey {
+    /// The coordinates as `crypto.subtle.exportKey("jwk")` gives them: each
+    /// must be 32 bytes of base64url (a P-256 field element).
+    pub fn from_coordinates(x: &str, y: &str) -> Result<PublicKey> {
+        let ok = |c: &str| URL_SAFE_NO_PAD.decode(c).is_ok_and(|b| b.len() == 32);
+        if !ok(x) || !ok(y) {
+            return Err(AuthError::new(
+                code::UNSUPPORTED_PLATFORM,
+                "the DPoP key is not a P-256 key",
+            ));
+        }
+        Ok(PublicKey {
+            x: x.to_string(),
+            y: y.to_string(),
+        })
+    }
+
+    /// The JWK with the required members only, in lexicographic order
+    /// (RFC 7638 §3.2), which is also the proof's `jwk` header.
+    fn jwk_json(&self) -> String {
+        // x and y are base64url (checked above): nothing to escape.
+        format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            self.x, self.y
+        )
+    }
+
+    /// The JWK SHA-256 thumbprint (RFC 7638 §3.1), base64url: the `dpop_jkt`
+    /// of the authorization request (RFC 9449 §10) and the `cnf.jkt` of the
+    /// tokens bound to this key.
+    pub fn thumbprint(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.jwk_json().as_bytes()))
+    }
+}
+
+/// §4.2, `htu`: "The HTTP target URI ..., without query and fragment parts."
+pub fn target_uri(url: &str) -> Result<String> {
+    let u = Uri::parse(url)
+        .filter(Uri::is_http)
+        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, format!("{url:?} is not an http(s) URL")))?;
+    Ok(match u.authority {
+        Some(a) => format!("{}://{a}{}", u.scheme, u.path),
+        None => format!("{}:{}", u.scheme, u.path),
+    })
+}
+
+/// §4.2, `ath`: "hash of the access token ... the base64url encoding of the
+/// SHA-256 hash of the ASCII encoding of the associated access token's value".
+pub fn access_token_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
+}
+
+/// What one proof says (§4.2).
+pub struct Claims<'a> {
+    /// The request's method, as sent.
+    pub htm: &'a str,
+    /// The request's URL; its query and fragment are left out here.
+    pub url: &'a str,
+    pub iat_s: u64,
+    /// A unique identifier: 256 random bits.
+    pub jti: &'a str,
+    /// The server's latest `DPoP-Nonce` (§8, §9), when it gave one.
+    pub nonce: Option<&'a str>,
+    /// The access token the proof goes with (resource requests only).
+    pub access_token: Option<&'a str>,
+}
+
+/// The proof's JWS signing input, `base64url(header) "." base64url(payload)`,
+/// for `key` to sign (ES256: the R || S signature, as `crypto.subtle` makes it).
+pub fn signing_input(key: &PublicKey, c: &Claims<'_>) -> Result<String> {
+    let header = format!(r#"{{"typ":"{TYP}","alg":"{ALG}","jwk":{}}}"#, key.jwk_json());
+    // JSON strings through serde_json (the method and URL come from the app).
+    let text = |v: &str| Value::from(v).to_string();
+    let mut payload = format!(
+        r#"{{"jti":{},"htm":{},"htu":{},"iat":{}"#,
+        text(c.jti),
+        text(c.htm),
+        text(&target_uri(c.url)?),
+        c.iat_s
+    );
+    if let Some(n) = c.nonce {
+        payload += &format!(r#","nonce":{}"#, text(n));
+    }
+    if let Some(t) = c.access_token {
+        payload += &format!(r#","ath":"{}""#, access_token_hash(t));
+    }
+    payload.push('}');
+    Ok(format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// A `DPoP-Nonce` header worth keeping: §8.1, `nonce = 1*NQCHAR`. Anything
+/// else is ignored (it would only make the next proof fail).
+pub fn valid_nonce(value: &str) -> Option<&str> {
+    let ok = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+    ok.then_some(value)
+}
+
+/// The key under which a server's nonce is kept: its origin (§8: "the nonce
+/// ... to that server").
+pub fn nonce_key(url: &str) -> Option<String> {
+    let u = Uri::parse(url)?;
+    Some(format!(
+        "{}://{}",
+        u.scheme.to_ascii_lowercase(),
+        u.authority?.to_ascii_lowercase()
+    ))
+}
+
+/// §9: a resource server asks for a nonce with a 401 whose challenge is
+/// `DPoP error="use_dpop_nonce"`.
+pub fn resource_asks_for_nonce(status: u16, www_authenticate: Option<&str>) -> bool {
+    status == 401
+        && www_authenticate.is_some_and(|h| {
+            let h = h.to_ascii_lowercase();
+            h.contains("dpop") && h.contains("use_dpop_nonce")
+        })
+}
+
+/// §8: the authorization server asks for a nonce with a 400 and the error
+/// `use_dpop_nonce`.
+pub fn server_asks_for_nonce(e: &AuthError) -> bool {
+    e.code() == "use_dpop_nonce"
+}
+
+/// §5: the tokens asked for with a proof must come back bound to the key.
+/// A server that answers `Bearer` ignored the proof: taking its token as
+/// bound would be the silent fallback to bearer tokens this option exists to
+/// prevent.
+pub fn check_token_type(token_type: &str, status: u16) -> Result<()> {
+    if token_type.eq_ignore_ascii_case("dpop") {
+        return Ok(());
+    }
+    Err(AuthError::new(
+        code::INVALID_TOKEN_RESPONSE,
+        format!(
+            "`dpop` is on but the token endpoint answered `token_type` {token_type:?}, not DPoP: the provider \
+             did not bind the tokens to this browser's key (does it support DPoP for this client?)"
+        ),
+    )
+    .with_status(status))
+}
+
+/// With `dpop`, the provider must accept ES256 proofs when it says which it
+/// accepts (RFC 9449 §5.1, `dpop_signing_alg_values_supported`).
+pub fn check_provider_support(algs: Option<&[String]>) -> Result<()> {
+    match algs {
+        Some(a) if !a.iter().any(|x| x == ALG) => Err(AuthError::new(
+            code::INVALID_CONFIG,
+            format!("`dpop` is on but the provider accepts DPoP proofs signed with {a:?} only, not ES256"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The key of RFC 9449's examples (§4.1).
+    fn key() -> PublicKey {
+        PublicKey::from_coordinates(
+            "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+            "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA",
+        )
+        .unwrap()
+    }
+
+    fn decode(part: &str) -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn thumbprint_is_rfc_9449s() {
+        // RFC 9449 §6.1 and §10: the `jkt` of the examples' key.
+        assert_eq!(key().thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    }
+
+    #[test]
+    fn refuses_keys_that_are_not_p256() {
+        assert!(PublicKey::from_coordinates("AAAA", "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA").is_err());
+        assert!(PublicKey::from_coordinates("l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs", "\"}").is_err());
+    }
+
+    #[test]
+    fn proof_header_and_claims() {
+        let input = signing_input(
+            &key(),
+            &Claims {
+                htm: "POST",
+                url: "https://server.example.com/token?x=1#f",
+                iat_s: 1_562_262_616,
+                jti: "e1j3V_bKic8-LAEB",
+                nonce: Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"),
+                access_token: None,
+            },
+        )
+        .unwrap();
+        let (h, p) = input.split_once('.').unwrap();
+        let h = decode(h);
+        assert_eq!(h["typ"], "dpop+jwt");
+        assert_eq!(h["alg"], "ES256");
+        assert_eq!(h["jwk"]["kty"], "EC");
+        assert_eq!(h["jwk"]["x"], "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs");
+        assert!(h["jwk"].get("d").is_none());
+        let p = decode(p);
+        assert_eq!(p["htm"], "POST");
+        assert_eq!(p["htu"], "https://server.example.com/token");
+        assert_eq!(p["iat"], 1_562_262_616);
+        assert_eq!(p["jti"], "e1j3V_bKic8-LAEB");
+        assert_eq!(p["nonce"], "eyJ7S_zG.eyJH0-Z.HX4w-7v");
+        assert!(p.get("ath").is_none());
+    }
+
+    #[test]
+    fn resource_proofs_carry_ath() {
+        // RFC 9449 §7.1's example: the token and its `ath`.
+        let input = signing_input(
+            &key(),
+            &Claims {
+                htm: "GET",
+                url: "https://resource.example.org/protectedresource",
+                iat_s: 1,
+                jti: "j",
+                nonce: None,
+                access_token: Some("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+            },
+        )
+        .unwrap();
+        let p = decode(input.split_once('.').unwrap().1);
+        assert_eq!(p["ath"], "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
+        assert!(p.get("nonce").is_none());
+    }
+
+    #[test]
+    fn target_uri_drops_query_and_fragment() {
+        assert_eq!(
+            target_uri("http://127.0.0.1:9/a/b?c=d").unwrap(),
+            "http://127.0.0.1:9/a/b"
+        );
+        assert!(target_uri("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn nonces() {
+        assert_eq!(
+            valid_nonce("eyJ7S_zG.eyJH0-Z.HX4w-7v"),
+            Some("eyJ7S_zG.eyJH0-Z.HX4w-7v")
+        );
+        assert_eq!(valid_nonce(""), None);
+        assert_eq!(valid_nonce("a b"), None);
+        assert_eq!(valid_nonce("a\"b"), None);
+        assert_eq!(
+            nonce_key("HTTPS://Server.Example.com:8443/token?x").as_deref(),
+            Some("https://server.example.com:8443")
+        );
+        assert!(resource_asks_for_nonce(
+            401,
+            Some(
+                r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#
+            )
+        ));
+        assert!(!resource_asks_for_nonce(
+            401,
+            Some(r#"DPoP error="invalid_token""#)
+        ));
+        assert!(!resource_asks_for_nonce(
+            400,
+            Some(r#"DPoP error="use_dpop_nonce""#)
+        ));
+        assert!(!resource_asks_for_nonce(401, None));
+    }
+
+    #[test]
+    fn tokens_must_come_back_bound() {
+        assert!(check_token_type("DPoP", 200).is_ok());
+        assert!(check_token_type("dpop", 200).is_ok());
+        assert_eq!(
+            check_token_type("Bearer", 200).unwrap_err().code(),
+            code::INVALID_TOKEN_RESPONSE
+        );
+    }
+
+    #[test]
+    fn provider_must_take_es256() {
+        assert!(check_provider_support(None).is_ok());
+        assert!(check_provider_support(Some(&["ES256".into(), "EdDSA".into()])).is_ok());
+        assert_eq!(
+            check_provider_support(Some(&["EdDSA".into()]))
+                .unwrap_err()
+                .code(),
+            code::INVALID_CONFIG
+        );
+    }
+}
