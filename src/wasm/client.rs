@@ -9,8 +9,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use super::dpop::Target;
 use super::frames;
-use super::http::{self, Body, Expect};
+use super::http::{self, Body, Credentials, Expect};
 use super::storage::KvStore;
 use super::{check_keys, from_js, to_js};
 use crate::config::{
@@ -67,6 +68,8 @@ pub(super) struct Inner {
     /// The endpoints came from the document kept with the session, the
     /// provider being unreachable: see `ensure_online`.
     pub(super) offline_start: std::cell::Cell<bool>,
+    /// RFC 9449 §8, §9: the latest `DPoP-Nonce` of each server, by origin.
+    pub(super) dpop_nonces: RefCell<Vec<(String, String)>>,
 }
 
 /// A configured client. Make one with `createAuthClient(options)`.
@@ -128,10 +131,21 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         Err(_) if token_storage.is_undefined() => KvStore::Nothing,
         other => other?,
     };
+    if config.dpop && !super::dpop::supported() {
+        // RFC 9449 with a non-extractable key needs crypto.subtle (a secure
+        // context) and IndexedDB: without them, no silent fallback to Bearer.
+        return Err(AuthError::new(
+            code::UNSUPPORTED_PLATFORM,
+            "`dpop` needs crypto.subtle and IndexedDB: serve the page over https (or http://localhost)",
+        ));
+    }
     let (metadata, offline_start) = match resolve_metadata(&config, &tokens).await? {
         Endpoints::Current(m) => (m, false),
         Endpoints::Kept(m) => (m, true),
     };
+    if config.dpop {
+        crate::dpop::check_provider_support(metadata.dpop_signing_alg_values_supported.as_deref())?;
+    }
     let algs = allowed_algs(
         config.id_token_signing_algs.as_deref(),
         metadata.id_token_signing_alg_values_supported.as_deref(),
@@ -149,6 +163,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         listeners: RefCell::new(Vec::new()),
         next_listener: std::cell::Cell::new(0),
         offline_start: std::cell::Cell::new(offline_start),
+        dpop_nonces: RefCell::new(Vec::new()),
     });
     inner.restore_session().await;
     Ok(AuthClient { inner })
@@ -216,7 +231,15 @@ async fn resolve_metadata(config: &ClientConfig, tokens: &KvStore) -> Result<End
 async fn discover(config: &ClientConfig, issuer: &str) -> Result<(ProviderMetadata, String)> {
     let url = discovery_url(issuer);
     let expect = Expect::no_store(code::INVALID_DISCOVERY);
-    let resp = http::send("GET", &url, Body::None, None, config.http_timeout_ms, expect).await?;
+    let resp = http::send(
+        "GET",
+        &url,
+        Body::None,
+        Credentials::default(),
+        config.http_timeout_ms,
+        expect,
+    )
+    .await?;
     if resp.status != 200 {
         return Err(AuthError::new(
             code::INVALID_DISCOVERY,
@@ -458,37 +481,12 @@ impl AuthClient {
         }
     }
 
-    /// GETs the userinfo endpoint with the access token; its `sub` must be the ID token's.
+    /// GETs the userinfo endpoint with the access token (`getAccessToken`
+    /// semantics: refreshed first when needed; DPoP-bound tokens with a
+    /// proof); its `sub` must be the ID token's.
     #[wasm_bindgen(js_name = fetchUserInfo, unchecked_return_type = "Promise<User>")]
     pub fn fetch_user_info(&self) -> Promise {
-        let inner = self.inner.clone();
-        spawn(async move {
-            inner.ensure_online().await?;
-            let (access, sub) = {
-                let session = inner.session.borrow();
-                let s = session
-                    .as_ref()
-                    .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
-                (s.tokens.access_token.clone(), s.id_token.sub.clone())
-            };
-            let url = inner.metadata.userinfo_endpoint.as_deref().ok_or_else(|| {
-                AuthError::new(
-                    code::INVALID_CONFIG,
-                    "the provider has no userinfo_endpoint (set `endpoints.userinfo`)",
-                )
-            })?;
-            let resp = http::send(
-                "GET",
-                url,
-                Body::None,
-                Some(access.expose()),
-                inner.config.http_timeout_ms,
-                Expect::no_store(code::INVALID_USERINFO_RESPONSE),
-            )
-            .await?;
-            let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
-            Ok(json_to_js(&serde_json::Value::Object(claims)))
-        })
+        self.call_resource(None)
     }
 
     /// The provider's logout URL (RP-Initiated Logout, or Auth0's `/v2/logout`).
@@ -525,6 +523,7 @@ impl AuthClient {
             // Best effort, within httpTimeoutMs: a failure does not keep the user signed in.
             let _ = inner.revoke(false).await;
             inner.forget_session().await;
+            inner.forget_dpop_key().await;
             if let Some(url) = target {
                 open_url(option(&opts, "openUrl"), &url).await?;
             }
@@ -547,6 +546,7 @@ impl AuthClient {
             }
             inner.revoke(true).await?;
             inner.forget_session().await;
+            inner.forget_dpop_key().await;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -563,61 +563,22 @@ impl AuthClient {
         future_to_promise(async move {
             let force = option(&opts, "forceRefresh").is_truthy();
             let scope = option(&opts, "scope").as_string();
-            let can_refresh = {
-                let session = inner.session.borrow();
-                let s = session
-                    .as_ref()
-                    .ok_or_else(|| JsValue::from(AuthError::new(code::LOGIN_REQUIRED, "not signed in")))?;
-                if !force && inner.is_fresh(s) {
-                    return Ok(s.tokens.access_token.expose().into());
-                }
-                s.tokens.refresh_token.is_some()
-            };
-            if can_refresh {
-                JsFuture::from(Inner::refresh_shared(&inner, scope, !force)).await?;
-            } else if !inner.silent_login(&JsValue::UNDEFINED).await? {
-                // No refresh token: silent authentication was the way to a new
-                // access token, and the provider wants the user.
-                return Err(AuthError::new(
-                    code::LOGIN_REQUIRED,
-                    "the access token expired, there is no refresh token, and silent authentication needs the user: log in again",
-                )
-                .into());
-            }
-            let session = inner.session.borrow();
-            let s = session
-                .as_ref()
-                .ok_or_else(|| JsValue::from(AuthError::new(code::LOGIN_REQUIRED, "not signed in")))?;
-            Ok(s.tokens.access_token.expose().into())
+            Ok(Inner::access_token(&inner, force, scope).await?.into())
         })
     }
 
-    /// `fetch(input, init)` with `Authorization: Bearer` and the access token
-    /// `getAccessToken()` gives (refreshed or renewed first when needed).
-    /// Resolves to the `Response` whatever its status, as fetch does.
+    /// `fetch(input, init)` with the access token `getAccessToken()` gives
+    /// (refreshed or renewed first when needed): `Authorization: Bearer`, or
+    /// for DPoP-bound tokens `Authorization: DPoP` and a proof (RFC 9449 §7),
+    /// once more with the server's nonce when it asks for one. Resolves to the
+    /// last `Response` whatever its status, as fetch does.
     #[wasm_bindgen(js_name = fetchWithAuth, unchecked_return_type = "Promise<Response>")]
     pub fn fetch_with_auth(
         &self,
         #[wasm_bindgen(unchecked_param_type = "RequestInfo | URL")] input: JsValue,
         #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
     ) -> Promise {
-        // RFC 6750 §2.1 for a Bearer token. A DPoP-bound one (a provider that
-        // binds without being asked) is useless without a proof: never sent
-        // as Bearer.
-        let bound = self
-            .inner
-            .session
-            .borrow()
-            .as_ref()
-            .is_some_and(|s| !s.tokens.token_type.eq_ignore_ascii_case("bearer"));
-        if bound {
-            let e = AuthError::new(
-                code::UNSUPPORTED_PLATFORM,
-                "the access token is not a Bearer token (DPoP-bound?): fetchWithAuth sends Bearer tokens only",
-            );
-            return Promise::reject(&e.into());
-        }
-        http::fetch_with_token(&self.get_access_token(JsValue::UNDEFINED), &input, &init)
+        self.call_resource(Some((input, init)))
     }
 
     /// Refreshes now with the refresh token, and resolves to the new tokens.
@@ -668,6 +629,63 @@ impl AuthClient {
     }
 }
 
+impl AuthClient {
+    /// A resource request with the access token `getAccessToken()` gives:
+    /// the app's (`fetchWithAuth(input, init)`), resolving to its `Response`;
+    /// or, without `app`, the userinfo endpoint's claims, whose `sub` must be
+    /// the ID token's. DPoP-bound tokens go with a proof (see dpop.rs).
+    fn call_resource(&self, app: Option<(JsValue, JsValue)>) -> Promise {
+        let inner = self.inner.clone();
+        let token = self.get_access_token(JsValue::UNDEFINED);
+        future_to_promise(async move {
+            let userinfo = match &app {
+                Some(_) => String::new(),
+                None => {
+                    inner.ensure_online().await?;
+                    inner.metadata.userinfo_endpoint.clone().ok_or_else(|| {
+                        AuthError::new(
+                            code::INVALID_CONFIG,
+                            "the provider has no userinfo_endpoint (set `endpoints.userinfo`)",
+                        )
+                    })?
+                }
+            };
+            let token = JsFuture::from(token).await?.as_string().unwrap_or_default();
+            let key = inner.session_key_binding().await?;
+            let request;
+            let target = match &app {
+                Some((input, init)) => {
+                    request = http::new_request(input, init).map_err(|e| {
+                        AuthError::new(
+                            code::INVALID_CONFIG,
+                            format!(
+                                "fetchWithAuth: not a request fetch can make ({})",
+                                http::describe(&e)
+                            ),
+                        )
+                    })?;
+                    Target::App(&request, &token)
+                }
+                None => Target::Get(
+                    &userinfo,
+                    &token,
+                    Expect::no_store(code::INVALID_USERINFO_RESPONSE),
+                ),
+            };
+            let resp = inner.send_with_proof(target, key.as_ref()).await?;
+            if app.is_some() {
+                return Ok(resp.response);
+            }
+            let sub = match inner.session.borrow().as_ref() {
+                Some(s) => s.id_token.sub.clone(),
+                None => return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in").into()),
+            };
+            let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
+            Ok(json_to_js(&serde_json::Value::Object(claims)))
+        })
+    }
+}
+
 /// An exception thrown by the app's own `openUrl`.
 fn app_error(e: JsValue) -> AuthError {
     let detail = e
@@ -682,6 +700,43 @@ fn app_error(e: JsValue) -> AuthError {
     )
 }
 impl Inner {
+    /// `getAccessToken`: the session's access token, refreshed first (with
+    /// the refresh token, else by silent authentication) when it has
+    /// `leeway` seconds or less left, or with `force`.
+    pub(super) async fn access_token(
+        inner: &Rc<Inner>,
+        force: bool,
+        scope: Option<String>,
+    ) -> std::result::Result<String, JsValue> {
+        let current = |inner: &Inner| -> Result<(String, bool, bool)> {
+            let session = inner.session.borrow();
+            let s = session
+                .as_ref()
+                .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
+            Ok((
+                s.tokens.access_token.expose().to_string(),
+                inner.is_fresh(s),
+                s.tokens.refresh_token.is_some(),
+            ))
+        };
+        let (token, fresh, can_refresh) = current(inner)?;
+        if fresh && !force {
+            return Ok(token);
+        }
+        if can_refresh {
+            JsFuture::from(Inner::refresh_shared(inner, scope, !force)).await?;
+        } else if !inner.silent_login(&JsValue::UNDEFINED).await? {
+            // No refresh token: silent authentication was the way to a new
+            // access token, and the provider wants the user.
+            return Err(AuthError::new(
+                code::LOGIN_REQUIRED,
+                "the access token expired, there is no refresh token, and silent authentication needs the user: log in again",
+            )
+            .into());
+        }
+        Ok(current(inner)?.0)
+    }
+
     /// RFC 7009: revokes the refresh token (and, with `access`, the access
     /// token) at the revocation endpoint, if the provider has one.
     pub(super) async fn revoke(&self, access: bool) -> Result<()> {
@@ -707,7 +762,15 @@ impl Inner {
                 body: &req.body,
             };
             let expect = Expect::no_store(code::REVOCATION_FAILED);
-            let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+            let resp = http::send(
+                "POST",
+                &req.url,
+                body,
+                Credentials::default(),
+                self.config.http_timeout_ms,
+                expect,
+            )
+            .await?;
             // §2.2: 200 for a revoked token and for one that was invalid already.
             if resp.status != 200 {
                 return Err(http_error(

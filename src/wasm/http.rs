@@ -39,20 +39,33 @@ async function readCapped(response, cap) {
   for (const c of chunks) { all.set(c, at); at += c.byteLength; }
   return new TextDecoder().decode(all);
 }
-export async function httpSend(method, url, contentType, body, authorization, timeoutMs, cache, cap) {
+export async function httpSend(method, url, contentType, body, authorization, dpop, timeoutMs, cache, cap, request) {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+  const timer = request ? 0 : setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
   try {
-    const headers = { Accept: "application/json" };
-    if (contentType) headers["Content-Type"] = contentType;
-    if (authorization) headers.Authorization = authorization;
-    const response = await fetch(url, {
-      method, headers, body: body === undefined ? undefined : body,
-      credentials: "omit", cache, redirect: "follow", signal: controller.signal,
-    });
-    const text = await readCapped(response, cap);
-    return { status: response.status, body: text, cacheControl: response.headers.get("cache-control") };
+    let response;
+    if (request) {
+      // The app's request, as it made it (its own signal, credentials, body),
+      // from a clone: a retry has the body again. Its answer is not read here.
+      const r = request.clone();
+      r.headers.set("Authorization", authorization);
+      if (dpop) r.headers.set("DPoP", dpop);
+      response = await fetch(r);
+    } else {
+      const headers = { Accept: "application/json" };
+      if (contentType) headers["Content-Type"] = contentType;
+      if (authorization) headers.Authorization = authorization;
+      if (dpop) headers.DPoP = dpop;
+      response = await fetch(url, {
+        method, headers, body: body === undefined ? undefined : body,
+        credentials: "omit", cache, redirect: "follow", signal: controller.signal,
+      });
+    }
+    const text = request ? "" : await readCapped(response, cap);
+    const h = (name) => response.headers.get(name);
+    return { status: response.status, body: text, cacheControl: h("cache-control"),
+      dpopNonce: h("dpop-nonce"), wwwAuthenticate: h("www-authenticate"), response };
   } catch (e) {
     return { failure: String((e && e.message) || e), timedOut };
   } finally {
@@ -68,44 +81,23 @@ extern "C" {
         url: &str,
         content_type: Option<&str>,
         body: Option<&str>,
-        authorization: Option<String>,
+        authorization: Option<&str>,
+        dpop: Option<&str>,
         timeout_ms: u32,
         cache: &str,
         cap: u32,
+        request: Option<&web_sys::Request>,
     ) -> js_sys::Promise;
 }
 
-// `fetchWithAuth`: once `token` resolves, the app's request with
-// `Authorization: Bearer`. A `Request` made from the app's arguments keeps its
-// method, headers, body and options. Plain JS (a few hundred bytes less than
-// the same through Rust futures); the errors are the library's AuthErrors.
+// `fetchWithAuth`'s request: the app's arguments made into a `Request` (it
+// keeps their method, headers, body and options).
 #[wasm_bindgen(inline_js = r#"
-function authError(code, message, cause) {
-  const err = new Error(`fetchWithAuth: ${message} (${String((cause && cause.message) || cause)})`);
-  err.name = "AuthError";
-  err.code = code;
-  err.cause = cause;
-  return err;
-}
-export function fetchWithToken(token, input, init) {
-  return token.then((t) => {
-    let request;
-    try {
-      request = new Request(input, init);
-      request.headers.set("Authorization", `Bearer ${t}`);
-    } catch (e) {
-      throw authError("invalid_config", "not a request fetch can make", e);
-    }
-    return fetch(request).catch((e) => {
-      throw authError("network_error", "the request failed; a CORS refusal looks the same to a page", e);
-    });
-  });
-}
+export function newRequest(input, init) { return new Request(input, init); }
 "#)]
 extern "C" {
-    /// `fetch(input, init)` with the token `token` resolves to as Bearer.
-    #[wasm_bindgen(js_name = fetchWithToken)]
-    pub fn fetch_with_token(token: &js_sys::Promise, input: &JsValue, init: &JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = newRequest, catch)]
+    pub fn new_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsValue>;
 }
 
 #[wasm_bindgen]
@@ -127,6 +119,11 @@ pub struct HttpResponse {
     pub body: String,
     /// The `Cache-Control` header, when the response exposes it.
     pub cache_control: Option<String>,
+    /// RFC 9449 §8, §9: the server's next DPoP nonce.
+    pub dpop_nonce: Option<String>,
+    pub www_authenticate: Option<String>,
+    /// The `Response` itself, for the app's request (`Body::App`), whose body is not read.
+    pub response: JsValue,
 }
 
 /// What one request expects of its answer.
@@ -149,13 +146,27 @@ impl Expect {
     }
 }
 
+#[derive(Clone, Copy)]
 pub enum Body<'a> {
     None,
-    Text { content_type: &'a str, body: &'a str },
+    Text {
+        content_type: &'a str,
+        body: &'a str,
+    },
+    /// The app's own request (`fetchWithAuth`): its method, headers, body
+    /// and signal; no timeout of ours, and its answer is not read.
+    App(&'a web_sys::Request),
 }
 
 fn field(obj: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The credentials a request carries: an `Authorization` header value, a DPoP proof.
+#[derive(Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    pub authorization: Option<&'a str>,
+    pub dpop: Option<&'a str>,
 }
 
 /// Sends a request and reads the body (at most 1 MiB), within `timeout_ms`.
@@ -163,13 +174,14 @@ pub async fn send(
     method: &str,
     url: &str,
     body: Body<'_>,
-    bearer: Option<&str>,
+    credentials: Credentials<'_>,
     timeout_ms: u32,
     expect: Expect,
 ) -> Result<HttpResponse> {
-    let (content_type, text) = match body {
-        Body::None => (None, None),
-        Body::Text { content_type, body } => (Some(content_type), Some(body)),
+    let (content_type, text, request) = match body {
+        Body::None => (None, None, None),
+        Body::Text { content_type, body } => (Some(content_type), Some(body), None),
+        Body::App(r) => (None, None, Some(r)),
     };
     let timeout = timeout_ms.min(i32::MAX as u32);
     let promise = http_send(
@@ -177,10 +189,12 @@ pub async fn send(
         url,
         content_type,
         text,
-        bearer.map(|t| format!("Bearer {t}")),
+        credentials.authorization,
+        credentials.dpop,
         timeout,
         expect.cache,
         MAX_BODY_BYTES as u32,
+        request,
     );
     let out = wasm_bindgen_futures::JsFuture::from(promise)
         .await
@@ -211,6 +225,9 @@ pub async fn send(
         status: field(&out, "status").as_f64().unwrap_or(0.0) as u16,
         body,
         cache_control: field(&out, "cacheControl").as_string(),
+        dpop_nonce: field(&out, "dpopNonce").as_string(),
+        www_authenticate: field(&out, "wwwAuthenticate").as_string(),
+        response: field(&out, "response"),
     })
 }
 

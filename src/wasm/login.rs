@@ -7,8 +7,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, option, Inner};
+use super::dpop::Target;
 use super::frames::{self, Outcome};
-use super::http::{self, Body, Expect};
+use super::http::{self, Body, Credentials, Expect};
 use super::session::TokenFrom;
 use super::{check_keys, from_js};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
@@ -38,7 +39,15 @@ impl Inner {
             o
         };
         let now = now_ms();
-        let (tx, params) = authorization_request(&self.config, opts, now)?;
+        // RFC 9449 §10: `dpop_jkt` binds the code to the key that will redeem it.
+        let dpop_jkt = match self.config.dpop {
+            true => match self.dpop_key(true).await? {
+                Some(k) => Some(k.jkt),
+                None => return Err(AuthError::new(code::STORAGE_ERROR, "no DPoP key could be made")),
+            },
+            false => None,
+        };
+        let (tx, params) = authorization_request(&self.config, opts, now, dpop_jkt)?;
         let url = match par::pushed_request_endpoint(&self.config, &self.metadata)? {
             None => authorization_url(&self.metadata.authorization_endpoint, &params)?,
             Some(endpoint) => {
@@ -48,8 +57,15 @@ impl Inner {
                     body: &req.body,
                 };
                 let expect = Expect::no_store(code::INVALID_PAR_RESPONSE);
-                let resp =
-                    http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+                let resp = http::send(
+                    "POST",
+                    &req.url,
+                    body,
+                    Credentials::default(),
+                    self.config.http_timeout_ms,
+                    expect,
+                )
+                .await?;
                 let request_uri = par::parse_pushed_response(resp.status, &resp.body)?;
                 par::authorization_url(&self.metadata.authorization_endpoint, &tx.client_id, &request_uri)?
             }
@@ -247,14 +263,17 @@ impl Inner {
                 Ok(JsValue::UNDEFINED)
             })
         };
+        // The key the authorization request named signs the exchange (RFC 9449 §10).
+        let key = match &tx.dpop_jkt {
+            Some(jkt) => Some(self.dpop_key_for(jkt).await?),
+            None => None,
+        };
         let req =
             authorization_code_request(&m.token_endpoint, self.config.token_request_encoding, &tx, &code);
-        let body = Body::Text {
-            content_type: req.content_type,
-            body: &req.body,
-        };
         let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
-        let resp = http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await?;
+        let resp = self
+            .send_with_proof(Target::Token(&req, expect), key.as_ref())
+            .await?;
         let tokens = parse_token_response(
             resp.status,
             &resp.body,
@@ -262,6 +281,9 @@ impl Inner {
             true,
             self.config.default_expires_in_s,
         )?;
+        if key.is_some() {
+            crate::dpop::check_token_type(&tokens.token_type, resp.status)?;
+        }
         let _ = JsFuture::from(keys).await;
         let raw = tokens
             .id_token
@@ -271,7 +293,12 @@ impl Inner {
         let id_token = self
             .verify(&raw, Some(&tx.nonce), tx.max_age, true, TokenFrom::Provider)
             .await?;
-        self.store_session(Session { tokens, id_token }).await?;
+        self.store_session(Session {
+            tokens,
+            id_token,
+            dpop_jkt: key.map(|k| k.jkt.clone()),
+        })
+        .await?;
         self.emit("signed_in");
 
         let result = js_sys::Object::new();

@@ -2,6 +2,7 @@
 //! option conversion, fetch, Web Storage, navigation.
 
 mod client;
+mod dpop;
 mod error;
 mod frames;
 mod handoff;

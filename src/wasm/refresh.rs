@@ -8,8 +8,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::client::{now_ms, Inner};
+use super::dpop::Target;
 use super::handoff;
-use super::http::{self, sleep, Body, Expect};
+use super::http::{sleep, Expect};
 use super::session::{is_unreachable, TokenFrom};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::check_same_subject;
@@ -109,14 +110,18 @@ impl Inner {
             &refresh_token,
             scope.as_deref(),
         );
+        // RFC 9449 §5: a public client's refresh token is bound to the key too.
+        let key = match &previous.dpop_jkt {
+            Some(jkt) => Some(self.dpop_key_for(jkt).await?),
+            None => None,
+        };
         let mut attempt = 0;
         let resp = loop {
-            let body = Body::Text {
-                content_type: req.content_type,
-                body: &req.body,
-            };
             let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
-            match http::send("POST", &req.url, body, None, self.config.http_timeout_ms, expect).await {
+            match self
+                .send_with_proof(Target::Token(&req, expect), key.as_ref())
+                .await
+            {
                 Ok(resp) => break resp,
                 // Only a request that got no answer is tried again; never an HTTP error.
                 Err(e) if is_unreachable(&e) && attempt + 1 < REFRESH_ATTEMPTS => {
@@ -142,6 +147,9 @@ impl Inner {
             }
             Err(e) => return Err(e),
         };
+        if key.is_some() {
+            crate::dpop::check_token_type(&new.token_type, resp.status)?;
+        }
         // A refreshed ID token that fails verification, or describes another
         // authentication (OIDC Core §12.2), is refused with the whole
         // response: the session is left as it was.
@@ -156,7 +164,12 @@ impl Inner {
             None => previous.id_token.clone(),
         };
         let tokens = merge_refreshed(&previous.tokens, new);
-        self.store_session(Session { tokens, id_token }).await?;
+        self.store_session(Session {
+            tokens,
+            id_token,
+            dpop_jkt: previous.dpop_jkt,
+        })
+        .await?;
         self.emit("refreshed");
         Ok(())
     }
@@ -208,6 +221,7 @@ impl Inner {
         self.session.replace(Some(Session {
             tokens: parsed.tokens,
             id_token,
+            dpop_jkt: parsed.dpop_jkt,
         }));
         Ok(())
     }

@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use super::client::{now_ms, Inner};
 use super::handoff;
-use super::http::{self, Body, Expect};
+use super::http::{self, Body, Credentials, Expect};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::{begin_verification, finish_verification, reason, Expected, VerifiedIdToken};
 use crate::jwks::{key_set_lifetime_s, parse_jwks, parse_stored_key_set, stored_key_set, JwkSet};
@@ -54,7 +54,15 @@ impl Inner {
             invalid: code::INVALID_JWKS,
             cache,
         };
-        let resp = http::send("GET", uri, Body::None, None, self.config.http_timeout_ms, expect).await?;
+        let resp = http::send(
+            "GET",
+            uri,
+            Body::None,
+            Credentials::default(),
+            self.config.http_timeout_ms,
+            expect,
+        )
+        .await?;
         if resp.status != 200 {
             return Err(
                 AuthError::new(code::INVALID_JWKS, format!("{uri} answered HTTP {}", resp.status))
@@ -218,6 +226,14 @@ impl Inner {
                 return;
             }
         };
+        // DPoP-bound tokens are of no use without their key (removed by a
+        // logout in another tab, or with the site's data).
+        if let Some(jkt) = &parsed.dpop_jkt {
+            if self.dpop_key_for(jkt).await.is_err() {
+                let _ = self.tokens.remove(&key).await;
+                return;
+            }
+        }
         match self
             .verify(parsed.id_token.expose(), None, None, false, TokenFrom::Storage)
             .await
@@ -226,6 +242,7 @@ impl Inner {
                 let session = Session {
                     tokens: parsed.tokens,
                     id_token,
+                    dpop_jkt: parsed.dpop_jkt,
                 };
                 if session.is_active(now_ms()) {
                     self.session.replace(Some(session));
