@@ -71,6 +71,14 @@ export type AuthClientOptions = (
    * `require_pushed_authorization_requests: true`. Default false.
    */
   pushedAuthorizationRequests?: boolean;
+  /**
+   * DPoP (RFC 9449): bind the tokens to a non-extractable ES256 key of this browser, kept in
+   * IndexedDB per issuer and client id. Token requests carry proofs; `fetchWithAuth` and
+   * `fetchUserInfo` send `Authorization: DPoP` with a proof. Needs `crypto.subtle` and IndexedDB
+   * (else `unsupported_platform`); a provider answering `Bearer` is `invalid_token_response`.
+   * Default false.
+   */
+  dpop?: boolean;
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -221,7 +229,10 @@ export interface AuthClient {
   getIdTokenClaims(): IdTokenClaims | null;
   /** The user's profile claims, or `null`. */
   getUser(): User | null;
-  /** GETs the userinfo endpoint with the access token; its `sub` must be the ID token's. */
+  /**
+   * GETs the userinfo endpoint with the access token (refreshed first when needed; DPoP-bound
+   * tokens with a proof); its `sub` must be the ID token's.
+   */
   fetchUserInfo(): Promise<User>;
   /** The provider's logout URL (RP-Initiated Logout, or Auth0's `/v2/logout`). */
   buildLogoutUrl(opts?: LogoutOptions): string;
@@ -235,8 +246,9 @@ export interface AuthClient {
   /** The access token, refreshed first when it is about to expire (or with `forceRefresh`). */
   getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
   /**
-   * `fetch(input, init)` with `Authorization: Bearer` and the token `getAccessToken()` gives
-   * (refreshed first when needed). Resolves to the `Response` whatever its status, as fetch does.
+   * `fetch(input, init)` with the token `getAccessToken()` gives (refreshed first when needed):
+   * `Authorization: Bearer`, or with `dpop` `Authorization: DPoP` and a proof (retried once when the
+   * server asks for a nonce). Resolves to the last `Response` whatever its status, as fetch does.
    */
   fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Refreshes now with the refresh token, and resolves to the new tokens. */

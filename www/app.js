@@ -22,6 +22,7 @@ function saveSettings() {
     domain: form.domain.value.trim(),
     clientId: form.clientId.value.trim(),
     par: form.par.checked,
+    dpop: form.dpop.checked,
   };
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
   $("auth0-fields").hidden = s.mode !== "auth0";
@@ -30,7 +31,7 @@ function saveSettings() {
 
 function clientOptions(s) {
   // The session survives reloads of this tab (sessionStorage).
-  const common = { redirectUri, tokenStorage: "session", pushedAuthorizationRequests: Boolean(s.par) };
+  const common = { redirectUri, tokenStorage: "session", pushedAuthorizationRequests: Boolean(s.par), dpop: Boolean(s.dpop) };
   if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, ...common };
   return { issuer: localConfig.issuer, clientId: localConfig.clientId, ...common };
 }
@@ -161,6 +162,7 @@ async function main() {
   form.domain.value = s.domain ?? "";
   form.clientId.value = s.clientId ?? "";
   form.par.checked = Boolean(s.par);
+  form.dpop.checked = Boolean(s.dpop);
   // A changed setting makes a new client on next use (the popup button needs one made beforehand).
   form.addEventListener("change", async () => {
     saveSettings();
