@@ -88,7 +88,7 @@ const manifest = {
 };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 
-// wasm-bindgen writes inline JS (src/wasm/handoff.rs) under snippets/.
+// wasm-bindgen copies the JS module the crate imports (src/wasm/glue.js) under snippets/.
 const snippets = [];
 const walk = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -21,58 +21,7 @@ use crate::error::{code, http_error, AuthError, Result};
 use crate::token::TokenRequest;
 use crate::transaction::client_key;
 
-#[wasm_bindgen(inline_js = r#"
-const NAME = "oidc-pkce-dpop", STORE = "keys";
-const subtle = () => globalThis.crypto.subtle;
-const keys = new Map();
-function done(r) {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = r.oncomplete = () => resolve(r.result);
-    r.onerror = r.onabort = r.onblocked = () => reject(r.error || new Error("IndexedDB refused"));
-  });
-}
-async function withStore(mode, work) {
-  const r = indexedDB.open(NAME, 1);
-  r.onupgradeneeded = () => r.result.createObjectStore(STORE);
-  const db = await done(r);
-  try {
-    const tx = db.transaction(STORE, mode);
-    const out = await work(tx.objectStore(STORE));
-    await done(tx);
-    return out;
-  } finally {
-    db.close();
-  }
-}
-export function dpopSupported() {
-  return globalThis.isSecureContext !== false && !!(globalThis.crypto && crypto.subtle)
-    && typeof indexedDB !== "undefined";
-}
-export async function dpopKey(id, create) {
-  let pair = await withStore("readonly", (s) => done(s.get(id)));
-  if (!pair && create) {
-    const made = await subtle().generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
-    // Another tab may have stored one meanwhile: the first one stored is the key.
-    pair = await withStore("readwrite", async (s) => {
-      const found = await done(s.get(id));
-      if (!found) s.put(made, id);
-      return found || made;
-    });
-  }
-  if (!pair) { keys.delete(id); return null; }
-  keys.set(id, pair.privateKey);
-  const { x, y } = await subtle().exportKey("jwk", pair.publicKey);
-  return { x, y };
-}
-export async function dpopForget(id) {
-  keys.delete(id);
-  await withStore("readwrite", (s) => { s.delete(id); });
-}
-export async function dpopSign(id, input) {
-  const s = await subtle().sign({ name: "ECDSA", hash: "SHA-256" }, keys.get(id), new TextEncoder().encode(input));
-  return btoa(String.fromCharCode(...new Uint8Array(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-"#)]
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = dpopSupported)]
     pub fn supported() -> bool;

@@ -13,40 +13,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(inline_js = r#"
-const NAME = "oidc-pkce", STORE = "handoff";
-function open() {
-  return new Promise((resolve) => {
-    if (typeof indexedDB === "undefined") return resolve(null);
-    let req;
-    try { req = indexedDB.open(NAME, 1); } catch { return resolve(null); }
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => resolve(null);
-    req.onblocked = () => resolve(null);
-  });
-}
-export async function handoffGet(key) {
-  const db = await open();
-  if (!db) return undefined;
-  return new Promise((resolve) => {
-    const r = db.transaction(STORE, "readonly").objectStore(STORE).get(key);
-    r.onsuccess = () => { db.close(); resolve(typeof r.result === "string" ? r.result : undefined); };
-    r.onerror = () => { db.close(); resolve(undefined); };
-  });
-}
-export async function handoffSet(key, value) {
-  const db = await open();
-  if (!db) return;
-  return new Promise((resolve) => {
-    const tx = db.transaction(STORE, "readwrite");
-    const store = tx.objectStore(STORE);
-    if (value === undefined) store.delete(key); else store.put(value, key);
-    tx.oncomplete = () => { db.close(); resolve(); };
-    tx.onerror = tx.onabort = () => { db.close(); resolve(); };
-  });
-}
-"#)]
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = handoffGet)]
     fn handoff_get(key: &str) -> Promise;

@@ -16,63 +16,7 @@ use crate::json::MAX_BODY_BYTES;
 // Cookies are never sent (`credentials: "omit"`): every request here is
 // authorized by its parameters, and ambient credentials would only widen
 // CSRF exposure.
-#[wasm_bindgen(inline_js = r#"
-async function readCapped(response, cap) {
-  const length = response.headers.get("content-length");
-  if (length !== null && Number(length) > cap) {
-    try { response.body && response.body.cancel().catch(() => {}); } catch {}
-    return null;
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) { reader.cancel().catch(() => {}); return null; }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) { all.set(c, at); at += c.byteLength; }
-  return new TextDecoder().decode(all);
-}
-export async function httpSend(method, url, contentType, body, authorization, dpop, timeoutMs, cache, cap, request) {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = request ? 0 : setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
-  try {
-    let response;
-    if (request) {
-      // The app's request, as it made it (its own signal, credentials, body),
-      // from a clone: a retry has the body again. Its answer is not read here.
-      const r = request.clone();
-      r.headers.set("Authorization", authorization);
-      if (dpop) r.headers.set("DPoP", dpop);
-      response = await fetch(r);
-    } else {
-      const headers = { Accept: "application/json" };
-      if (contentType) headers["Content-Type"] = contentType;
-      if (authorization) headers.Authorization = authorization;
-      if (dpop) headers.DPoP = dpop;
-      response = await fetch(url, {
-        method, headers, body: body === undefined ? undefined : body,
-        credentials: "omit", cache, redirect: "follow", signal: controller.signal,
-      });
-    }
-    const text = request ? "" : await readCapped(response, cap);
-    const h = (name) => response.headers.get(name);
-    return { status: response.status, body: text, cacheControl: h("cache-control"),
-      dpopNonce: h("dpop-nonce"), wwwAuthenticate: h("www-authenticate"), response };
-  } catch (e) {
-    return { failure: String((e && e.message) || e), timedOut };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-"#)]
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = httpSend)]
     #[allow(clippy::too_many_arguments)]
@@ -92,9 +36,7 @@ extern "C" {
 
 // `fetchWithAuth`'s request: the app's arguments made into a `Request` (it
 // keeps their method, headers, body and options).
-#[wasm_bindgen(inline_js = r#"
-export function newRequest(input, init) { return new Request(input, init); }
-"#)]
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = newRequest, catch)]
     pub fn new_request(input: &JsValue, init: &JsValue) -> Result<web_sys::Request, JsValue>;

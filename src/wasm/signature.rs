@@ -18,43 +18,7 @@ use crate::id_token::SignatureCheck;
 // with the same key costs one `verify`. The fallback module is imported by a
 // relative path that bundlers follow, only on the first call without
 // `crypto.subtle`.
-#[wasm_bindgen(inline_js = r#"
-const keys = new Map();
-let fallback = null;
-function loadFallback() {
-  if (!fallback) {
-    fallback = import("../../verifier/oidc_pkce_verifier.js")
-      .then(async (m) => { await m.default(); return m; })
-      .catch((cause) => {
-        fallback = null;
-        const e = new Error(`the signature verifier module could not be loaded: ${cause && cause.message}`);
-        e.name = "VerifierLoadError";
-        throw e;
-      });
-  }
-  return fallback;
-}
-export async function verifySignature(alg, jwk, input, signatureB64, signature) {
-  const subtle = globalThis.isSecureContext !== false && globalThis.crypto && globalThis.crypto.subtle;
-  if (!subtle) return (await loadFallback()).verify(alg, jwk, input, signatureB64);
-  const hash = "SHA-" + alg.slice(2);
-  const id = alg + jwk;
-  let key = keys.get(id);
-  if (!key) {
-    const k = JSON.parse(jwk);
-    const params = alg[0] === "E" ? { name: "ECDSA", namedCurve: "P-256" }
-      : { name: alg[0] === "P" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash };
-    key = await subtle.importKey("jwk", k, params, false, ["verify"]);
-    if (keys.size >= 32) keys.clear();
-    keys.set(id, key);
-  }
-  // RFC 7518 §3.5: the PSS salt is as long as the hash; §3.4: ECDSA signatures are R || S.
-  const how = alg[0] === "E" ? { name: "ECDSA", hash }
-    : alg[0] === "P" ? { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 }
-    : { name: "RSASSA-PKCS1-v1_5" };
-  return subtle.verify(how, key, signature, new TextEncoder().encode(input));
-}
-"#)]
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = verifySignature, catch)]
     fn verify_signature(

@@ -1,0 +1,259 @@
+// The browser side of src/wasm/: small functions that cost fewer bytes here
+// than through Rust bindings (fetch with a cap and a timeout, windows and
+// iframes, IndexedDB, crypto.subtle). Every protocol decision stays in Rust;
+// these only carry values. One file, so that a page fetches one snippet
+// module rather than one per Rust module (fewer requests before the client
+// is ready). Each section names the Rust module that imports it.
+
+// ---- src/wasm/http.rs ----
+async function readCapped(response, cap) {
+  const length = response.headers.get("content-length");
+  if (length !== null && Number(length) > cap) {
+    try { response.body && response.body.cancel().catch(() => {}); } catch {}
+    return null;
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) { reader.cancel().catch(() => {}); return null; }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.byteLength; }
+  return new TextDecoder().decode(all);
+}
+export async function httpSend(method, url, contentType, body, authorization, dpop, timeoutMs, cache, cap, request) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = request ? 0 : setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+  try {
+    let response;
+    if (request) {
+      // The app's request, as it made it (its own signal, credentials, body),
+      // from a clone: a retry has the body again. Its answer is not read here.
+      const r = request.clone();
+      r.headers.set("Authorization", authorization);
+      if (dpop) r.headers.set("DPoP", dpop);
+      response = await fetch(r);
+    } else {
+      const headers = { Accept: "application/json" };
+      if (contentType) headers["Content-Type"] = contentType;
+      if (authorization) headers.Authorization = authorization;
+      if (dpop) headers.DPoP = dpop;
+      response = await fetch(url, {
+        method, headers, body: body === undefined ? undefined : body,
+        credentials: "omit", cache, redirect: "follow", signal: controller.signal,
+      });
+    }
+    const text = request ? "" : await readCapped(response, cap);
+    const h = (name) => response.headers.get(name);
+    return { status: response.status, body: text, cacheControl: h("cache-control"),
+      dpopNonce: h("dpop-nonce"), wwwAuthenticate: h("www-authenticate"), response };
+  } catch (e) {
+    return { failure: String((e && e.message) || e), timedOut };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+export function newRequest(input, init) { return new Request(input, init); }
+
+// ---- src/wasm/frames.rs ----
+const WAITING = "__oidcPkceWaiting";
+export function openPopup() {
+  const w = 500, h = 650;
+  const left = Math.max(0, (screen.width - w) / 2), top = Math.max(0, (screen.height - h) / 2);
+  try {
+    return window.open("about:blank", "oidc-pkce-popup", `popup,width=${w},height=${h},left=${left},top=${top}`) || null;
+  } catch {
+    return null;
+  }
+}
+export function openFrame() {
+  if (typeof document === "undefined" || !document.body) return null;
+  const f = document.createElement("iframe");
+  f.setAttribute("aria-hidden", "true");
+  f.setAttribute("tabindex", "-1");
+  f.title = "oidc-pkce silent authentication";
+  f.style.cssText = "position:absolute;width:0;height:0;border:0;visibility:hidden";
+  document.body.appendChild(f);
+  return f;
+}
+export function go(target, url) {
+  if (target instanceof HTMLIFrameElement) target.src = url; else target.location.replace(url);
+}
+export function dispose(target) {
+  try { if (target instanceof HTMLIFrameElement) target.remove(); else target.close(); } catch {}
+}
+// Resolves { url } once the window shows a URL under redirectUri (or the
+// redirect page hands it over), { closed: true } if the user closed it,
+// { timeout: true } after timeoutMs.
+export function waitForRedirect(target, redirectUri, timeoutMs) {
+  const win = () => (target instanceof HTMLIFrameElement ? target.contentWindow : target);
+  globalThis[WAITING] = (globalThis[WAITING] || 0) + 1;
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let timer, finished = false;
+    const onMessage = (e) => {
+      const d = e.data;
+      if (e.origin === location.origin && e.source === win() && d && d.type === "oidc-pkce:callback" && typeof d.url === "string") done({ url: d.url });
+    };
+    const done = (r) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      removeEventListener("message", onMessage);
+      globalThis[WAITING] -= 1;
+      resolve(r);
+    };
+    addEventListener("message", onMessage);
+    timer = setInterval(() => {
+      const w = win();
+      if (!w || w.closed) return done({ closed: true });
+      let href = null;
+      try { href = w.location.href; } catch {}
+      if (href && href.startsWith(redirectUri) && /[?#]/.test(href.slice(redirectUri.length))) return done({ url: href });
+      if (Date.now() - started > timeoutMs) done({ timeout: true });
+    }, 50);
+  });
+}
+// In a popup or iframe that this library is waiting on (same origin), hand
+// the callback URL to the waiting page and report true.
+export function handToOpener(url) {
+  try {
+    const target = window.opener && window.opener !== window ? window.opener : window.parent !== window ? window.parent : null;
+    if (!target || !target[WAITING] || target.location.origin !== location.origin) return false;
+    target.postMessage({ type: "oidc-pkce:callback", url }, location.origin);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- src/wasm/handoff.rs ----
+const HANDOFF_DB = "oidc-pkce", HANDOFF_STORE = "handoff";
+function openHandoff() {
+  return new Promise((resolve) => {
+    if (typeof indexedDB === "undefined") return resolve(null);
+    let req;
+    try { req = indexedDB.open(HANDOFF_DB, 1); } catch { return resolve(null); }
+    req.onupgradeneeded = () => req.result.createObjectStore(HANDOFF_STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => resolve(null);
+    req.onblocked = () => resolve(null);
+  });
+}
+export async function handoffGet(key) {
+  const db = await openHandoff();
+  if (!db) return undefined;
+  return new Promise((resolve) => {
+    const r = db.transaction(HANDOFF_STORE, "readonly").objectStore(HANDOFF_STORE).get(key);
+    r.onsuccess = () => { db.close(); resolve(typeof r.result === "string" ? r.result : undefined); };
+    r.onerror = () => { db.close(); resolve(undefined); };
+  });
+}
+export async function handoffSet(key, value) {
+  const db = await openHandoff();
+  if (!db) return;
+  return new Promise((resolve) => {
+    const tx = db.transaction(HANDOFF_STORE, "readwrite");
+    const store = tx.objectStore(HANDOFF_STORE);
+    if (value === undefined) store.delete(key); else store.put(value, key);
+    tx.oncomplete = () => { db.close(); resolve(); };
+    tx.onerror = tx.onabort = () => { db.close(); resolve(); };
+  });
+}
+
+// ---- src/wasm/signature.rs ----
+const verifyKeys = new Map();
+let fallback = null;
+function loadFallback() {
+  if (!fallback) {
+    fallback = import("../../../../verifier/oidc_pkce_verifier.js")
+      .then(async (m) => { await m.default(); return m; })
+      .catch((cause) => {
+        fallback = null;
+        const e = new Error(`the signature verifier module could not be loaded: ${cause && cause.message}`);
+        e.name = "VerifierLoadError";
+        throw e;
+      });
+  }
+  return fallback;
+}
+export async function verifySignature(alg, jwk, input, signatureB64, signature) {
+  const subtle = globalThis.isSecureContext !== false && globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return (await loadFallback()).verify(alg, jwk, input, signatureB64);
+  const hash = "SHA-" + alg.slice(2);
+  const id = alg + jwk;
+  let key = verifyKeys.get(id);
+  if (!key) {
+    const k = JSON.parse(jwk);
+    const params = alg[0] === "E" ? { name: "ECDSA", namedCurve: "P-256" }
+      : { name: alg[0] === "P" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash };
+    key = await subtle.importKey("jwk", k, params, false, ["verify"]);
+    if (verifyKeys.size >= 32) verifyKeys.clear();
+    verifyKeys.set(id, key);
+  }
+  // RFC 7518 §3.5: the PSS salt is as long as the hash; §3.4: ECDSA signatures are R || S.
+  const how = alg[0] === "E" ? { name: "ECDSA", hash }
+    : alg[0] === "P" ? { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 }
+    : { name: "RSASSA-PKCS1-v1_5" };
+  return subtle.verify(how, key, signature, new TextEncoder().encode(input));
+}
+
+// ---- src/wasm/dpop.rs ----
+const DPOP_DB = "oidc-pkce-dpop", DPOP_STORE = "keys";
+const cryptoSubtle = () => globalThis.crypto.subtle;
+const dpopKeys = new Map();
+function done(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = r.oncomplete = () => resolve(r.result);
+    r.onerror = r.onabort = r.onblocked = () => reject(r.error || new Error("IndexedDB refused"));
+  });
+}
+async function withStore(mode, work) {
+  const r = indexedDB.open(DPOP_DB, 1);
+  r.onupgradeneeded = () => r.result.createObjectStore(DPOP_STORE);
+  const db = await done(r);
+  try {
+    const tx = db.transaction(DPOP_STORE, mode);
+    const out = await work(tx.objectStore(DPOP_STORE));
+    await done(tx);
+    return out;
+  } finally {
+    db.close();
+  }
+}
+export function dpopSupported() {
+  return globalThis.isSecureContext !== false && !!(globalThis.crypto && crypto.subtle)
+    && typeof indexedDB !== "undefined";
+}
+export async function dpopKey(id, create) {
+  let pair = await withStore("readonly", (s) => done(s.get(id)));
+  if (!pair && create) {
+    const made = await cryptoSubtle().generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    // Another tab may have stored one meanwhile: the first one stored is the key.
+    pair = await withStore("readwrite", async (s) => {
+      const found = await done(s.get(id));
+      if (!found) s.put(made, id);
+      return found || made;
+    });
+  }
+  if (!pair) { dpopKeys.delete(id); return null; }
+  dpopKeys.set(id, pair.privateKey);
+  const { x, y } = await cryptoSubtle().exportKey("jwk", pair.publicKey);
+  return { x, y };
+}
+export async function dpopForget(id) {
+  dpopKeys.delete(id);
+  await withStore("readwrite", (s) => { s.delete(id); });
+}
+export async function dpopSign(id, input) {
+  const s = await cryptoSubtle().sign({ name: "ECDSA", hash: "SHA-256" }, dpopKeys.get(id), new TextEncoder().encode(input));
+  return btoa(String.fromCharCode(...new Uint8Array(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
