@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         max_age: None,
         app_state: None,
         created_at_ms: 0,
+        dpop_jkt: None,
     };
     let supported = data.len() % 2 == 0;
     let _ = validate_authorization_response(response, &tx, "https://id.example.com", supported);
