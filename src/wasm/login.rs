@@ -11,7 +11,7 @@ use super::dpop::Target;
 use super::frames::{self, Outcome};
 use super::http::{self, Body, Credentials, Expect};
 use super::session::TokenFrom;
-use super::{check_keys, from_js};
+use super::{check_keys, number, text};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::config::DEFAULT_POPUP_TIMEOUT_MS;
@@ -33,10 +33,28 @@ impl Inner {
             AuthorizeOptions::default()
         } else {
             check_keys(&opts, crate::config::LOGIN_OPTIONS, "the login options")?;
-            let app_state = option(&opts, "appState");
-            let mut o: AuthorizeOptions = from_js(&opts, "login options")?;
-            o.app_state = app_state_json(&app_state)?;
-            o
+            // `extraParams` through JSON (its values: strings, numbers, booleans).
+            let extra = match option(&opts, "extraParams") {
+                v if v.is_undefined() || v.is_null() => None,
+                v => match js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string()) {
+                    Some(t) if v.is_object() => match serde_json::from_str(&t) {
+                        Ok(serde_json::Value::Object(m)) => Some(m.into_iter().collect()),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+                .map(Some)
+                .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`extraParams` must be an object"))?,
+            };
+            AuthorizeOptions {
+                app_state: app_state_json(&option(&opts, "appState"))?,
+                scope: text(&opts, "scope")?,
+                audience: text(&opts, "audience")?,
+                prompt: text(&opts, "prompt")?,
+                max_age: number(&opts, "maxAge")?,
+                login_hint: text(&opts, "loginHint")?,
+                extra_params: extra,
+            }
         };
         let now = now_ms();
         // RFC 9449 §10: `dpop_jkt` binds the code to the key that will redeem it.

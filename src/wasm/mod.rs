@@ -25,17 +25,6 @@ use crate::pkce::{CodeVerifier, CODE_CHALLENGE_METHOD};
 // wasm-bindgen's generated .d.ts is not shipped. The `unchecked_*_type` names
 // below refer to those types.
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyOptions {
-    issuer: String,
-    client_id: String,
-    nonce: Option<String>,
-    max_age: Option<u64>,
-    leeway: Option<u64>,
-    algorithms: Option<Vec<String>>,
-}
-
 /// Verifies an ID token obtained elsewhere (signature against `jwks`, then
 /// every OpenID Connect Core §3.1.3.7 check) and returns its claims. Throws
 /// `invalid_id_token` with a `reason`, like the login flow. Asynchronous: the
@@ -47,20 +36,29 @@ pub async fn verify_id_token_js(
 ) -> Result<JsValue, JsValue> {
     use crate::error::code;
     let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
-    let o: VerifyOptions = from_js(&options, "verifyIdToken options")?;
+    let required = |name: &str| {
+        text(&options, name)?
+            .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, format!("`{name}` is required")))
+    };
+    let (issuer, client_id) = (required("issuer")?, required("clientId")?);
+    let algorithms = match client::option(&options, "algorithms") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(strings(&v, "algorithms")?),
+    };
     let jwks_json = js_sys::JSON::stringify(&jwks_value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`jwks` must be a key set object"))?;
     let jwks = crate::jwks::parse_jwks(&jwks_json)?;
-    let algs = crate::id_token::allowed_algs(o.algorithms.as_deref(), None);
+    let algs = crate::id_token::allowed_algs(algorithms.as_deref(), None);
+    let nonce = text(&options, "nonce")?;
     let expected = crate::id_token::Expected {
-        issuer: &o.issuer,
-        client_id: &o.client_id,
-        nonce: o.nonce.as_deref(),
-        max_age: o.max_age,
+        issuer: &issuer,
+        client_id: &client_id,
+        nonce: nonce.as_deref(),
+        max_age: seconds(&options, "maxAge")?,
         algs: &algs,
-        leeway_s: o.leeway.unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
+        leeway_s: seconds(&options, "leeway")?.unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
         now_s: (js_sys::Date::now() / 1000.0) as u64,
         check_expiry: true,
     };
@@ -114,15 +112,66 @@ fn check_keys(options: &JsValue, known: &[&str], what: &str) -> Result<(), AuthE
     crate::config::check_option_keys(keys.iter().map(String::as_str), known, what)
 }
 
-/// An options object read into `T` through `JSON.stringify` (functions and
-/// `undefined` members drop out, as the options want).
-fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, AuthError> {
-    use crate::error::code::INVALID_CONFIG;
-    let text = js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| AuthError::new(INVALID_CONFIG, format!("{what} must be a JSON-like object")))?;
-    serde_json::from_str(&text).map_err(|e| AuthError::new(INVALID_CONFIG, format!("{what}: {e}")))
+/// An option of type `T` (`undefined` and `null`: not given).
+fn typed<T>(
+    o: &JsValue,
+    name: &str,
+    read: fn(&JsValue) -> Option<T>,
+    kind: &str,
+) -> Result<Option<T>, AuthError> {
+    match client::option(o, name) {
+        v if v.is_undefined() || v.is_null() => Ok(None),
+        v => read(&v).map(Some).ok_or_else(|| {
+            AuthError::new(
+                crate::error::code::INVALID_CONFIG,
+                format!("`{name}` must be {kind}"),
+            )
+        }),
+    }
+}
+
+fn text(o: &JsValue, name: &str) -> Result<Option<String>, AuthError> {
+    typed(o, name, JsValue::as_string, "a string")
+}
+
+fn number(o: &JsValue, name: &str) -> Result<Option<f64>, AuthError> {
+    typed(o, name, JsValue::as_f64, "a number")
+}
+
+fn flag(o: &JsValue, name: &str) -> Result<bool, AuthError> {
+    Ok(typed(o, name, JsValue::as_bool, "true or false")?.unwrap_or(false))
+}
+
+/// A whole number of seconds (`maxAge`, `leeway`).
+fn seconds(o: &JsValue, name: &str) -> Result<Option<u64>, AuthError> {
+    match number(o, name)? {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 && s.fract() == 0.0 && s <= u32::MAX as f64 => {
+            Ok(Some(s as u64))
+        }
+        Some(_) => Err(AuthError::new(
+            crate::error::code::INVALID_CONFIG,
+            format!("`{name}` must be a whole number of seconds"),
+        )),
+    }
+}
+
+/// An array of strings.
+fn strings(v: &JsValue, name: &str) -> Result<Vec<String>, AuthError> {
+    js_sys::Array::is_array(v)
+        .then(|| {
+            js_sys::Array::from(v)
+                .iter()
+                .map(|a| a.as_string())
+                .collect::<Option<Vec<_>>>()
+        })
+        .flatten()
+        .ok_or_else(|| {
+            AuthError::new(
+                crate::error::code::INVALID_CONFIG,
+                format!("`{name}` must be an array of strings"),
+            )
+        })
 }
 
 #[cfg(test)]

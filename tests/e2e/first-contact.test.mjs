@@ -45,6 +45,51 @@ describe("typos are refused, naming the option meant", () => {
     assert.equal(r.fine, true);
     await page.context().close();
   });
+
+  it("an option of the wrong type is invalid_config naming it, and a right one still works", async () => {
+    const page = await newPage(world);
+    const r = await page.evaluate(async (base) => {
+      const out = {};
+      const tries = {
+        httpTimeoutMs: { ...base, httpTimeoutMs: "10000" },
+        dpop: { ...base, dpop: "yes" },
+        scope: { ...base, scope: ["openid"] },
+        endpoints: { ...base, endpoints: "https://id.example.com/token" },
+        idTokenSigningAlgs: { ...base, idTokenSigningAlgs: "RS256" },
+      };
+      for (const [name, o] of Object.entries(tries)) {
+        const e = await window.errorOf(() => window.oidc.createAuthClient(o));
+        out[name] = e && `${e.code}: ${e.message}`;
+      }
+      const auth = await window.oidc.createAuthClient({ ...base, httpTimeoutMs: 5000, idTokenSigningAlgs: ["RS256"], scope: undefined });
+      for (const [name, o] of Object.entries({ maxAge: { maxAge: "300" }, extraParams: { extraParams: "ui_locales=fr" }, prompt: { prompt: true } })) {
+        const e = await window.errorOf(() => auth.buildAuthorizeUrl(o));
+        out[name] = e && `${e.code}: ${e.message}`;
+      }
+      out.fine = new URL(await auth.buildAuthorizeUrl({ maxAge: 300, extraParams: { ui_locales: "fr", n: 2, skip: undefined } })).search;
+      const v = await window.errorOf(() => window.oidc.verifyIdToken("a.b.c", { clientId: "web", jwks: { keys: [] } }));
+      out.verifyIssuer = v && `${v.code}: ${v.message}`;
+      const l = await window.errorOf(() => window.oidc.verifyIdToken("a.b.c", { issuer: base.issuer, clientId: "web", jwks: { keys: [] }, leeway: -5 }));
+      out.verifyLeeway = l && `${l.code}: ${l.message}`;
+      return out;
+    }, opts());
+    assert.equal(r.httpTimeoutMs, "invalid_config: `httpTimeoutMs` must be a number");
+    assert.equal(r.dpop, "invalid_config: `dpop` must be true or false");
+    assert.equal(r.scope, "invalid_config: `scope` must be a string");
+    assert.equal(r.endpoints, "invalid_config: `endpoints` must be an object");
+    assert.equal(r.idTokenSigningAlgs, "invalid_config: `idTokenSigningAlgs` must be an array of strings");
+    assert.equal(r.maxAge, "invalid_config: `maxAge` must be a number");
+    assert.equal(r.extraParams, "invalid_config: `extraParams` must be an object");
+    assert.equal(r.prompt, "invalid_config: `prompt` must be a string");
+    const fine = new URLSearchParams(r.fine);
+    assert.equal(fine.get("max_age"), "300");
+    assert.equal(fine.get("ui_locales"), "fr");
+    assert.equal(fine.get("n"), "2");
+    assert.equal(fine.has("skip"), false);
+    assert.equal(r.verifyIssuer, "invalid_config: `issuer` is required");
+    assert.equal(r.verifyLeeway, "invalid_config: `leeway` must be a whole number of seconds");
+    await page.context().close();
+  });
 });
 
 describe("a module that does not load says why", () => {
