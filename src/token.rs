@@ -1,8 +1,6 @@
 //! The token request (RFC 6749 §4.1.3, RFC 7636 §4.5) and response (RFC 6749
 //! §5.1, §5.2; OIDC Core §3.1.3.3).
 
-use serde::Deserialize;
-
 use crate::config::TokenRequestEncoding;
 use crate::error::{code, http_error, AuthError, Result};
 use crate::json;
@@ -135,25 +133,6 @@ pub struct TokenSet {
     pub scope: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Seconds {
-    Number(f64),
-    /// Some providers send `"3600"`.
-    Text(String),
-}
-
-#[derive(Deserialize)]
-struct SuccessBody {
-    access_token: Option<serde_json::Value>,
-    token_type: Option<serde_json::Value>,
-    expires_in: Option<Seconds>,
-    id_token: Option<serde_json::Value>,
-    refresh_token: Option<serde_json::Value>,
-    scope: Option<serde_json::Value>,
-    error: Option<serde_json::Value>,
-}
-
 fn invalid(message: impl Into<String>, status: u16) -> AuthError {
     AuthError::new(code::INVALID_TOKEN_RESPONSE, message).with_status(status)
 }
@@ -182,9 +161,20 @@ pub fn parse_token_response(
             "token endpoint",
         ));
     }
-    let b: SuccessBody = json::from_str(body)
-        .map_err(|e| invalid(format!("the token response is not a JSON object: {e}"), status))?;
-    if b.error.is_some() {
+    // Read as a JSON object (serde_json::Value, which every parser here
+    // shares) rather than a derived struct: a derive with an untagged enum for
+    // `expires_in` pulled serde's buffering machinery into the module.
+    let mut b = match json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(_) => return Err(invalid("the token response is not a JSON object", status)),
+        Err(e) => {
+            return Err(invalid(
+                format!("the token response is not a JSON object: {e}"),
+                status,
+            ))
+        }
+    };
+    if b.get("error").is_some_and(|e| !e.is_null()) {
         return Err(invalid(
             "the token response has both a 2xx status and an `error`",
             status,
@@ -200,9 +190,9 @@ pub fn parse_token_response(
             )),
         }
     };
-    let access_token = string(b.access_token, "access_token")?
+    let access_token = string(b.remove("access_token"), "access_token")?
         .ok_or_else(|| invalid("the token response has no `access_token`", status))?;
-    let token_type = string(b.token_type, "token_type")?
+    let token_type = string(b.remove("token_type"), "token_type")?
         .ok_or_else(|| invalid("the token response has no `token_type`", status))?;
     // RFC 6749 §7.1 / RFC 6750 / RFC 9449: the type is case-insensitive; this
     // client can use Bearer tokens (DPoP-bound ones are passed through).
@@ -214,16 +204,18 @@ pub fn parse_token_response(
     }
     // (A string `expires_in` is read with serde_json's number parser, not
     // `str::parse::<f64>`, whose tables would add ~10 KB gzip to the module.)
-    let expires_in = match b.expires_in {
-        None => default_expires_in_s as f64,
-        Some(Seconds::Number(n)) if n.is_finite() && n >= 0.0 => n,
-        Some(Seconds::Text(t)) => match serde_json::from_str::<f64>(t.trim()) {
-            Ok(n) if n.is_finite() && n >= 0.0 => n,
-            _ => return Err(invalid("`expires_in` is not a number of seconds", status)),
-        },
-        Some(_) => return Err(invalid("`expires_in` is not a number of seconds", status)),
+    // (Some providers send `"3600"`.)
+    let expires_in = match b.remove("expires_in") {
+        None | Some(serde_json::Value::Null) => Some(default_expires_in_s as f64),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(t)) => serde_json::from_str::<f64>(t.trim()).ok(),
+        Some(_) => None,
     };
-    let id_token = string(b.id_token, "id_token")?;
+    let expires_in = match expires_in {
+        Some(n) if n.is_finite() && n >= 0.0 => n,
+        _ => return Err(invalid("`expires_in` is not a number of seconds", status)),
+    };
+    let id_token = string(b.remove("id_token"), "id_token")?;
     if id_token_required && id_token.is_none() {
         return Err(invalid(
             "the token response has no `id_token` (OpenID Connect Core §3.1.3.3)",
@@ -233,10 +225,10 @@ pub fn parse_token_response(
     Ok(TokenSet {
         access_token: AccessToken::new(access_token),
         id_token: id_token.map(IdToken::new),
-        refresh_token: string(b.refresh_token, "refresh_token")?.map(RefreshToken::new),
+        refresh_token: string(b.remove("refresh_token"), "refresh_token")?.map(RefreshToken::new),
         token_type,
         expires_at_ms: Some(now_ms.saturating_add((expires_in * 1000.0).min(u64::MAX as f64 / 2.0) as u64)),
-        scope: string(b.scope, "scope")?,
+        scope: string(b.remove("scope"), "scope")?,
     })
 }
 
