@@ -1,7 +1,5 @@
 //! The provider's endpoints: OpenID Connect Discovery 1.0, or Auth0's fixed paths.
 
-use serde::Deserialize;
-
 use crate::config::{check_endpoint_url, ClientConfig, EndpointOverrides, ProviderSource};
 use crate::error::{code, AuthError, Result};
 use crate::json;
@@ -28,25 +26,6 @@ pub struct ProviderMetadata {
     pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-struct DiscoveryDocument {
-    issuer: Option<String>,
-    authorization_endpoint: Option<String>,
-    token_endpoint: Option<String>,
-    userinfo_endpoint: Option<String>,
-    jwks_uri: Option<String>,
-    end_session_endpoint: Option<String>,
-    revocation_endpoint: Option<String>,
-    pushed_authorization_request_endpoint: Option<String>,
-    #[serde(default)]
-    require_pushed_authorization_requests: bool,
-    #[serde(default)]
-    authorization_response_iss_parameter_supported: bool,
-    code_challenge_methods_supported: Option<Vec<String>>,
-    id_token_signing_alg_values_supported: Option<Vec<String>>,
-    dpop_signing_alg_values_supported: Option<Vec<String>>,
-}
-
 /// OIDC Discovery §4: "If the Issuer value contains a path component, any
 /// terminating / MUST be removed before appending /.well-known/openid-configuration."
 pub fn discovery_url(issuer: &str) -> String {
@@ -66,14 +45,16 @@ pub fn parse_discovery_document(
     expected_issuer: &str,
     allow_insecure: bool,
 ) -> Result<ProviderMetadata> {
-    let doc: DiscoveryDocument = json::from_str(body).map_err(|e| {
+    let doc = json::object(body).map_err(|e| {
         invalid(format!(
             "the discovery document is not the JSON object it should be: {e}"
         ))
     })?;
-    let issuer = doc
-        .issuer
-        .ok_or_else(|| invalid("the discovery document has no `issuer`"))?;
+    let wrong = |name: &str| invalid(format!("`{name}` in the discovery document is not of its type"));
+    let text = |name: &'static str| json::string(&doc, name).map_err(wrong);
+    let list = |name: &'static str| json::strings(&doc, name).map_err(wrong);
+    let flag = |name: &'static str| json::flag(&doc, name).map_err(wrong);
+    let issuer = text("issuer")?.ok_or_else(|| invalid("the discovery document has no `issuer`"))?;
     // OIDC Discovery §4.3: "The issuer value returned MUST be identical to the
     // Issuer URL that was used as the prefix to /.well-known/openid-configuration
     // to retrieve the configuration information."
@@ -83,7 +64,7 @@ pub fn parse_discovery_document(
             format!("the discovery document names issuer {issuer:?}, not the configured {expected_issuer:?}"),
         ));
     }
-    if let Some(methods) = &doc.code_challenge_methods_supported {
+    if let Some(methods) = &list("code_challenge_methods_supported")? {
         if !methods.iter().any(|m| m == crate::pkce::CODE_CHALLENGE_METHOD) {
             return Err(invalid(
                 "the provider does not support PKCE with S256 (code_challenge_methods_supported)",
@@ -96,20 +77,22 @@ pub fn parse_discovery_document(
     };
     let optional = |v: Option<String>, name: &str| v.map(|v| endpoint(v, name, allow_insecure)).transpose();
     Ok(ProviderMetadata {
-        authorization_endpoint: required(doc.authorization_endpoint, "authorization_endpoint")?,
-        token_endpoint: required(doc.token_endpoint, "token_endpoint")?,
-        userinfo_endpoint: optional(doc.userinfo_endpoint, "userinfo_endpoint")?,
-        jwks_uri: optional(doc.jwks_uri, "jwks_uri")?,
-        end_session_endpoint: optional(doc.end_session_endpoint, "end_session_endpoint")?,
-        revocation_endpoint: optional(doc.revocation_endpoint, "revocation_endpoint")?,
+        authorization_endpoint: required(text("authorization_endpoint")?, "authorization_endpoint")?,
+        token_endpoint: required(text("token_endpoint")?, "token_endpoint")?,
+        userinfo_endpoint: optional(text("userinfo_endpoint")?, "userinfo_endpoint")?,
+        jwks_uri: optional(text("jwks_uri")?, "jwks_uri")?,
+        end_session_endpoint: optional(text("end_session_endpoint")?, "end_session_endpoint")?,
+        revocation_endpoint: optional(text("revocation_endpoint")?, "revocation_endpoint")?,
         pushed_authorization_request_endpoint: optional(
-            doc.pushed_authorization_request_endpoint,
+            text("pushed_authorization_request_endpoint")?,
             "pushed_authorization_request_endpoint",
         )?,
-        require_pushed_authorization_requests: doc.require_pushed_authorization_requests,
-        authorization_response_iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
-        id_token_signing_alg_values_supported: doc.id_token_signing_alg_values_supported,
-        dpop_signing_alg_values_supported: doc.dpop_signing_alg_values_supported,
+        require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
+        authorization_response_iss_parameter_supported: flag(
+            "authorization_response_iss_parameter_supported",
+        )?,
+        id_token_signing_alg_values_supported: list("id_token_signing_alg_values_supported")?,
+        dpop_signing_alg_values_supported: list("dpop_signing_alg_values_supported")?,
         issuer,
     })
 }

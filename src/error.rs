@@ -157,23 +157,18 @@ impl AuthError {
 /// is one (RFC 6749 §5.2: JSON with `error`, optionally `error_description` and
 /// `error_uri`), else `fallback_code` naming the endpoint and status.
 pub fn http_error(status: u16, body: &str, fallback_code: &'static str, endpoint: &str) -> AuthError {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        error: String,
-        error_description: Option<String>,
-        error_uri: Option<String>,
-    }
-    match crate::json::from_str::<ErrorBody>(body) {
-        Ok(e) => AuthError::from_server(
-            ServerError {
-                error: e.error,
-                error_description: e.error_description,
-                error_uri: e.error_uri,
-            },
-            Some(status),
-            fallback_code,
-        ),
-        Err(_) => AuthError::new(
+    use crate::json;
+    // `error` a string; `error_description` and `error_uri` strings when present.
+    let read = |o: &json::Object| -> Option<ServerError> {
+        Some(ServerError {
+            error: json::string(o, "error").ok()??,
+            error_description: json::string(o, "error_description").ok()?,
+            error_uri: json::string(o, "error_uri").ok()?,
+        })
+    };
+    match json::object(body).ok().as_ref().and_then(read) {
+        Some(e) => AuthError::from_server(e, Some(status), fallback_code),
+        None => AuthError::new(
             fallback_code,
             format!("the {endpoint} answered HTTP {status} without an OAuth error body"),
         )

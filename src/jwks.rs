@@ -34,22 +34,44 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-#[derive(Deserialize)]
-struct RawSet {
-    keys: Vec<serde_json::Value>,
+impl Jwk {
+    /// A key of a set, read member by member: `None` when `kty` is missing or
+    /// a member this library reads has another type than the JWK's.
+    fn from_object(o: &json::Object) -> Option<Jwk> {
+        let s = |name| json::string(o, name).ok();
+        Some(Jwk {
+            kty: s("kty")??,
+            kid: s("kid")?,
+            use_: s("use")?,
+            alg: s("alg")?,
+            key_ops: json::strings(o, "key_ops").ok()?,
+            n: s("n")?,
+            e: s("e")?,
+            crv: s("crv")?,
+            x: s("x")?,
+            y: s("y")?,
+            d: s("d")?,
+            k: s("k")?,
+        })
+    }
 }
 
 pub fn parse_jwks(body: &str) -> Result<JwkSet> {
-    let raw: RawSet = json::from_str(body).map_err(|e| {
+    let set = json::object(body).map_err(|e| {
         AuthError::new(
             code::INVALID_JWKS,
             format!("the JWKS is not a JSON object with `keys`: {e}"),
         )
     })?;
-    let keys = raw
-        .keys
-        .into_iter()
-        .filter_map(|k| serde_json::from_value::<Jwk>(k).ok())
+    let Some(serde_json::Value::Array(keys)) = set.get("keys") else {
+        return Err(AuthError::new(
+            code::INVALID_JWKS,
+            "the JWKS is not a JSON object with `keys` (an array)",
+        ));
+    };
+    let keys = keys
+        .iter()
+        .filter_map(|k| k.as_object().and_then(Jwk::from_object))
         .filter(|k| k.d.is_none() && k.k.is_none())
         .collect();
     Ok(JwkSet { keys })
@@ -93,28 +115,18 @@ pub fn key_set_lifetime_s(cache_control: Option<&str>, app_max_age_s: Option<u64
         .min(MAX_KEY_SET_MAX_AGE_S)
 }
 
-#[derive(serde::Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StoredKeySet {
-    v: u8,
-    fetched_at_ms: u64,
-    lifetime_s: u64,
-    /// The key set as the provider sent it.
-    jwks: String,
-}
-
 const STORED_KEY_SET_VERSION: u8 = 1;
 
 /// A fetched key set as kept in `tokenStorage`: the body with the time it was
 /// fetched and its lifetime.
 pub fn stored_key_set(body: &str, fetched_at_ms: u64, lifetime_s: u64) -> String {
-    let s = StoredKeySet {
-        v: STORED_KEY_SET_VERSION,
-        fetched_at_ms,
-        lifetime_s,
-        jwks: body.to_string(),
-    };
-    serde_json::to_string(&s).unwrap_or_default()
+    // { v, fetched_at_ms, lifetime_s, jwks: the key set as the provider sent it }
+    let mut o = json::Object::new();
+    o.insert("v".into(), STORED_KEY_SET_VERSION.into());
+    o.insert("fetched_at_ms".into(), fetched_at_ms.into());
+    o.insert("lifetime_s".into(), lifetime_s.into());
+    o.insert("jwks".into(), body.into());
+    serde_json::Value::Object(o).to_string()
 }
 
 /// A key set read back from storage, if it is still within its lifetime.
@@ -122,15 +134,19 @@ pub fn stored_key_set(body: &str, fetched_at_ms: u64, lifetime_s: u64) -> String
 /// 24 hours, or one fetched in the future (beyond a minute of clock skew)
 /// is not used.
 pub fn parse_stored_key_set(value: &str, now_ms: u64) -> Option<JwkSet> {
-    let s: StoredKeySet = json::from_str(value).ok()?;
-    if s.v != STORED_KEY_SET_VERSION || s.lifetime_s > MAX_KEY_SET_MAX_AGE_S {
+    let o = json::object(value)
+        .ok()
+        .filter(|o| json::only(o, &["v", "fetched_at_ms", "lifetime_s", "jwks"]))?;
+    let number = |name| json::uint(&o, name).ok().flatten();
+    let (fetched_at_ms, lifetime_s) = (number("fetched_at_ms")?, number("lifetime_s")?);
+    if number("v") != Some(STORED_KEY_SET_VERSION as u64) || lifetime_s > MAX_KEY_SET_MAX_AGE_S {
         return None;
     }
-    let expires_at_ms = s.fetched_at_ms.checked_add(s.lifetime_s.checked_mul(1000)?)?;
-    if s.fetched_at_ms > now_ms.saturating_add(60_000) || now_ms >= expires_at_ms {
+    let expires_at_ms = fetched_at_ms.checked_add(lifetime_s.checked_mul(1000)?)?;
+    if fetched_at_ms > now_ms.saturating_add(60_000) || now_ms >= expires_at_ms {
         return None;
     }
-    parse_jwks(&s.jwks).ok()
+    parse_jwks(&json::string(&o, "jwks").ok()??).ok()
 }
 
 /// Why no key could be chosen.

@@ -2,7 +2,6 @@
 //! memory and, when the app asks, in `tokenStorage`. Read back from storage,
 //! it is validated like network input and its ID token is verified again.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{code, AuthError, Result};
@@ -79,40 +78,38 @@ impl Session {
 
     pub fn to_stored(&self, client_id: &str, issuer: &str) -> String {
         let t = &self.tokens;
-        let stored = Stored {
-            v: VERSION,
-            client_id: client_id.to_string(),
-            issuer: issuer.to_string(),
-            access_token: t.access_token.expose().to_string(),
-            id_token: self.id_token.raw.expose().to_string(),
-            refresh_token: t.refresh_token.as_ref().map(|r| r.expose().to_string()),
-            token_type: t.token_type.clone(),
-            expires_at_ms: t.expires_at_ms,
-            scope: t.scope.clone(),
-            dpop_jkt: self.dpop_jkt.clone(),
-        };
-        serde_json::to_string(&stored).unwrap_or_default()
+        let mut o = json::Object::new();
+        o.insert("v".into(), VERSION.into());
+        o.insert("client_id".into(), client_id.into());
+        o.insert("issuer".into(), issuer.into());
+        o.insert("access_token".into(), t.access_token.expose().into());
+        o.insert("id_token".into(), self.id_token.raw.expose().into());
+        json::put(
+            &mut o,
+            "refresh_token",
+            t.refresh_token.as_ref().map(|r| r.expose()),
+        );
+        o.insert("token_type".into(), t.token_type.as_str().into());
+        json::put(&mut o, "expires_at_ms", t.expires_at_ms);
+        json::put(&mut o, "scope", t.scope.as_deref());
+        json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
+        Value::Object(o).to_string()
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Stored {
-    v: u8,
-    client_id: String,
-    issuer: String,
-    access_token: String,
-    id_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    token_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dpop_jkt: Option<String>,
-}
+/// The members a stored session may have (anything else: not written here).
+const STORED_MEMBERS: &[&str] = &[
+    "v",
+    "client_id",
+    "issuer",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "token_type",
+    "expires_at_ms",
+    "scope",
+    "dpop_jkt",
+];
 
 /// A stored session before its ID token is verified again.
 #[derive(Debug)]
@@ -131,27 +128,33 @@ pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Resul
             format!("the stored session was unreadable ({why}) and was discarded"),
         )
     };
-    let s: Stored = json::from_str(value).map_err(|_| bad("not the JSON it should be"))?;
-    if s.v != VERSION {
+    let o = json::object(value)
+        .ok()
+        .filter(|o| json::only(o, STORED_MEMBERS))
+        .ok_or_else(|| bad("not the JSON it should be"))?;
+    let text = |name| json::string(&o, name).map_err(|_| bad("not the JSON it should be"));
+    let required = |name| text(name)?.ok_or_else(|| bad("not the JSON it should be"));
+    if json::uint(&o, "v") != Ok(Some(VERSION as u64)) {
         return Err(bad("unknown version"));
     }
-    if s.client_id != client_id || s.issuer != issuer {
+    if required("client_id")? != client_id || required("issuer")? != issuer {
         return Err(bad("it belongs to another client or issuer"));
     }
-    if s.access_token.is_empty() || s.id_token.is_empty() {
+    let (access_token, id_token) = (required("access_token")?, required("id_token")?);
+    if access_token.is_empty() || id_token.is_empty() {
         return Err(bad("a token is missing"));
     }
     Ok(StoredSession {
         tokens: TokenSet {
-            access_token: AccessToken::new(s.access_token),
-            id_token: Some(IdToken::new(s.id_token.clone())),
-            refresh_token: s.refresh_token.map(RefreshToken::new),
-            token_type: s.token_type,
-            expires_at_ms: s.expires_at_ms,
-            scope: s.scope,
+            access_token: AccessToken::new(access_token),
+            id_token: Some(IdToken::new(id_token.clone())),
+            refresh_token: text("refresh_token")?.map(RefreshToken::new),
+            token_type: required("token_type")?,
+            expires_at_ms: json::uint(&o, "expires_at_ms").map_err(|_| bad("not the JSON it should be"))?,
+            scope: text("scope")?,
         },
-        id_token: IdToken::new(s.id_token),
-        dpop_jkt: s.dpop_jkt,
+        id_token: IdToken::new(id_token),
+        dpop_jkt: text("dpop_jkt")?,
     })
 }
 

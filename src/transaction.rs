@@ -3,8 +3,6 @@
 //! a key made of the client id and the `state`, so that two logins in two tabs
 //! do not clobber each other. Read back, it is validated like network input.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{code, AuthError, Result};
 use crate::json;
 use crate::pkce::CodeVerifier;
@@ -35,31 +33,25 @@ pub struct Transaction {
     pub dpop_jkt: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Stored {
-    v: u8,
-    client_id: String,
-    issuer: String,
-    redirect_uri: String,
-    state: String,
-    nonce: String,
-    code_verifier: String,
-    scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    audience: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_age: Option<u64>,
-    /// The JSON text of the app's state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    app_state_json: Option<String>,
-    /// The app's state as written before 0.1.1 (as a parsed value); read only.
-    #[serde(default, skip_serializing)]
-    app_state: Option<serde_json::Value>,
-    created_at_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dpop_jkt: Option<String>,
-}
+/// The members a stored transaction may have (anything else: not written
+/// here). `app_state` is the app's state as written before 0.1.1 (a parsed
+/// value), read only; `app_state_json` is the JSON text written since.
+const STORED_MEMBERS: &[&str] = &[
+    "v",
+    "client_id",
+    "issuer",
+    "redirect_uri",
+    "state",
+    "nonce",
+    "code_verifier",
+    "scope",
+    "audience",
+    "max_age",
+    "app_state_json",
+    "app_state",
+    "created_at_ms",
+    "dpop_jkt",
+];
 
 /// A client id or issuer as a storage key part: percent-encoded, so it
 /// cannot contain the ':' separator.
@@ -89,24 +81,25 @@ impl Transaction {
     }
 
     pub fn to_stored(&self) -> String {
-        let stored = Stored {
-            v: VERSION,
-            client_id: self.client_id.clone(),
-            issuer: self.issuer.clone(),
-            redirect_uri: self.redirect_uri.clone(),
-            state: self.state.clone(),
-            nonce: self.nonce.clone(),
-            code_verifier: self.code_verifier.expose().to_string(),
-            scope: self.scope.clone(),
-            audience: self.audience.clone(),
-            max_age: self.max_age,
-            app_state_json: self.app_state.clone(),
-            app_state: None,
-            created_at_ms: self.created_at_ms,
-            dpop_jkt: self.dpop_jkt.clone(),
-        };
-        // Serializing plain strings, numbers and a serde_json::Value cannot fail.
-        serde_json::to_string(&stored).unwrap_or_default()
+        let mut o = json::Object::new();
+        o.insert("v".into(), VERSION.into());
+        for (name, value) in [
+            ("client_id", &self.client_id),
+            ("issuer", &self.issuer),
+            ("redirect_uri", &self.redirect_uri),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("scope", &self.scope),
+        ] {
+            o.insert(name.into(), value.as_str().into());
+        }
+        o.insert("code_verifier".into(), self.code_verifier.expose().into());
+        json::put(&mut o, "audience", self.audience.as_deref());
+        json::put(&mut o, "max_age", self.max_age);
+        json::put(&mut o, "app_state_json", self.app_state.as_deref());
+        o.insert("created_at_ms".into(), self.created_at_ms.into());
+        json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
+        serde_json::Value::Object(o).to_string()
     }
 
     /// Reads a stored transaction back, refusing anything it would not have written.
@@ -117,36 +110,45 @@ impl Transaction {
                 format!("the stored login transaction was unreadable ({why}) and was discarded; start the login again"),
             )
         };
-        let s: Stored = json::from_str(value).map_err(|_| garbage("not the JSON it should be"))?;
-        if s.v != VERSION {
+        let unreadable = || garbage("not the JSON it should be");
+        let o = json::object(value)
+            .ok()
+            .filter(|o| json::only(o, STORED_MEMBERS))
+            .ok_or_else(unreadable)?;
+        let text = |name| json::string(&o, name).map_err(|_| unreadable());
+        let required = |name| text(name)?.ok_or_else(unreadable);
+        if json::uint(&o, "v") != Ok(Some(VERSION as u64)) {
             return Err(garbage("unknown version"));
         }
         let code_verifier =
-            CodeVerifier::parse(&s.code_verifier).map_err(|_| garbage("bad code_verifier"))?;
-        if !is_random_token(&s.state) || !is_random_token(&s.nonce) {
+            CodeVerifier::parse(&required("code_verifier")?).map_err(|_| garbage("bad code_verifier"))?;
+        let (state, nonce) = (required("state")?, required("nonce")?);
+        if !is_random_token(&state) || !is_random_token(&nonce) {
             return Err(garbage("bad state or nonce"));
         }
-        let app_state = match (s.app_state_json, s.app_state) {
+        let legacy = o.get("app_state").filter(|v| !v.is_null());
+        let app_state = match (text("app_state_json")?, legacy) {
             (Some(text), None) => {
-                serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|_| garbage("bad appState"))?;
+                serde_json::from_str::<serde_json::Value>(&text).map_err(|_| garbage("bad appState"))?;
                 Some(text)
             }
             (None, old) => old.map(|v| v.to_string()),
             (Some(_), Some(_)) => return Err(garbage("appState twice")),
         };
+        let number = |name| json::uint(&o, name).map_err(|_| unreadable());
         Ok(Transaction {
-            client_id: s.client_id,
-            issuer: s.issuer,
-            redirect_uri: s.redirect_uri,
-            state: s.state,
-            nonce: s.nonce,
+            client_id: required("client_id")?,
+            issuer: required("issuer")?,
+            redirect_uri: required("redirect_uri")?,
+            state,
+            nonce,
             code_verifier,
-            scope: s.scope,
-            audience: s.audience,
-            max_age: s.max_age,
+            scope: required("scope")?,
+            audience: text("audience")?,
+            max_age: number("max_age")?,
             app_state,
-            created_at_ms: s.created_at_ms,
-            dpop_jkt: s.dpop_jkt,
+            created_at_ms: number("created_at_ms")?.ok_or_else(unreadable)?,
+            dpop_jkt: text("dpop_jkt")?,
         })
     }
 }
