@@ -3,8 +3,6 @@
 //! IndexedDB) lives in the platform glue; what a proof says, the thumbprint,
 //! and how the servers' nonces are read are decided here.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -29,7 +27,7 @@ impl PublicKey {
     /// The coordinates as `crypto.subtle.exportKey("jwk")` gives them: each
     /// must be 32 bytes of base64url (a P-256 field element).
     pub fn from_coordinates(x: &str, y: &str) -> Result<PublicKey> {
-        let ok = |c: &str| URL_SAFE_NO_PAD.decode(c).is_ok_and(|b| b.len() == 32);
+        let ok = |c: &str| crate::b64::decode(c).is_some_and(|b| b.len() == 32);
         if !ok(x) || !ok(y) {
             return Err(AuthError::new(
                 code::UNSUPPORTED_PLATFORM,
@@ -56,7 +54,7 @@ impl PublicKey {
     /// of the authorization request (RFC 9449 §10) and the `cnf.jkt` of the
     /// tokens bound to this key.
     pub fn thumbprint(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.jwk_json().as_bytes()))
+        crate::b64::encode(Sha256::digest(self.jwk_json().as_bytes()))
     }
 }
 
@@ -74,7 +72,7 @@ pub fn target_uri(url: &str) -> Result<String> {
 /// §4.2, `ath`: "hash of the access token ... the base64url encoding of the
 /// SHA-256 hash of the ASCII encoding of the associated access token's value".
 pub fn access_token_hash(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
+    crate::b64::encode(Sha256::digest(access_token.as_bytes()))
 }
 
 /// What one proof says (§4.2).
@@ -114,8 +112,8 @@ pub fn signing_input(key: &PublicKey, c: &Claims<'_>) -> Result<String> {
     payload.push('}');
     Ok(format!(
         "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
+        crate::b64::encode(header),
+        crate::b64::encode(payload)
     ))
 }
 
@@ -189,6 +187,8 @@ pub fn check_provider_support(algs: Option<&[String]>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     // The key of RFC 9449's examples (§4.1).
     fn key() -> PublicKey {

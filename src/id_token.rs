@@ -2,8 +2,6 @@
 //! every check of OpenID Connect Core 1.0 §3.1.3.7. A failure is an
 //! `invalid_id_token` error whose `reason` names the check.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::error::{code, AuthError, Result};
@@ -77,7 +75,7 @@ struct Parts<'a> {
 }
 
 fn b64_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    let bytes = crate::b64::decode(part)?;
     // (From a str, as every other document is read: one serde_json reader in
     // the module instead of two. JSON is UTF-8, RFC 8259 §8.1.)
     serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()
@@ -424,6 +422,8 @@ pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> 
 mod tests {
     use super::*;
     use crate::test_support::{hs256_with, jwks, sign, unsigned};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use serde_json::json;
 
     const ISS: &str = "https://id.example.com";

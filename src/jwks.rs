@@ -1,8 +1,6 @@
 //! The provider's JSON Web Key Set (RFC 7517) and the choice of the key that
 //! may verify a given ID token.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::Deserialize;
 
 use crate::error::{code, AuthError, Result};
@@ -199,7 +197,7 @@ impl JwkSet {
 }
 
 fn b64_len(v: &Option<String>) -> Option<Vec<u8>> {
-    v.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+    v.as_deref().and_then(crate::b64::decode)
 }
 
 /// The bit length of a big-endian unsigned integer (leading zero bytes
@@ -258,6 +256,8 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     fn rsa(kid: &str, bits: usize) -> Jwk {
         let mut n = vec![0u8; bits / 8];

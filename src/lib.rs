@@ -5,6 +5,7 @@
 //! module does the fetching, storing and navigating in the browser.
 
 pub mod authorize;
+pub mod b64;
 pub mod callback;
 pub mod config;
 #[cfg(feature = "rust-verifier")]

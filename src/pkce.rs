@@ -1,7 +1,5 @@
 //! Proof Key for Code Exchange (RFC 7636) with the S256 method.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::{code, AuthError, Result};
@@ -28,7 +26,7 @@ impl CodeVerifier {
     }
 
     pub fn from_random_bytes(bytes: &[u8; 32]) -> Self {
-        CodeVerifier(URL_SAFE_NO_PAD.encode(bytes))
+        CodeVerifier(crate::b64::encode(bytes))
     }
 
     /// Accepts a verifier read back from storage or given by the app.
@@ -51,7 +49,7 @@ impl CodeVerifier {
 
     /// RFC 7636 §4.2: `code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`.
     pub fn challenge(&self) -> CodeChallenge {
-        CodeChallenge(URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+        CodeChallenge(crate::b64::encode(Sha256::digest(self.0.as_bytes())))
     }
 
     pub fn expose(&self) -> &str {

@@ -91,4 +91,16 @@ proptest! {
         prop_assert_eq!(v["code"].as_str(), Some(code.as_str()));
         prop_assert_eq!(v["redirect_uri"].as_str(), Some(redirect.as_str()));
     }
+
+    /// src/b64.rs against the base64 crate: the same encoding of any bytes,
+    /// and the same verdict (and bytes) on any string, valid or not.
+    #[test]
+    fn b64_agrees_with_the_base64_crate(bytes in proptest::collection::vec(any::<u8>(), 0..100), junk in "[A-Za-z0-9_=+/ -]{0,24}") {
+        use base64::Engine as _;
+        let reference = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let encoded = crate::b64::encode(&bytes);
+        prop_assert_eq!(&encoded, &reference.encode(&bytes));
+        prop_assert_eq!(crate::b64::decode(&encoded), Some(bytes.clone()));
+        prop_assert_eq!(crate::b64::decode(&junk), reference.decode(&junk).ok(), "{}", junk);
+    }
 }

@@ -2,9 +2,6 @@
 //! browser (which, unlike `crypto.subtle`, exists in insecure contexts too),
 //! the OS elsewhere.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
 use crate::error::{code, AuthError, Result};
 
 #[cfg(target_arch = "wasm32")]
@@ -44,7 +41,7 @@ pub fn bytes<const N: usize>() -> Result<[u8; N]> {
 /// A value for `state` or `nonce`: 256 bits, base64url (43 characters).
 /// RFC 9700 §4.7.1 and OIDC Core §15.5.2 ask for values an attacker cannot guess.
 pub fn token() -> Result<String> {
-    Ok(URL_SAFE_NO_PAD.encode(bytes::<32>()?))
+    Ok(crate::b64::encode(bytes::<32>()?))
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 //! then. Which key and which algorithms may be used was decided by the core
 //! (`id_token::begin_verification`); only the arithmetic happens here.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -54,7 +52,7 @@ fn public_jwk(check: &SignatureCheck) -> String {
 /// platform could not check it (a key it cannot import), or
 /// `Err(unsupported_platform)` when no verifier could be loaded at all.
 pub async fn verify(check: &SignatureCheck) -> Result<Result<bool, String>, AuthError> {
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(&check.signature) else {
+    let Some(bytes) = crate::b64::decode(&check.signature) else {
         return Ok(Err("the signature is not base64url".into()));
     };
     let answer = match verify_signature(
