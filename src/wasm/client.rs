@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
@@ -13,7 +12,7 @@ use super::dpop::Target;
 use super::frames;
 use super::http::{self, Body, Credentials, Expect};
 use super::storage::KvStore;
-use super::{check_keys, flag, number, text, to_js};
+use super::{check_keys, flag, number, text};
 use crate::config::{
     ClientConfig, ClientOptions, ProviderSource, StorageKind, CLIENT_OPTIONS, ENDPOINT_OPTIONS,
 };
@@ -296,17 +295,6 @@ pub(super) fn json_to_js(value: &serde_json::Value) -> JsValue {
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TokensView<'a> {
-    access_token: &'a str,
-    id_token: Option<&'a str>,
-    refresh_token: Option<&'a str>,
-    token_type: &'a str,
-    expires_at: Option<u64>,
-    scope: Option<&'a str>,
-}
-
 /// The options object read member by member (no serde derive for it on the
 /// wasm path: 1 KB+ gzip less), each checked for its JS type.
 fn client_options(o: &JsValue) -> Result<ClientOptions> {
@@ -486,15 +474,23 @@ impl AuthClient {
         match session.as_ref() {
             None => Ok(JsValue::NULL),
             Some(s) => {
+                // (A JSON object built here rather than a derived Serialize.)
                 let t = &s.tokens;
-                to_js(&TokensView {
-                    access_token: t.access_token.expose(),
-                    id_token: t.id_token.as_ref().map(|t| t.expose()),
-                    refresh_token: t.refresh_token.as_ref().map(|t| t.expose()),
-                    token_type: &t.token_type,
-                    expires_at: t.expires_at_ms,
-                    scope: t.scope.as_deref(),
-                })
+                let or_null = |v: Option<&str>| v.map_or(serde_json::Value::Null, Into::into);
+                let mut o = crate::json::Object::new();
+                o.insert("accessToken".into(), t.access_token.expose().into());
+                o.insert("idToken".into(), or_null(t.id_token.as_ref().map(|t| t.expose())));
+                o.insert(
+                    "refreshToken".into(),
+                    or_null(t.refresh_token.as_ref().map(|t| t.expose())),
+                );
+                o.insert("tokenType".into(), t.token_type.as_str().into());
+                o.insert(
+                    "expiresAt".into(),
+                    t.expires_at_ms.map_or(serde_json::Value::Null, Into::into),
+                );
+                o.insert("scope".into(), or_null(t.scope.as_deref()));
+                Ok(json_to_js(&serde_json::Value::Object(o)))
             }
         }
     }

@@ -15,7 +15,6 @@ mod storage;
 
 pub use client::{create_auth_client, AuthClient};
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::AuthError;
@@ -68,35 +67,17 @@ pub async fn verify_id_token_js(
     Ok(js_sys::JSON::parse(&serde_json::Value::Object(claims).to_string()).unwrap_or(JsValue::NULL))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PkcePair<'a> {
-    code_verifier: &'a str,
-    code_challenge: &'a str,
-    code_challenge_method: &'a str,
-}
-
 /// A fresh PKCE pair (RFC 7636): 32 random bytes from `crypto.getRandomValues`
 /// as a base64url verifier, and its S256 challenge. Needs no `crypto.subtle`.
 #[wasm_bindgen(js_name = createPkcePair, unchecked_return_type = "PkcePair")]
 pub fn create_pkce_pair() -> Result<JsValue, JsValue> {
     let verifier = CodeVerifier::generate()?;
     let challenge = verifier.challenge();
-    to_js(&PkcePair {
-        code_verifier: verifier.expose(),
-        code_challenge: challenge.as_str(),
-        code_challenge_method: CODE_CHALLENGE_METHOD,
-    })
-}
-
-/// A Rust value as a plain JS value (`null` for `None`), through JSON: the
-/// core already carries serde_json, and one (de)serializer costs fewer bytes
-/// than two.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| AuthError::new(crate::error::code::INVALID_CONFIG, e.to_string()))?;
-    js_sys::JSON::parse(&text)
-        .map_err(|_| AuthError::new(crate::error::code::INVALID_CONFIG, "unserializable").into())
+    let mut o = crate::json::Object::new();
+    o.insert("codeVerifier".into(), verifier.expose().into());
+    o.insert("codeChallenge".into(), challenge.as_str().into());
+    o.insert("codeChallengeMethod".into(), CODE_CHALLENGE_METHOD.into());
+    Ok(client::json_to_js(&serde_json::Value::Object(o)))
 }
 
 /// Refuses keys of an options object that are not options (typos).
