@@ -710,6 +710,18 @@ impl AuthClient {
                             ),
                         )
                     })?;
+                    // Fetch's no-cors header guard would drop the Authorization
+                    // header without a word: the request would go out unauthenticated.
+                    let mode = Reflect::get(&request, &"mode".into())
+                        .ok()
+                        .and_then(|m| m.as_string());
+                    if mode.as_deref() == Some("no-cors") {
+                        return Err(AuthError::new(
+                            code::INVALID_CONFIG,
+                            "fetchWithAuth: a `mode: \"no-cors\"` request cannot carry the Authorization header (the browser drops it)",
+                        )
+                        .into());
+                    }
                     Target::App(&request, &token)
                 }
                 None => Target::Get(

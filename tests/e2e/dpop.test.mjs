@@ -101,6 +101,8 @@ function recordTokenRequests(page, provider) {
       body: new URLSearchParams(r.postData() ?? ""),
       proof: proof ? decodeJwt(proof) : null,
       status: response.status(),
+      nonce: response.headers()["dpop-nonce"],
+      // (DevTools may no longer hold a body the page has read: best effort.)
       answer: response.json().catch(() => null),
     });
   });
@@ -263,8 +265,11 @@ describe("DPoP", () => {
     const tokenRequests = recordTokenRequests(page, opNonce);
     await signedIn(page, opts(opNonce), OFFLINE);
     assert.equal(tokenRequests.length, 2, "one refusal, one retry");
-    assert.equal(tokenRequests[0].status, 400);
-    assert.equal((await tokenRequests[0].answer).error, "use_dpop_nonce");
+    assert.equal(tokenRequests[0].status, 400, JSON.stringify(tokenRequests));
+    assert.equal(typeof tokenRequests[0].nonce, "string", "the refusal carries a DPoP-Nonce");
+    const refusal = await tokenRequests[0].answer;
+    if (refusal) assert.equal(refusal.error, "use_dpop_nonce");
+    assert.equal(tokenRequests[1].proof.payload.nonce, tokenRequests[0].nonce, "the retry sends the server's nonce");
     assert.equal(tokenRequests[0].proof.payload.nonce, undefined);
     assert.equal(tokenRequests[1].status, 200);
     assert.equal(typeof tokenRequests[1].proof.payload.nonce, "string");

@@ -107,6 +107,12 @@ describe("fetchWithAuth", () => {
     const down = await page.evaluate(() => window.errorOf(() => window.auth.fetchWithAuth("/down/x")));
     assert.equal(down.name, "AuthError");
     assert.equal(down.code, "network_error");
+    // A no-cors request would lose the header silently: refused, nothing sent.
+    const before = seen.length;
+    const noCors = await page.evaluate(() => window.errorOf(() => window.auth.fetchWithAuth("/api/x", { mode: "no-cors" })));
+    assert.equal(noCors.code, "invalid_config");
+    assert.match(noCors.message, /no-cors/);
+    assert.equal(seen.length, before);
     await page.context().close();
   });
 });
