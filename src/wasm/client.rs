@@ -307,22 +307,7 @@ fn client_options(o: &JsValue) -> Result<ClientOptions> {
     }
     let algs = match option(o, "idTokenSigningAlgs") {
         v if v.is_undefined() || v.is_null() => None,
-        v => Some(
-            js_sys::Array::is_array(&v)
-                .then(|| {
-                    js_sys::Array::from(&v)
-                        .iter()
-                        .map(|a| a.as_string())
-                        .collect::<Option<Vec<_>>>()
-                })
-                .flatten()
-                .ok_or_else(|| {
-                    AuthError::new(
-                        code::INVALID_CONFIG,
-                        "`idTokenSigningAlgs` must be an array of strings",
-                    )
-                })?,
-        ),
+        v => Some(super::strings(&v, "idTokenSigningAlgs")?),
     };
     Ok(ClientOptions {
         issuer: text(o, "issuer")?,
@@ -815,20 +800,8 @@ impl Inner {
         }
         for (token, hint) in tokens {
             let req = revocation_request(&endpoint, &self.config.client_id, &token, hint);
-            let body = Body::Text {
-                content_type: req.content_type,
-                body: &req.body,
-            };
             let expect = Expect::no_store(code::REVOCATION_FAILED);
-            let resp = http::send(
-                "POST",
-                &req.url,
-                body,
-                Credentials::default(),
-                self.config.http_timeout_ms,
-                expect,
-            )
-            .await?;
+            let resp = self.send_with_proof(Target::Token(&req, expect), None).await?;
             // §2.2: 200 for a revoked token and for one that was invalid already.
             if resp.status != 200 {
                 return Err(http_error(

@@ -233,7 +233,8 @@ impl Inner {
 
 /// A request that may carry a DPoP proof.
 pub enum Target<'a> {
-    /// A token (code exchange, refresh) request.
+    /// A POST to the provider: token (code exchange, refresh), PAR, revocation
+    /// (the last two never with a key).
     Token(&'a TokenRequest, Expect),
     /// A GET of a resource with the access token, its answer read whole (userinfo).
     Get(&'a str, &'a str, Expect),

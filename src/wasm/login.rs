@@ -9,7 +9,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use super::client::{now_ms, option, Inner};
 use super::dpop::Target;
 use super::frames::{self, Outcome};
-use super::http::{self, Body, Credentials, Expect};
+use super::http::Expect;
 use super::session::TokenFrom;
 use super::{check_keys, number, text};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
@@ -70,20 +70,8 @@ impl Inner {
             None => authorization_url(&self.metadata.authorization_endpoint, &params)?,
             Some(endpoint) => {
                 let req = par::pushed_authorization_request(endpoint, &params);
-                let body = Body::Text {
-                    content_type: req.content_type,
-                    body: &req.body,
-                };
                 let expect = Expect::no_store(code::INVALID_PAR_RESPONSE);
-                let resp = http::send(
-                    "POST",
-                    &req.url,
-                    body,
-                    Credentials::default(),
-                    self.config.http_timeout_ms,
-                    expect,
-                )
-                .await?;
+                let resp = self.send_with_proof(Target::Token(&req, expect), None).await?;
                 let request_uri = par::parse_pushed_response(resp.status, &resp.body)?;
                 par::authorization_url(&self.metadata.authorization_endpoint, &tx.client_id, &request_uri)?
             }

@@ -8,7 +8,7 @@ import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from "jose";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
-import { decodeJwt, launchLanChromium, newPage, signIn, startWorld } from "./harness.mjs";
+import { decodeJwt, launchLanChromium, newPage, signIn, signInWithClient, startWorld } from "./harness.mjs";
 
 const RS = { client_id: "rs", client_secret: "rs secret", grant_types: [], response_types: [], redirect_uris: [] };
 
@@ -109,22 +109,9 @@ function recordTokenRequests(page, provider) {
   return seen;
 }
 
-/** Signs in with `clientOptions`; `window.auth` is the client afterwards. Returns the authorization URL. */
-async function signedIn(page, clientOptions, authorizeOptions = {}) {
-  const url = await page.evaluate(
-    async ([o, a]) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(a),
-    [clientOptions, authorizeOptions],
-  );
-  const callback = await signIn(page, url, { appOrigin: world.app.url });
-  await page.evaluate(
-    async ([o, u]) => {
-      window.auth = await window.oidc.createAuthClient(o);
-      await window.auth.handleRedirectCallback(u);
-    },
-    [clientOptions, callback],
-  );
-  return new URL(url);
-}
+/** A whole login; `window.auth` is the client afterwards (harness.mjs). */
+const signedIn = (page, clientOptions, authorizeOptions) =>
+  signInWithClient(page, clientOptions, authorizeOptions, world.app.url);
 
 const OFFLINE = { scope: "openid offline_access", prompt: "consent" };
 

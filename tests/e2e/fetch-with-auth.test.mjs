@@ -2,7 +2,7 @@
 // access token, refreshed first when needed. In Chromium against oidc-provider.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { newPage, signIn, startWorld } from "./harness.mjs";
+import { newPage, signInWithClient, startWorld } from "./harness.mjs";
 
 let world;
 before(async () => {
@@ -14,21 +14,9 @@ after(async () => {
 
 const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, ...extra });
 
-/** Signs in and completes the callback; `window.auth` is the client afterwards. */
-async function signedIn(page, clientOptions = opts(), authorizeOptions = {}) {
-  const url = await page.evaluate(
-    async ([o, a]) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(a),
-    [clientOptions, authorizeOptions],
-  );
-  const callback = await signIn(page, url, { appOrigin: world.app.url });
-  await page.evaluate(
-    async ([o, u]) => {
-      window.auth = await window.oidc.createAuthClient(o);
-      await window.auth.handleRedirectCallback(u);
-    },
-    [clientOptions, callback],
-  );
-}
+/** A whole login; `window.auth` is the client afterwards (harness.mjs). */
+const signedIn = (page, clientOptions = opts(), authorizeOptions) =>
+  signInWithClient(page, clientOptions, authorizeOptions, world.app.url);
 
 /** Answers requests to the app's /api/ with `status`, recording what they carried. */
 async function fakeApi(page, status = 200) {

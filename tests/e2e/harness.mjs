@@ -107,6 +107,27 @@ export async function signIn(page, authorizeUrl, { login = "alice", appOrigin, t
 }
 
 /**
+ * A whole login in `page` (on the app's test page): buildAuthorizeUrl with
+ * `authorizeOptions`, the provider's pages, handleRedirectCallback. The
+ * client is `window.auth` afterwards; resolves to the authorization URL.
+ */
+export async function signInWithClient(page, clientOptions, authorizeOptions = {}, appOrigin) {
+  const url = await page.evaluate(
+    async ([o, a]) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(a),
+    [clientOptions, authorizeOptions],
+  );
+  const callback = await signIn(page, url, { appOrigin });
+  await page.evaluate(
+    async ([o, u]) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      await window.auth.handleRedirectCallback(u);
+    },
+    [clientOptions, callback],
+  );
+  return new URL(url);
+}
+
+/**
  * Signs in on the provider's pages shown in `page` (already at the login
  * form) for a client whose redirect URI is a custom scheme. Chromium cannot
  * follow a redirect to a custom scheme, and routes do not see redirected
