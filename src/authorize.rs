@@ -1,7 +1,5 @@
 //! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::config::{normalize_scope, ClientConfig};
@@ -25,7 +23,7 @@ pub struct AuthorizeOptions {
     pub prompt: Option<String>,
     pub max_age: Option<f64>,
     pub login_hint: Option<String>,
-    pub extra_params: Option<BTreeMap<String, serde_json::Value>>,
+    pub extra_params: Option<crate::json::Object>,
 }
 
 /// Parameters the library sets itself; `extraParams` may not touch them,
@@ -150,7 +148,7 @@ pub fn authorization_request(
     Ok((tx, params))
 }
 
-fn extra_params(extra: Option<BTreeMap<String, serde_json::Value>>) -> Result<Vec<(String, String)>> {
+fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (k, v) in extra.unwrap_or_default() {
         if RESERVED.contains(&k.as_str()) {
@@ -192,7 +190,7 @@ mod tests {
         .unwrap()
     }
 
-    fn params(url: &str) -> BTreeMap<String, String> {
+    fn params(url: &str) -> std::collections::BTreeMap<String, String> {
         Uri::parse(url).unwrap().query_pairs().into_iter().collect()
     }
 
@@ -204,7 +202,11 @@ mod tests {
             prompt: Some("login".into()),
             max_age: Some(300.0),
             login_hint: Some("a@b.c".into()),
-            extra_params: Some([("ui_locales".to_string(), serde_json::json!("fr"))].into()),
+            extra_params: Some(
+                [("ui_locales".to_string(), serde_json::json!("fr"))]
+                    .into_iter()
+                    .collect(),
+            ),
             ..Default::default()
         };
         let (tx, url) = begin_authorization(&config(), &meta, opts, 42).unwrap();
@@ -263,7 +265,7 @@ mod tests {
             "dpop_jkt",
         ] {
             let opts = AuthorizeOptions {
-                extra_params: Some([(k.to_string(), serde_json::json!("x"))].into()),
+                extra_params: Some([(k.to_string(), serde_json::json!("x"))].into_iter().collect()),
                 ..Default::default()
             };
             assert_eq!(
@@ -273,7 +275,11 @@ mod tests {
             );
         }
         let nested = AuthorizeOptions {
-            extra_params: Some([("x".to_string(), serde_json::json!({"a": 1}))].into()),
+            extra_params: Some(
+                [("x".to_string(), serde_json::json!({"a": 1}))]
+                    .into_iter()
+                    .collect(),
+            ),
             ..Default::default()
         };
         assert!(begin_authorization(&config(), &meta, nested, 0).is_err());

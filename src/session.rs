@@ -68,12 +68,13 @@ impl Session {
 
     /// The profile claims (`sub`, `name`, `email`, `picture`, …).
     pub fn user(&self) -> Map<String, Value> {
-        self.id_token
-            .claims
-            .iter()
-            .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        // A copy less the protocol claims (not `collect`, which would link
+        // a stable sort of its own).
+        let mut user = self.id_token.claims.clone();
+        for k in PROTOCOL_CLAIMS {
+            user.remove(*k);
+        }
+        user
     }
 
     pub fn to_stored(&self, client_id: &str, issuer: &str) -> String {

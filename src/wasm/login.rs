@@ -38,7 +38,7 @@ impl Inner {
                 v if v.is_undefined() || v.is_null() => None,
                 v => match js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string()) {
                     Some(t) if v.is_object() => match serde_json::from_str(&t) {
-                        Ok(serde_json::Value::Object(m)) => Some(m.into_iter().collect()),
+                        Ok(serde_json::Value::Object(m)) => Some(m),
                         _ => None,
                     },
                     _ => None,
