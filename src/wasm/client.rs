@@ -1,7 +1,6 @@
 //! `AuthClient`: the JS object an app holds.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -9,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::dpop::Target;
+use super::few::Few;
 use super::frames;
 use super::http::{self, Body, Credentials, Expect};
 use super::storage::KvStore;
@@ -31,7 +31,7 @@ thread_local! {
     /// Discovery documents, fetched once per page per issuer and per
     /// `allowInsecureRequests`: a document accepted with insecure endpoints
     /// allowed must not serve a client that does not allow them.
-    static DISCOVERY: RefCell<HashMap<(String, bool), ProviderMetadata>> = RefCell::new(HashMap::new());
+    static DISCOVERY: RefCell<Few<(String, bool), ProviderMetadata>> = const { RefCell::new(Few::new()) };
 }
 
 /// `allowInsecureRequests` turns off a protection: say so, once per page.
@@ -59,7 +59,7 @@ pub(super) struct Inner {
     pub(super) shared_by_tabs: bool,
     pub(super) session: RefCell<Option<Session>>,
     /// States whose callback is being handled in this page (claimed before any await).
-    pub(super) consuming: RefCell<std::collections::HashSet<String>>,
+    pub(super) consuming: RefCell<Few<String, ()>>,
     /// The refresh under way in this page, shared by every caller (single flight).
     pub(super) refreshing: RefCell<Option<Promise>>,
     pub(super) listeners: RefCell<Vec<(u32, Function)>>,
@@ -149,7 +149,7 @@ async fn create(options: JsValue) -> Result<AuthClient> {
         tokens,
         shared_by_tabs,
         session: RefCell::new(None),
-        consuming: RefCell::new(std::collections::HashSet::new()),
+        consuming: RefCell::new(Few::new()),
         refreshing: RefCell::new(None),
         listeners: RefCell::new(Vec::new()),
         next_listener: std::cell::Cell::new(0),

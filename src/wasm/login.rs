@@ -104,7 +104,7 @@ impl Inner {
     /// once cannot both read it, whatever the storage.
     pub(super) async fn take_transaction(&self, state: Option<&str>) -> Result<Transaction> {
         let claim = state.unwrap_or_default().to_string();
-        if !self.consuming.borrow_mut().insert(claim.clone()) {
+        if !self.consuming.borrow_mut().insert(claim.clone(), ()) {
             return Err(no_pending_login());
         }
         let result = self.take_claimed(state).await;

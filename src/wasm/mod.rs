@@ -4,6 +4,7 @@
 mod client;
 mod dpop;
 mod error;
+mod few;
 mod frames;
 mod handoff;
 mod http;

@@ -1,12 +1,12 @@
 //! The signed-in session: key sets, ID token verification, storing, restoring, events.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::client::{now_ms, Inner};
+use super::few::Few;
 use super::handoff;
 use super::http::{self, Body, Credentials, Expect};
 use crate::error::{code, AuthError, Result};
@@ -16,7 +16,7 @@ use crate::session::{jwks_key, legacy_session_key, parse_stored_session, session
 
 thread_local! {
     /// Key sets by `jwks_uri`, each with the time (epoch ms) until which it may be used.
-    static JWKS: RefCell<HashMap<String, (JwkSet, u64)>> = RefCell::new(HashMap::new());
+    static JWKS: RefCell<Few<String, (JwkSet, u64)>> = const { RefCell::new(Few::new()) };
 }
 
 /// Where an ID token to verify comes from, which decides where its keys may come from.

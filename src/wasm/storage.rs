@@ -3,18 +3,18 @@
 //! methods may return promises.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use super::few::Few;
 use crate::config::{parse_storage_kind, StorageKind};
 use crate::error::{code, AuthError, Result};
 
 thread_local! {
     /// "memory" transaction storage: one map per page, shared by the page's clients.
-    static PAGE: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+    static PAGE: RefCell<Few<String, String>> = const { RefCell::new(Few::new()) };
 }
 
 pub enum KvStore {
