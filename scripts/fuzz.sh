@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 seconds="${1:-60}"
-targets=(callback_url token_response id_token jwks discovery stored_state)
+targets=(callback_url token_response id_token jwks discovery stored_state json)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "[fuzz] installing the nightly toolchain (cargo-fuzz needs it)"

@@ -59,7 +59,7 @@ pub fn parse_pushed_response(status: u16, body: &str) -> Result<String> {
     let invalid = |m: &str| AuthError::new(code::INVALID_PAR_RESPONSE, m.to_string()).with_status(status);
     // Read as a JSON value, whose parser the library has anyway (a derived
     // struct costs more bytes in the module).
-    let r: serde_json::Value = crate::json::from_str(body)
+    let r = crate::json::parse(body)
         .map_err(|_| invalid("the pushed authorization response is not a JSON object"))?;
     let request_uri = r
         .get("request_uri")

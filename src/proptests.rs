@@ -103,4 +103,68 @@ proptest! {
         prop_assert_eq!(crate::b64::decode(&encoded), Some(bytes.clone()));
         prop_assert_eq!(crate::b64::decode(&junk), reference.decode(&junk).ok(), "{}", junk);
     }
+
+    /// src/json.rs against serde_json on token soup (mostly invalid JSON:
+    /// every verdict must agree) ...
+    #[test]
+    fn json_parser_agrees_with_serde_json_on_any_text(pieces in proptest::collection::vec(json_piece(), 0..24)) {
+        let text = pieces.concat();
+        prop_assert_eq!(crate::json::check_against_serde_json(&text), Ok(()));
+    }
+
+    /// ... and on well-formed documents, whose values must be the same.
+    #[test]
+    fn json_parser_agrees_with_serde_json_on_documents(doc in json_document()) {
+        // (Well-formed, so read, unless a number is beyond f64: 1e310.)
+        let read = crate::json::parse(&doc);
+        prop_assert!(read.is_ok() || read.unwrap_err().contains("out of range"), "{}", doc);
+        prop_assert_eq!(crate::json::check_against_serde_json(&doc), Ok(()));
+    }
+}
+
+/// JSON tokens, broken tokens and the escapes and numbers that are hard to get right.
+fn json_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "{", "}", "[", "]", ",", ":", " ", "\n\t", "true", "false", "null", "fals", "nul", "-", "1.",
+            "1e", "01", "-0", "\"", "\\", "\u{1}", "é",
+        ])
+        .prop_map(str::to_string),
+        json_string(),
+        json_number(),
+    ]
+}
+
+fn json_string() -> impl Strategy<Value = String> {
+    r#""([a-z é€😀/]|\\["\\/bfnrtu]|\\u[0-9a-fA-F]{4}|\\u[dD][89abAB][0-9a-f]{2}\\u[dD][c-fC-F][0-9a-f]{2}|\\u[dD][c-f]00|\\x|\x01){0,5}""#
+}
+
+fn json_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,6})?([eE][-+]?[0-9]{1,2})?",
+        "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,24})?([eE][-+]?[0-9]{1,3})?",
+        "-?(18446744073709551615|18446744073709551616|9223372036854775807|9223372036854775808|9223372036854775809)",
+    ]
+}
+
+/// A string that is valid JSON (escapes and surrogate pairs included).
+fn json_valid_string() -> impl Strategy<Value = String> {
+    r#""([a-z é€😀/]|\\["\\/bfnrt]|\\u00[0-7][0-9a-f]|\\u[dD][89abAB][0-9a-f]{2}\\u[dD][c-fC-F][0-9a-f]{2}){0,5}""#
+}
+
+fn json_document() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        json_number(),
+        json_valid_string(),
+        prop::sample::select(vec!["true", "false", "null"]).prop_map(str::to_string),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("[{}]", v.join(","))),
+            proptest::collection::vec((json_valid_string(), inner), 0..6).prop_map(|v| {
+                let members: Vec<String> = v.into_iter().map(|(k, v)| format!("{k} : {v}")).collect();
+                format!("{{ {} }}", members.join(",\n"))
+            }),
+        ]
+    })
 }

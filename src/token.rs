@@ -166,7 +166,7 @@ pub fn parse_token_response(
     // Read as a JSON object (serde_json::Value, which every parser here
     // shares) rather than a derived struct: a derive with an untagged enum for
     // `expires_in` pulled serde's buffering machinery into the module.
-    let mut b = match json::from_str::<serde_json::Value>(body) {
+    let mut b = match json::parse(body) {
         Ok(serde_json::Value::Object(m)) => m,
         Ok(_) => return Err(invalid("the token response is not a JSON object", status)),
         Err(e) => {
@@ -204,13 +204,13 @@ pub fn parse_token_response(
             status,
         ));
     }
-    // (A string `expires_in` is read with serde_json's number parser, not
+    // (A string `expires_in` is read with the JSON number parser, not
     // `str::parse::<f64>`, whose tables would add ~10 KB gzip to the module.)
     // (Some providers send `"3600"`.)
     let expires_in = match b.remove("expires_in") {
         None | Some(serde_json::Value::Null) => Some(default_expires_in_s as f64),
         Some(serde_json::Value::Number(n)) => n.as_f64(),
-        Some(serde_json::Value::String(t)) => serde_json::from_str::<f64>(t.trim()).ok(),
+        Some(serde_json::Value::String(t)) => json::parse(t.trim()).ok().and_then(|v| v.as_f64()),
         Some(_) => None,
     };
     let expires_in = match expires_in {

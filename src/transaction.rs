@@ -129,7 +129,7 @@ impl Transaction {
         let legacy = o.get("app_state").filter(|v| !v.is_null());
         let app_state = match (text("app_state_json")?, legacy) {
             (Some(text), None) => {
-                serde_json::from_str::<serde_json::Value>(&text).map_err(|_| garbage("bad appState"))?;
+                json::parse(&text).map_err(|_| garbage("bad appState"))?;
                 Some(text)
             }
             (None, old) => old.map(|v| v.to_string()),

@@ -18,7 +18,7 @@ pub fn parse_userinfo_response(status: u16, body: &str, expected_sub: &str) -> R
             "userinfo endpoint",
         ));
     }
-    let claims: Map<String, Value> = json::from_str(body).map_err(|_| {
+    let claims: Map<String, Value> = json::object(body).map_err(|_| {
         AuthError::new(
             code::INVALID_USERINFO_RESPONSE,
             "the userinfo response is not a JSON object (signed or encrypted userinfo is not supported)",

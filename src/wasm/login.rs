@@ -37,7 +37,7 @@ impl Inner {
             let extra = match option(&opts, "extraParams") {
                 v if v.is_undefined() || v.is_null() => None,
                 v => match js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string()) {
-                    Some(t) if v.is_object() => match serde_json::from_str(&t) {
+                    Some(t) if v.is_object() => match crate::json::parse(&t) {
                         Ok(serde_json::Value::Object(m)) => Some(m),
                         _ => None,
                     },
