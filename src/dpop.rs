@@ -3,7 +3,6 @@
 //! IndexedDB) lives in the platform glue; what a proof says, the thumbprint,
 //! and how the servers' nonces are read are decided here.
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{code, AuthError, Result};
@@ -94,8 +93,8 @@ pub struct Claims<'a> {
 /// for `key` to sign (ES256: the R || S signature, as `crypto.subtle` makes it).
 pub fn signing_input(key: &PublicKey, c: &Claims<'_>) -> Result<String> {
     let header = format!(r#"{{"typ":"{TYP}","alg":"{ALG}","jwk":{}}}"#, key.jwk_json());
-    // JSON strings through serde_json (the method and URL come from the app).
-    let text = |v: &str| Value::from(v).to_string();
+    // JSON string literals (the method and URL come from the app).
+    let text = crate::json::quote;
     let mut payload = format!(
         r#"{{"jti":{},"htm":{},"htu":{},"iat":{}"#,
         text(c.jti),
@@ -199,7 +198,7 @@ mod tests {
         .unwrap()
     }
 
-    fn decode(part: &str) -> Value {
+    fn decode(part: &str) -> serde_json::Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 

@@ -311,6 +311,77 @@ fn decimal_to_f64(int: &str, frac: &str, exp: i64) -> f64 {
     }
 }
 
+/// `v` as compact JSON text, byte for byte what `serde_json::to_string`
+/// writes (checked by a property test), without serde's `Serializer`.
+pub fn to_string(v: &Value) -> String {
+    let mut out = String::new();
+    write(&mut out, v);
+    out
+}
+
+/// `s` as a JSON string literal (also how messages quote outside values).
+pub fn quote(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
+    out
+}
+
+fn write(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_str(out, s),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(out, x);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, x)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                write(out, x);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// RFC 8259 §7: `"` and `\\` escaped, control characters as short escapes
+/// or `\\u00xx`, everything else as itself.
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c < ' ' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[c as usize >> 4] as char);
+                out.push(HEX[c as usize & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// The differential check of the property tests and the `json` fuzz target:
 /// [`parse`] and `serde_json::from_str` accept the same texts and read the
 /// same values. (Host tooling; never called by the browser module, so not in it.)

@@ -124,7 +124,7 @@ pub fn stored_key_set(body: &str, fetched_at_ms: u64, lifetime_s: u64) -> String
     o.insert("fetched_at_ms".into(), fetched_at_ms.into());
     o.insert("lifetime_s".into(), lifetime_s.into());
     o.insert("jwks".into(), body.into());
-    serde_json::Value::Object(o).to_string()
+    crate::json::to_string(&serde_json::Value::Object(o))
 }
 
 /// A key set read back from storage, if it is still within its lifetime.

@@ -122,6 +122,18 @@ proptest! {
     }
 }
 
+proptest! {
+    /// src/json.rs's writer: byte for byte serde_json's compact output.
+    #[test]
+    fn json_writer_agrees_with_serde_json(doc in json_document(), s in any::<String>()) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&doc) {
+            prop_assert_eq!(crate::json::to_string(&v), serde_json::to_string(&v).unwrap());
+        }
+        prop_assert_eq!(crate::json::quote(&s), serde_json::to_string(&s).unwrap());
+        prop_assert_eq!(crate::json::parse(&crate::json::quote(&s)), Ok(serde_json::Value::String(s)));
+    }
+}
+
 /// JSON tokens, broken tokens and the escapes and numbers that are hard to get right.
 fn json_piece() -> impl Strategy<Value = String> {
     prop_oneof![

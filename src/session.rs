@@ -94,7 +94,7 @@ impl Session {
         json::put(&mut o, "expires_at_ms", t.expires_at_ms);
         json::put(&mut o, "scope", t.scope.as_deref());
         json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
-        Value::Object(o).to_string()
+        json::to_string(&Value::Object(o))
     }
 }
 

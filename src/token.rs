@@ -117,7 +117,7 @@ pub(crate) fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str,
             TokenRequest {
                 url: url.to_string(),
                 content_type: "application/json",
-                body: serde_json::Value::Object(map).to_string(),
+                body: json::to_string(&serde_json::Value::Object(map)),
             }
         }
     }

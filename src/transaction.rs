@@ -99,7 +99,7 @@ impl Transaction {
         json::put(&mut o, "app_state_json", self.app_state.as_deref());
         o.insert("created_at_ms".into(), self.created_at_ms.into());
         json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
-        serde_json::Value::Object(o).to_string()
+        json::to_string(&serde_json::Value::Object(o))
     }
 
     /// Reads a stored transaction back, refusing anything it would not have written.
@@ -132,7 +132,7 @@ impl Transaction {
                 json::parse(&text).map_err(|_| garbage("bad appState"))?;
                 Some(text)
             }
-            (None, old) => old.map(|v| v.to_string()),
+            (None, old) => old.map(json::to_string),
             (Some(_), Some(_)) => return Err(garbage("appState twice")),
         };
         let number = |name| json::uint(&o, name).map_err(|_| unreadable());

@@ -292,7 +292,7 @@ where
 
 /// JSON → a plain JS value.
 pub(super) fn json_to_js(value: &serde_json::Value) -> JsValue {
-    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+    js_sys::JSON::parse(&crate::json::to_string(value)).unwrap_or(JsValue::NULL)
 }
 
 /// The options object read member by member (no serde derive for it on the

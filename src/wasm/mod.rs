@@ -65,7 +65,10 @@ pub async fn verify_id_token_js(
     let verified = session::verify_with(&id_token, &jwks, &expected).await?;
     let mut claims = verified.claims;
     claims.insert("__raw".into(), id_token.into());
-    Ok(js_sys::JSON::parse(&serde_json::Value::Object(claims).to_string()).unwrap_or(JsValue::NULL))
+    Ok(
+        js_sys::JSON::parse(&crate::json::to_string(&serde_json::Value::Object(claims)))
+            .unwrap_or(JsValue::NULL),
+    )
 }
 
 /// A fresh PKCE pair (RFC 7636): 32 random bytes from `crypto.getRandomValues`

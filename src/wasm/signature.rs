@@ -45,7 +45,7 @@ fn public_jwk(check: &SignatureCheck) -> String {
             m.insert(name.into(), v.clone().into());
         }
     }
-    serde_json::Value::Object(m).to_string()
+    crate::json::to_string(&serde_json::Value::Object(m))
 }
 
 /// Checks `check`'s signature: `Ok(Ok(valid))`, `Ok(Err(why))` when the
