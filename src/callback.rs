@@ -36,7 +36,7 @@ pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
     let pairs = uri.query_pairs();
     let fragment_pairs: Vec<(String, String)> = uri
         .fragment
-        .map(|f| form_urlencoded::parse(f.as_bytes()).into_owned().collect())
+        .map(crate::uri::form_decode_pairs)
         .unwrap_or_default();
     if pairs
         .iter()

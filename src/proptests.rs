@@ -134,6 +134,28 @@ proptest! {
     }
 }
 
+proptest! {
+    /// src/uri.rs's form encoding against the form_urlencoded crate: the same
+    /// text for any pairs, the same pairs from any text (broken escapes,
+    /// bytes that are not UTF-8 once decoded, empty sequences).
+    #[test]
+    fn form_encoding_agrees_with_form_urlencoded(
+        pairs in proptest::collection::vec((any::<String>(), any::<String>()), 0..4),
+        text in "([a-zA-Z0-9=&+ %*._~-]|%[0-9a-fA-F]{2}|%[c-fC-F][0-9a-fA-F]|é){0,16}",
+    ) {
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut theirs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &refs {
+            theirs.append_pair(k, v);
+        }
+        let encoded = crate::uri::form_encode(&refs);
+        prop_assert_eq!(&encoded, &theirs.finish());
+        prop_assert_eq!(crate::uri::form_decode_pairs(&encoded), pairs);
+        let reference: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes()).into_owned().collect();
+        prop_assert_eq!(crate::uri::form_decode_pairs(&text), reference, "{}", text);
+    }
+}
+
 /// JSON tokens, broken tokens and the escapes and numbers that are hard to get right.
 fn json_piece() -> impl Strategy<Value = String> {
     prop_oneof![

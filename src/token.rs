@@ -96,17 +96,11 @@ pub fn merge_refreshed(previous: &TokenSet, new: TokenSet) -> TokenSet {
 
 pub(crate) fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str, &str)]) -> TokenRequest {
     match encoding {
-        TokenRequestEncoding::Form => {
-            let mut ser = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in params {
-                ser.append_pair(k, v);
-            }
-            TokenRequest {
-                url: url.to_string(),
-                content_type: "application/x-www-form-urlencoded",
-                body: ser.finish(),
-            }
-        }
+        TokenRequestEncoding::Form => TokenRequest {
+            url: url.to_string(),
+            content_type: "application/x-www-form-urlencoded",
+            body: crate::uri::form_encode(params),
+        },
         TokenRequestEncoding::Json => {
             // Inserted one by one: `collect` into the map would link a stable
             // sort of its own (~1.5 KB gzip).

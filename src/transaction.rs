@@ -56,7 +56,9 @@ const STORED_MEMBERS: &[&str] = &[
 /// A client id or issuer as a storage key part: percent-encoded, so it
 /// cannot contain the ':' separator.
 pub fn key_part(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+    let mut out = String::new();
+    crate::uri::form_encode_into(&mut out, value);
+    out
 }
 
 /// What names one client of one provider in storage keys: `{issuer}:{client id}`,
