@@ -421,7 +421,7 @@ pub fn auth0_issuer(domain: &str, allow_insecure: bool) -> Result<String> {
             "`domain` must be a host name such as tenant.auth0.com (a port is allowed)",
         ));
     }
-    let with_scheme = if domain.contains("://") {
+    let with_scheme = if crate::uri::contains(domain, "://") {
         domain.trim_end_matches('/').to_string()
     } else {
         format!("https://{}", domain.trim_end_matches('/'))

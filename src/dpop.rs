@@ -143,7 +143,7 @@ pub fn resource_asks_for_nonce(status: u16, www_authenticate: Option<&str>) -> b
     status == 401
         && www_authenticate.is_some_and(|h| {
             let h = h.to_ascii_lowercase();
-            h.contains("dpop") && h.contains("use_dpop_nonce")
+            crate::uri::contains(&h, "dpop") && crate::uri::contains(&h, "use_dpop_nonce")
         })
 }
 
