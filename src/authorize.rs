@@ -153,7 +153,8 @@ fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, Strin
     for (k, v) in extra.unwrap_or_default() {
         if RESERVED.contains(&k.as_str()) {
             return Err(invalid(format!(
-                "`extraParams` cannot set {k:?}: the library sets it (use the option of that name where there is one)"
+                "`extraParams` cannot set {}: the library sets it (use the option of that name where there is one)",
+                crate::json::quote(&k)
             )));
         }
         let v = match v {

@@ -103,7 +103,11 @@ pub fn validate_authorization_response(
         Some(iss) if iss != expected_issuer => {
             return Err(AuthError::new(
                 code::ISSUER_MISMATCH,
-                format!("the callback's `iss` {iss:?} is not the issuer {expected_issuer:?} (RFC 9207)"),
+                format!(
+                    "the callback's `iss` {} is not the issuer {} (RFC 9207)",
+                    crate::json::quote(iss),
+                    crate::json::quote(expected_issuer)
+                ),
             ))
         }
         // RFC 9207 §2.4: "Clients MUST reject authorization responses without

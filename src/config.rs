@@ -160,7 +160,8 @@ impl ClientConfig {
             Some("json") => TokenRequestEncoding::Json,
             Some(other) => {
                 return Err(invalid(format!(
-                    "`tokenRequestEncoding` must be \"form\" or \"json\", not {other:?}"
+                    "`tokenRequestEncoding` must be \"form\" or \"json\", not {}",
+                    crate::json::quote(other)
                 )))
             }
         };
@@ -208,7 +209,9 @@ impl ClientConfig {
         if let Some(algs) = &o.id_token_signing_algs {
             if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGS.contains(&a.as_str())) {
                 return Err(invalid(format!(
-                    "`idTokenSigningAlgs` may list only {SUPPORTED_ALGS:?}, not {bad:?}"
+                    "`idTokenSigningAlgs` may list only {}, not {}",
+                    crate::json::quote_list(SUPPORTED_ALGS),
+                    crate::json::quote(bad)
                 )));
             }
             if algs.is_empty() {
@@ -375,7 +378,8 @@ pub fn parse_storage_kind(value: Option<&str>, name: &str) -> Result<StorageKind
         Some("local") => Ok(StorageKind::Local),
         Some("memory") => Ok(StorageKind::Memory),
         Some(other) => Err(invalid(format!(
-            "`{name}` must be \"session\", \"local\" or \"memory\", not {other:?}"
+            "`{name}` must be \"session\", \"local\" or \"memory\", not {}",
+            crate::json::quote(other)
         ))),
     }
 }

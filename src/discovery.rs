@@ -61,7 +61,11 @@ pub fn parse_discovery_document(
     if issuer != expected_issuer {
         return Err(AuthError::new(
             code::ISSUER_MISMATCH,
-            format!("the discovery document names issuer {issuer:?}, not the configured {expected_issuer:?}"),
+            format!(
+                "the discovery document names issuer {}, not the configured {}",
+                crate::json::quote(&issuer),
+                crate::json::quote(expected_issuer)
+            ),
         ));
     }
     if let Some(methods) = &list("code_challenge_methods_supported")? {

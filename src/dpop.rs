@@ -59,9 +59,12 @@ impl PublicKey {
 
 /// §4.2, `htu`: "The HTTP target URI ..., without query and fragment parts."
 pub fn target_uri(url: &str) -> Result<String> {
-    let u = Uri::parse(url)
-        .filter(Uri::is_http)
-        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, format!("{url:?} is not an http(s) URL")))?;
+    let u = Uri::parse(url).filter(Uri::is_http).ok_or_else(|| {
+        AuthError::new(
+            code::INVALID_CONFIG,
+            format!("{} is not an http(s) URL", crate::json::quote(url)),
+        )
+    })?;
     Ok(match u.authority {
         Some(a) => format!("{}://{a}{}", u.scheme, u.path),
         None => format!("{}:{}", u.scheme, u.path),
@@ -164,8 +167,9 @@ pub fn check_token_type(token_type: &str, status: u16) -> Result<()> {
     Err(AuthError::new(
         code::INVALID_TOKEN_RESPONSE,
         format!(
-            "`dpop` is on but the token endpoint answered `token_type` {token_type:?}, not DPoP: the provider \
-             did not bind the tokens to this browser's key (does it support DPoP for this client?)"
+            "`dpop` is on but the token endpoint answered `token_type` {}, not DPoP: the provider \
+             did not bind the tokens to this browser's key (does it support DPoP for this client?)",
+            crate::json::quote(token_type)
         ),
     )
     .with_status(status))
@@ -177,7 +181,10 @@ pub fn check_provider_support(algs: Option<&[String]>) -> Result<()> {
     match algs {
         Some(a) if !a.iter().any(|x| x == ALG) => Err(AuthError::new(
             code::INVALID_CONFIG,
-            format!("`dpop` is on but the provider accepts DPoP proofs signed with {a:?} only, not ES256"),
+            format!(
+                "`dpop` is on but the provider accepts DPoP proofs signed with {} only, not ES256",
+                crate::json::quote_list(a)
+            ),
         )),
         _ => Ok(()),
     }

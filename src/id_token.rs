@@ -239,8 +239,9 @@ fn choose_key<'k>(parts: &Parts<'_>, jwks: &'k JwkSet, algs: &[String]) -> Resul
         return Err(fail(
             reason::ALG,
             format!(
-                "the ID token is signed with {:?}, which is not among the allowed {:?}",
-                parts.alg, algs
+                "the ID token is signed with {}, which is not among the allowed {}",
+                crate::json::quote(&parts.alg),
+                crate::json::quote_list(algs)
             ),
         ));
     }
@@ -269,7 +270,11 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
         other => {
             return Err(fail(
                 reason::ISS,
-                format!("the ID token's iss is {other:?}, not {:?}", e.issuer),
+                format!(
+                    "the ID token's iss is {}, not {}",
+                    other.map_or("missing".into(), crate::json::to_string),
+                    crate::json::quote(e.issuer)
+                ),
             ))
         }
     }
@@ -291,7 +296,11 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
     if !aud.contains(&e.client_id) {
         return Err(fail(
             reason::AUD,
-            format!("the ID token's aud {aud:?} does not contain {:?}", e.client_id),
+            format!(
+                "the ID token's aud {} does not contain {}",
+                crate::json::quote_list(&aud),
+                crate::json::quote(e.client_id)
+            ),
         ));
     }
     // Steps 4–5: "If the ID Token contains multiple audiences, the Client SHOULD
@@ -307,7 +316,11 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
         Some(other) => {
             return Err(fail(
                 reason::AZP,
-                format!("the ID token's azp is {other:?}, not {:?}", e.client_id),
+                format!(
+                    "the ID token's azp is {}, not {}",
+                    crate::json::to_string(other),
+                    crate::json::quote(e.client_id)
+                ),
             ))
         }
     }

@@ -311,6 +311,12 @@ fn decimal_to_f64(int: &str, frac: &str, exp: i64) -> f64 {
     }
 }
 
+/// `["a", "b"]`: strings listed in a message.
+pub fn quote_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| quote(s.as_ref())).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 /// `v` as compact JSON text, byte for byte what `serde_json::to_string`
 /// writes (checked by a property test), without serde's `Serializer`.
 pub fn to_string(v: &Value) -> String {

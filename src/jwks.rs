@@ -171,7 +171,10 @@ impl JwkSet {
                     .filter(|k| k.kid.as_deref() == Some(kid))
                     .collect();
                 if with_kid.is_empty() {
-                    return KeyChoice::Unknown(format!("no key in the JWKS has kid {kid:?}"));
+                    return KeyChoice::Unknown(format!(
+                        "no key in the JWKS has kid {}",
+                        crate::json::quote(kid)
+                    ));
                 }
                 let mut why = String::new();
                 for k in with_kid {
@@ -180,7 +183,10 @@ impl JwkSet {
                         Err(w) => why = w,
                     }
                 }
-                KeyChoice::Unfit(format!("the key with kid {kid:?} cannot verify {alg}: {why}"))
+                KeyChoice::Unfit(format!(
+                    "the key with kid {} cannot verify {alg}: {why}",
+                    crate::json::quote(kid)
+                ))
             }
             None => {
                 let fitting: Vec<&Jwk> = self.keys.iter().filter(|k| key_fits(k, alg).is_ok()).collect();
@@ -214,8 +220,8 @@ fn modulus_bits(n: &[u8]) -> Option<usize> {
 pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
     if k.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err(format!(
-            "its use is {:?}, not \"sig\"",
-            k.use_.as_deref().unwrap_or_default()
+            "its use is {}, not \"sig\"",
+            crate::json::quote(k.use_.as_deref().unwrap_or_default())
         ));
     }
     if k.key_ops
@@ -225,12 +231,15 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
         return Err("its key_ops do not include \"verify\"".into());
     }
     if k.alg.as_deref().is_some_and(|a| a != alg) {
-        return Err(format!("it is for {:?}", k.alg.as_deref().unwrap_or_default()));
+        return Err(format!(
+            "it is for {}",
+            crate::json::quote(k.alg.as_deref().unwrap_or_default())
+        ));
     }
     match alg {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => {
             if k.kty != "RSA" {
-                return Err(format!("its kty is {:?}, not \"RSA\"", k.kty));
+                return Err(format!("its kty is {}, not \"RSA\"", crate::json::quote(&k.kty)));
             }
             let n = b64_len(&k.n).ok_or("its modulus n is missing or not base64url")?;
             b64_len(&k.e).ok_or("its exponent e is missing or not base64url")?;

@@ -194,7 +194,10 @@ pub fn parse_token_response(
     // client can use Bearer tokens (DPoP-bound ones are passed through).
     if !token_type.eq_ignore_ascii_case("bearer") && !token_type.eq_ignore_ascii_case("dpop") {
         return Err(invalid(
-            format!("unsupported `token_type` {token_type:?} (Bearer or DPoP expected)"),
+            format!(
+                "unsupported `token_type` {} (Bearer or DPoP expected)",
+                json::quote(&token_type)
+            ),
             status,
         ));
     }
