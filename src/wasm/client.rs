@@ -7,12 +7,12 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use super::check_keys;
 use super::dpop::Target;
 use super::few::Few;
 use super::frames;
 use super::http::{self, Body, Credentials, Expect};
 use super::storage::KvStore;
-use super::{check_keys, flag, number, text};
 use crate::config::{
     ClientConfig, ClientOptions, ProviderSource, StorageKind, CLIENT_OPTIONS, ENDPOINT_OPTIONS,
 };
@@ -80,14 +80,14 @@ pub struct AuthClient {
 /// Validates the options, finds the provider's endpoints (discovery once per
 /// issuer, none for `domain` or when `endpoints` gives both login endpoints),
 /// restores a stored session, and returns the client.
-#[wasm_bindgen(js_name = createAuthClient)]
-pub async fn create_auth_client(
+#[wasm_bindgen(js_name = createAuthClient, unchecked_return_type = "Promise<AuthClient>")]
+pub fn create_auth_client(
     #[wasm_bindgen(unchecked_param_type = "AuthClientOptions")] options: JsValue,
-) -> Result<AuthClient, JsValue> {
-    Ok(create(options).await?)
+) -> Promise {
+    spawn(async move { Ok(create(options).await?.into()) })
 }
 
-async fn create(options: JsValue) -> Result<AuthClient> {
+pub(super) async fn create(options: JsValue) -> Result<AuthClient> {
     if !options.is_object() {
         return Err(AuthError::new(
             code::INVALID_CONFIG,
@@ -283,11 +283,23 @@ impl Inner {
     }
 }
 
+/// What an operation of the API runs: its future, boxed.
+pub(super) type Op =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<JsValue, JsValue>>>>;
+
+/// Every promise the API returns is made here: one `future_to_promise` for
+/// all operations, each boxed behind `dyn Future`, instead of one
+/// instantiation per future type (~250 B of .wasm each, 16 of them).
+pub(super) fn promise(op: Op) -> Promise {
+    future_to_promise(op)
+}
+
+/// An operation whose errors are the library's own (`AuthError` → JS `Error`).
 pub(super) fn spawn<F>(future: F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue>> + 'static,
 {
-    future_to_promise(async move { future.await.map_err(JsValue::from) })
+    promise(Box::pin(async move { future.await.map_err(JsValue::from) }))
 }
 
 /// JSON → a plain JS value.
@@ -309,33 +321,35 @@ fn client_options(o: &JsValue) -> Result<ClientOptions> {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(super::strings(&v, "idTokenSigningAlgs")?),
     };
-    Ok(ClientOptions {
-        issuer: text(o, "issuer")?,
-        domain: text(o, "domain")?,
-        client_id: text(o, "clientId")?,
-        redirect_uri: text(o, "redirectUri")?,
-        scope: text(o, "scope")?,
-        audience: text(o, "audience")?,
-        token_request_encoding: text(o, "tokenRequestEncoding")?,
-        http_timeout_ms: number(o, "httpTimeoutMs")?,
+    let mut r = super::FirstError::default();
+    let options = ClientOptions {
+        issuer: r.text(o, "issuer"),
+        domain: r.text(o, "domain"),
+        client_id: r.text(o, "clientId"),
+        redirect_uri: r.text(o, "redirectUri"),
+        scope: r.text(o, "scope"),
+        audience: r.text(o, "audience"),
+        token_request_encoding: r.text(o, "tokenRequestEncoding"),
+        http_timeout_ms: r.number(o, "httpTimeoutMs"),
         endpoints: crate::config::EndpointOverrides {
-            authorization: text(&e, "authorization")?,
-            token: text(&e, "token")?,
-            userinfo: text(&e, "userinfo")?,
-            jwks: text(&e, "jwks")?,
-            end_session: text(&e, "endSession")?,
-            revocation: text(&e, "revocation")?,
-            pushed_authorization_request: text(&e, "pushedAuthorizationRequest")?,
+            authorization: r.text(&e, "authorization"),
+            token: r.text(&e, "token"),
+            userinfo: r.text(&e, "userinfo"),
+            jwks: r.text(&e, "jwks"),
+            end_session: r.text(&e, "endSession"),
+            revocation: r.text(&e, "revocation"),
+            pushed_authorization_request: r.text(&e, "pushedAuthorizationRequest"),
         },
-        allow_insecure_requests: flag(o, "allowInsecureRequests")?,
-        leeway: number(o, "leeway")?,
+        allow_insecure_requests: r.flag(o, "allowInsecureRequests"),
+        leeway: r.number(o, "leeway"),
         id_token_signing_algs: algs,
-        jwks_max_age: number(o, "jwksMaxAge")?,
-        default_expires_in: number(o, "defaultExpiresIn")?,
-        silent_timeout_ms: number(o, "silentTimeoutMs")?,
-        pushed_authorization_requests: flag(o, "pushedAuthorizationRequests")?,
-        dpop: flag(o, "dpop")?,
-    })
+        jwks_max_age: r.number(o, "jwksMaxAge"),
+        default_expires_in: r.number(o, "defaultExpiresIn"),
+        silent_timeout_ms: r.number(o, "silentTimeoutMs"),
+        pushed_authorization_requests: r.flag(o, "pushedAuthorizationRequests"),
+        dpop: r.flag(o, "dpop"),
+    };
+    r.finish(options)
 }
 
 /// Reads `name` of an options object (or undefined).
@@ -591,11 +605,11 @@ impl AuthClient {
         #[wasm_bindgen(unchecked_param_type = "GetAccessTokenOptions | undefined")] opts: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let force = option(&opts, "forceRefresh").is_truthy();
             let scope = option(&opts, "scope").as_string();
             Ok(Inner::access_token(&inner, force, scope).await?.into())
-        })
+        }))
     }
 
     /// `fetch(input, init)` with the access token `getAccessToken()` gives
@@ -620,7 +634,7 @@ impl AuthClient {
     ) -> Promise {
         let inner = self.inner.clone();
         let this = AuthClient { inner: inner.clone() };
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             if inner.session.borrow().is_none() {
                 return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in").into());
             }
@@ -631,7 +645,7 @@ impl AuthClient {
             ))
             .await?;
             this.get_tokens()
-        })
+        }))
     }
 
     /// Calls `callback({ type })` when the session changes: `"signed_in"`,
@@ -668,7 +682,7 @@ impl AuthClient {
     fn call_resource(&self, app: Option<(JsValue, JsValue)>) -> Promise {
         let inner = self.inner.clone();
         let token = self.get_access_token(JsValue::UNDEFINED);
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let userinfo = match &app {
                 Some(_) => String::new(),
                 None => {
@@ -725,7 +739,7 @@ impl AuthClient {
             };
             let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
             Ok(json_to_js(&serde_json::Value::Object(claims)))
-        })
+        }))
     }
 }
 

@@ -4,14 +4,14 @@ use std::rc::Rc;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
+use super::check_keys;
 use super::client::{now_ms, option, Inner};
 use super::dpop::Target;
 use super::frames::{self, Outcome};
 use super::http::Expect;
 use super::session::TokenFrom;
-use super::{check_keys, number, text};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::config::DEFAULT_POPUP_TIMEOUT_MS;
@@ -46,15 +46,18 @@ impl Inner {
                 .map(Some)
                 .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`extraParams` must be an object"))?,
             };
-            AuthorizeOptions {
-                app_state: app_state_json(&option(&opts, "appState"))?,
-                scope: text(&opts, "scope")?,
-                audience: text(&opts, "audience")?,
-                prompt: text(&opts, "prompt")?,
-                max_age: number(&opts, "maxAge")?,
-                login_hint: text(&opts, "loginHint")?,
+            let app_state = app_state_json(&option(&opts, "appState"))?;
+            let mut r = super::FirstError::default();
+            let read = AuthorizeOptions {
+                app_state,
+                scope: r.text(&opts, "scope"),
+                audience: r.text(&opts, "audience"),
+                prompt: r.text(&opts, "prompt"),
+                max_age: r.number(&opts, "maxAge"),
+                login_hint: r.text(&opts, "loginHint"),
                 extra_params: extra,
-            }
+            };
+            r.finish(read)?
         };
         let now = now_ms();
         // RFC 9449 §10: `dpop_jkt` binds the code to the key that will redeem it.
@@ -264,10 +267,10 @@ impl Inner {
         // of waiting instead of two. (A failure here is reported by verify().)
         let keys = {
             let this = self.clone();
-            future_to_promise(async move {
+            super::client::promise(Box::pin(async move {
                 let _ = this.jwks(TokenFrom::Provider).await;
                 Ok(JsValue::UNDEFINED)
-            })
+            }))
         };
         // The key the authorization request named signs the exchange (RFC 9449 §10).
         let key = match &tx.dpop_jkt {

@@ -30,10 +30,14 @@ use crate::pkce::{CodeVerifier, CODE_CHALLENGE_METHOD};
 /// `invalid_id_token` with a `reason`, like the login flow. Asynchronous: the
 /// signature is checked with `crypto.subtle` (or the fallback module).
 #[wasm_bindgen(js_name = verifyIdToken, unchecked_return_type = "Promise<IdTokenClaims>")]
-pub async fn verify_id_token_js(
+pub fn verify_id_token_js(
     id_token: String,
     #[wasm_bindgen(unchecked_param_type = "VerifyIdTokenOptions")] options: JsValue,
-) -> Result<JsValue, JsValue> {
+) -> js_sys::Promise {
+    client::spawn(verify_id_token(id_token, options))
+}
+
+async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, AuthError> {
     use crate::error::code;
     let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
     let required = |name: &str| {
@@ -123,8 +127,41 @@ fn number(o: &JsValue, name: &str) -> Result<Option<f64>, AuthError> {
     typed(o, name, JsValue::as_f64, "a number")
 }
 
-fn flag(o: &JsValue, name: &str) -> Result<bool, AuthError> {
-    Ok(typed(o, name, JsValue::as_bool, "true or false")?.unwrap_or(false))
+/// Reads many options, keeping the first error: each read gives `None` (or
+/// `false`) for a value of the wrong type, and `finish` reports the first
+/// such error, as a chain of `?` would. (A struct of twenty `?` reads makes
+/// the error path of each read drop every member read before it: measured
+/// 0.5 KB gzip of drop code, in `createAuthClient` and the login options.)
+#[derive(Default)]
+struct FirstError(Option<AuthError>);
+
+impl FirstError {
+    fn keep<T>(&mut self, read: Result<Option<T>, AuthError>) -> Option<T> {
+        read.unwrap_or_else(|e| {
+            self.0.get_or_insert(e);
+            None
+        })
+    }
+
+    fn text(&mut self, o: &JsValue, name: &str) -> Option<String> {
+        self.keep(text(o, name))
+    }
+
+    fn number(&mut self, o: &JsValue, name: &str) -> Option<f64> {
+        self.keep(number(o, name))
+    }
+
+    fn flag(&mut self, o: &JsValue, name: &str) -> bool {
+        self.keep(typed(o, name, JsValue::as_bool, "true or false"))
+            .unwrap_or(false)
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, AuthError> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
 }
 
 /// A whole number of seconds (`maxAge`, `leeway`).

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use super::client::{now_ms, Inner};
 use super::dpop::Target;
@@ -37,7 +37,7 @@ where
         return JsFuture::from(work()).await;
     };
     // The lock is held until the promise the callback returns settles. (A
-    // future_to_promise starts running at once, so it is made only in here.)
+    // promise starts running at once, so it is made only in here.)
     let callback = Closure::once_into_js(move |_lock: JsValue| work());
     let held = request.call2(&locks, &JsValue::from_str(name), &callback)?;
     JsFuture::from(Promise::from(held)).await
@@ -58,7 +58,7 @@ impl Inner {
             return p.clone();
         }
         let this = inner.clone();
-        let promise = future_to_promise(async move {
+        let promise = super::client::promise(Box::pin(async move {
             let lock = format!(
                 "oidc-pkce:refresh:{}",
                 client_key(this.config.issuer(), &this.config.client_id)
@@ -66,18 +66,18 @@ impl Inner {
             let work = {
                 let this = this.clone();
                 move || {
-                    future_to_promise(async move {
+                    super::client::promise(Box::pin(async move {
                         this.refresh_locked(scope, only_if_stale)
                             .await
                             .map_err(JsValue::from)?;
                         Ok(JsValue::UNDEFINED)
-                    })
+                    }))
                 }
             };
             let result = with_lock(&lock, work).await;
             this.refreshing.replace(None);
             result
-        });
+        }));
         inner.refreshing.replace(Some(promise.clone()));
         promise
     }

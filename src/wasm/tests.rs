@@ -5,8 +5,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+use super::client::AuthClient;
+use super::create_pkce_pair;
 use super::storage::KvStore;
-use super::{create_auth_client, create_pkce_pair};
+
+async fn create_auth_client(options: JsValue) -> Result<AuthClient, JsValue> {
+    super::client::create(options).await.map_err(JsValue::from)
+}
 use crate::config::StorageKind;
 use crate::error::{code, AuthError, ServerError};
 use crate::pkce::CodeVerifier;
