@@ -1,5 +1,5 @@
-//! `Few`: a map of a handful of entries (the page's caches and its in-memory
-//! storage), a `Vec` searched in order. In the browser module it replaces
+//! `Few`: a map of a handful of entries (the page's caches), a `Vec`
+//! searched in order. In the browser module it replaces
 //! `HashMap` (hashbrown, SipHash and its random keys) and a second `BTreeMap`
 //! instantiation: 6.5 KB gzip less, measured; these maps hold an entry per
 //! issuer, key-set URI or pending login.
@@ -37,9 +37,5 @@ impl<K: PartialEq, V> Few<K, V> {
         K: std::borrow::Borrow<Q>,
     {
         self.0.retain(|(k, _)| k.borrow() != key);
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.0.iter().map(|(k, _)| k)
     }
 }

@@ -257,3 +257,50 @@ export async function dpopSign(id, input) {
   const s = await cryptoSubtle().sign({ name: "ECDSA", hash: "SHA-256" }, dpopKeys.get(id), new TextEncoder().encode(input));
   return btoa(String.fromCharCode(...new Uint8Array(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
+
+// ---- src/wasm/storage.rs ----
+// One operation on a key-value store: `null` (nothing kept), "page" (this
+// page's memory, shared by its clients), a Web Storage object, or the app's
+// adapter `{ get, set, remove, keys? }`. Web Storage and the page answer at
+// once; an adapter's answer may be a promise. A refusal is thrown (or
+// rejected) as the words after "the storage refused to".
+const pageStore = new Map();
+const webRefusals = { get: "read", set: "write (is it full?)", remove: "remove an entry", keys: "list its keys" };
+function keyList(out) {
+  const list = Array.isArray(out) ? out : out && out.keys;
+  if (!Array.isArray(list)) throw "list its keys (keys() gave no array)";
+  return list.filter((k) => typeof k === "string");
+}
+export function storeOp(target, op, key, value) {
+  if (target === null) return op === "keys" ? [] : undefined;
+  if (target === "page") {
+    if (op === "keys") return [...pageStore.keys()];
+    if (op === "get") return pageStore.get(key);
+    op === "set" ? pageStore.set(key, value) : pageStore.delete(key);
+    return undefined;
+  }
+  if (typeof Storage !== "undefined" && target instanceof Storage) {
+    try {
+      if (op === "keys") return Array.from({ length: target.length }, (_, i) => target.key(i)).filter((k) => k !== null);
+      if (op === "get") return target.getItem(key);
+      op === "set" ? target.setItem(key, value) : target.removeItem(key);
+      return undefined;
+    } catch {
+      throw webRefusals[op];
+    }
+  }
+  // An adapter without keys() cannot list: null, and the caller reads by key.
+  if (op === "keys" && typeof target.keys !== "function") return null;
+  const method = target[op];
+  if (typeof method !== "function") throw `${op}: the adapter has no such method`;
+  let out;
+  try {
+    out = method.apply(target, op === "keys" ? [] : op === "set" ? [key, value] : [key]);
+  } catch {
+    throw `${op} (the storage adapter threw)`;
+  }
+  const done = (v) => (op === "keys" ? keyList(v) : v);
+  return out instanceof Promise
+    ? out.then(done, () => { throw `${op} (the storage adapter's promise rejected)`; })
+    : done(out);
+}

@@ -2,19 +2,24 @@
 //! memory, or the app's own adapter (e.g. over Capacitor Preferences), whose
 //! methods may return promises.
 
-use std::cell::RefCell;
-
-use js_sys::{Function, Object, Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::few::Few;
 use crate::config::{parse_storage_kind, StorageKind};
 use crate::error::{code, AuthError, Result};
 
-thread_local! {
-    /// "memory" transaction storage: one map per page, shared by the page's clients.
-    static PAGE: RefCell<Few<String, String>> = const { RefCell::new(Few::new()) };
+#[wasm_bindgen(module = "/src/wasm/glue.js")]
+extern "C" {
+    /// One get/set/remove/keys on a store (src/wasm/glue.js): the value, or a
+    /// promise of it from an adapter; throws the words of a refusal.
+    #[wasm_bindgen(js_name = storeOp, catch)]
+    fn store_op(
+        target: &JsValue,
+        op: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> std::result::Result<JsValue, JsValue>;
 }
 
 pub enum KvStore {
@@ -22,7 +27,7 @@ pub enum KvStore {
     Nothing,
     /// This page's memory.
     Page,
-    Web(web_sys::Storage),
+    Web(JsValue),
     /// `{ get(key), set(key, value), remove(key), keys?() }`.
     Adapter(Object),
 }
@@ -48,7 +53,7 @@ impl KvStore {
             StorageKind::Local => window()?.local_storage(),
         };
         match storage {
-            Ok(Some(s)) => Ok(KvStore::Web(s)),
+            Ok(Some(s)) => Ok(KvStore::Web(s.into())),
             _ => Err(storage_error("open (Web Storage is disabled or blocked here)")),
         }
     }
@@ -85,89 +90,48 @@ impl KvStore {
         matches!(self, KvStore::Web(_) | KvStore::Adapter(_))
     }
 
-    async fn call(obj: &Object, method: &str, args: &[&str]) -> Result<JsValue> {
-        let f: Function = Reflect::get(obj, &method.into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| storage_error(&format!("{method}: the adapter has no such method")))?;
-        let args: js_sys::Array = args.iter().map(|a| JsValue::from_str(a)).collect();
-        let out = f
-            .apply(obj, &args)
-            .map_err(|_| storage_error(&format!("{method} (the storage adapter threw)")))?;
+    /// The store as src/wasm/glue.js's `storeOp` knows it. (The operations
+    /// are JS there: the Web Storage and adapter bindings cost more here.)
+    async fn op(&self, op: &str, key: &str, value: Option<&str>) -> Result<JsValue> {
+        let target = match self {
+            KvStore::Nothing => JsValue::NULL,
+            KvStore::Page => JsValue::from_str("page"),
+            KvStore::Web(s) => s.clone(),
+            KvStore::Adapter(o) => o.clone().into(),
+        };
+        let refused = |e: JsValue| storage_error(&e.as_string().unwrap_or_else(|| op.to_string()));
+        let out = store_op(&target, op, key, value).map_err(refused)?;
         if out.has_type::<Promise>() {
-            JsFuture::from(Promise::from(out))
-                .await
-                .map_err(|_| storage_error(&format!("{method} (the storage adapter's promise rejected)")))
+            JsFuture::from(Promise::from(out)).await.map_err(refused)
         } else {
             Ok(out)
         }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>> {
-        match self {
-            KvStore::Nothing => Ok(None),
-            KvStore::Page => Ok(PAGE.with(|m| m.borrow().get(key).cloned())),
-            KvStore::Web(s) => s.get_item(key).map_err(|_| storage_error("read")),
-            KvStore::Adapter(o) => Ok(Self::call(o, "get", &[key]).await?.as_string()),
-        }
+        Ok(self.op("get", key, None).await?.as_string())
     }
 
     pub async fn set(&self, key: &str, value: &str) -> Result<()> {
-        match self {
-            KvStore::Nothing => Ok(()),
-            KvStore::Page => {
-                PAGE.with(|m| m.borrow_mut().insert(key.to_string(), value.to_string()));
-                Ok(())
-            }
-            KvStore::Web(s) => s
-                .set_item(key, value)
-                .map_err(|_| storage_error("write (is it full?)")),
-            KvStore::Adapter(o) => Self::call(o, "set", &[key, value]).await.map(|_| ()),
-        }
+        self.op("set", key, Some(value)).await.map(|_| ())
     }
 
     pub async fn remove(&self, key: &str) -> Result<()> {
-        match self {
-            KvStore::Nothing => Ok(()),
-            KvStore::Page => {
-                PAGE.with(|m| m.borrow_mut().remove(key));
-                Ok(())
-            }
-            KvStore::Web(s) => s.remove_item(key).map_err(|_| storage_error("remove an entry")),
-            KvStore::Adapter(o) => Self::call(o, "remove", &[key]).await.map(|_| ()),
-        }
+        self.op("remove", key, None).await.map(|_| ())
     }
 
     /// Every key, or `None` for an adapter without a `keys()` method
     /// (Capacitor Preferences has one; its result may be `{ keys: [...] }`).
     pub async fn keys(&self) -> Result<Option<Vec<String>>> {
-        match self {
-            KvStore::Nothing => Ok(Some(Vec::new())),
-            KvStore::Page => Ok(Some(PAGE.with(|m| m.borrow().keys().cloned().collect()))),
-            KvStore::Web(s) => {
-                let n = s.length().map_err(|_| storage_error("list its keys"))?;
-                Ok(Some((0..n).filter_map(|i| s.key(i).ok().flatten()).collect()))
-            }
-            KvStore::Adapter(o) => {
-                if !Reflect::get(o, &"keys".into()).is_ok_and(|f| f.is_function()) {
-                    return Ok(None);
-                }
-                let out = Self::call(o, "keys", &[]).await?;
-                let list = if js_sys::Array::is_array(&out) {
-                    out
-                } else {
-                    Reflect::get(&out, &"keys".into()).unwrap_or(JsValue::UNDEFINED)
-                };
-                if !js_sys::Array::is_array(&list) {
-                    return Err(storage_error("list its keys (keys() gave no array)"));
-                }
-                Ok(Some(
-                    js_sys::Array::from(&list)
-                        .iter()
-                        .filter_map(|k| k.as_string())
-                        .collect(),
-                ))
-            }
+        let out = self.op("keys", "", None).await?;
+        if out.is_null() {
+            return Ok(None);
         }
+        Ok(Some(
+            js_sys::Array::from(&out)
+                .iter()
+                .filter_map(|k| k.as_string())
+                .collect(),
+        ))
     }
 }
