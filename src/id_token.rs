@@ -128,7 +128,7 @@ fn parse(token: &str) -> Result<Parts<'_>> {
     Ok(Parts {
         alg,
         kid,
-        signing_input: &token[..h.len() + 1 + p.len()],
+        signing_input: token.get(..h.len() + 1 + p.len()).unwrap_or_default(),
         signature: s,
         claims,
     })

@@ -41,9 +41,20 @@ struct Parser<'a> {
     at: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn fail(&self, what: &str) -> String {
         format!("{what} at byte {} of the JSON text", self.at)
+    }
+
+    // The parser only ever stops at ASCII bytes, so these slices are whole
+    // characters; `get` rather than indexing keeps core's panic formatting
+    // out of the browser module.
+    fn rest(&self, skip: usize) -> &'a str {
+        self.src.get(self.at + skip..).unwrap_or_default()
+    }
+
+    fn since(&self, start: usize) -> &'a str {
+        self.src.get(start..self.at).unwrap_or_default()
     }
 
     fn peek(&self) -> Option<u8> {
@@ -122,7 +133,7 @@ impl Parser<'_> {
                     ("false", Value::Bool(false)),
                     ("null", Value::Null),
                 ] {
-                    if self.src[self.at..].starts_with(word) {
+                    if self.rest(0).starts_with(word) {
                         self.at += word.len();
                         return Ok(v);
                     }
@@ -149,7 +160,7 @@ impl Parser<'_> {
                 continue;
             }
             // Only at ASCII bytes: `run..at` is whole UTF-8 characters.
-            out.push_str(&self.src[run..self.at]);
+            out.push_str(self.src.get(run..self.at).unwrap_or_default());
             self.at += 1;
             if b == b'"' {
                 return Ok(out);
@@ -168,7 +179,7 @@ impl Parser<'_> {
                     let code = match hi {
                         0xD800..=0xDBFF => {
                             // A UTF-16 surrogate pair: `\uD83D\uDE00`.
-                            if !self.src[self.at + 1..].starts_with("\\u") {
+                            if !self.rest(1).starts_with("\\u") {
                                 return Err(self.fail("lone surrogate"));
                             }
                             self.at += 2;
@@ -207,7 +218,7 @@ impl Parser<'_> {
         self.at += negative as usize;
         let int_start = self.at;
         self.digits();
-        let int = &self.src[int_start..self.at];
+        let int = self.since(int_start);
         if int.is_empty() || (int.len() > 1 && int.starts_with('0')) {
             return Err(self.fail("invalid number"));
         }
@@ -216,7 +227,7 @@ impl Parser<'_> {
             self.at += 1;
             let s = self.at;
             self.digits();
-            frac = &self.src[s..self.at];
+            frac = self.since(s);
             if frac.is_empty() {
                 return Err(self.fail("invalid number"));
             }
@@ -232,7 +243,7 @@ impl Parser<'_> {
             if s == self.at {
                 return Err(self.fail("invalid number"));
             }
-            for b in self.src[s..self.at].bytes() {
+            for b in self.since(s).bytes() {
                 // Saturates far beyond any finite f64 (1e400 is already infinite).
                 exp = (exp * 10 + (b - b'0') as i64).min(1_000_000);
             }

@@ -21,24 +21,25 @@ impl<'a> Uri<'a> {
         if s.bytes().any(|b| b <= 0x20 || b == 0x7f) {
             return None;
         }
-        let colon = s.find(':')?;
-        let scheme = &s[..colon];
+        // (Split with split_once and get, never by indexing: a str index
+        // that could panic links core's panic message formatting, ~2 KB
+        // gzip of the browser module.)
+        let (scheme, rest) = s.split_once(':')?;
         if !is_scheme(scheme) {
             return None;
         }
-        let rest = &s[colon + 1..];
-        let (rest, fragment) = match rest.find('#') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
             None => (rest, None),
         };
-        let (rest, query) = match rest.find('?') {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
             None => (rest, None),
         };
         let (authority, path) = match rest.strip_prefix("//") {
             Some(r) => {
                 let end = r.find('/').unwrap_or(r.len());
-                (Some(&r[..end]), &r[end..])
+                (Some(r.get(..end)?), r.get(end..)?)
             }
             None => (None, rest),
         };
@@ -57,7 +58,7 @@ impl<'a> Uri<'a> {
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         if host_port.starts_with('[') {
             let end = host_port.find(']')?;
-            return Some(&host_port[..=end]);
+            return host_port.get(..=end);
         }
         Some(host_port.split(':').next().unwrap_or(host_port))
     }
