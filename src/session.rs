@@ -68,11 +68,13 @@ impl Session {
 
     /// The profile claims (`sub`, `name`, `email`, `picture`, …).
     pub fn user(&self) -> Map<String, Value> {
-        // A copy less the protocol claims (not `collect`, which would link
-        // a stable sort of its own).
-        let mut user = self.id_token.claims.clone();
-        for k in PROTOCOL_CLAIMS {
-            user.remove(*k);
+        // Built by insert (not `collect`, which would link a stable sort of
+        // its own, nor clone-and-remove, which links BTreeMap's rebalancing).
+        let mut user = Map::new();
+        for (k, v) in &self.id_token.claims {
+            if !PROTOCOL_CLAIMS.contains(&k.as_str()) {
+                user.insert(k.clone(), v.clone());
+            }
         }
         user
     }
