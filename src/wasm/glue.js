@@ -185,9 +185,14 @@ function loadFallback() {
   }
   return fallback;
 }
-export async function verifySignature(alg, jwk, input, signatureB64, signature) {
+const utf8 = new TextDecoder();
+export async function verifySignature(alg, jwk, inputView, signatureB64, signatureView) {
+  // The byte arguments are views of the module's memory, which a later
+  // allocation may move: copied before the first await.
+  const input = inputView.slice();
+  const signature = signatureView.slice();
   const subtle = globalThis.isSecureContext !== false && globalThis.crypto && globalThis.crypto.subtle;
-  if (!subtle) return (await loadFallback()).verify(alg, jwk, input, signatureB64);
+  if (!subtle) return (await loadFallback()).verify(alg, jwk, utf8.decode(input), signatureB64);
   const hash = "SHA-" + alg.slice(2);
   const id = alg + jwk;
   let key = verifyKeys.get(id);
@@ -203,7 +208,7 @@ export async function verifySignature(alg, jwk, input, signatureB64, signature) 
   const how = alg[0] === "E" ? { name: "ECDSA", hash }
     : alg[0] === "P" ? { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 }
     : { name: "RSASSA-PKCS1-v1_5" };
-  return subtle.verify(how, key, signature, new TextEncoder().encode(input));
+  return subtle.verify(how, key, signature, input);
 }
 
 // ---- src/wasm/dpop.rs ----

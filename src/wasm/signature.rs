@@ -22,7 +22,7 @@ extern "C" {
     fn verify_signature(
         alg: &str,
         jwk: &str,
-        input: &str,
+        input: &[u8],
         signature_b64: &str,
         signature: &[u8],
     ) -> Result<Promise, JsValue>;
@@ -58,7 +58,7 @@ pub async fn verify(check: &SignatureCheck) -> Result<Result<bool, String>, Auth
     let answer = match verify_signature(
         &check.alg,
         &public_jwk(check),
-        &check.signing_input,
+        check.signing_input.as_bytes(),
         &check.signature,
         &bytes,
     ) {
