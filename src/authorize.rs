@@ -1,7 +1,5 @@
 //! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1).
 
-use serde::Deserialize;
-
 use crate::config::{normalize_scope, ClientConfig};
 use crate::discovery::ProviderMetadata;
 use crate::error::{code, AuthError, Result};
@@ -11,12 +9,10 @@ use crate::transaction::Transaction;
 use crate::uri::append_query;
 
 /// The per-login options of `buildAuthorizeUrl` / `loginWithRedirect`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default)]
 pub struct AuthorizeOptions {
     /// The JSON text of the app's `appState` (set by the browser glue with
     /// `JSON.stringify`, so that it comes back exactly as given).
-    #[serde(skip)]
     pub app_state: Option<String>,
     pub scope: Option<String>,
     pub audience: Option<String>,
@@ -158,10 +154,10 @@ fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, Strin
             )));
         }
         let v = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Null => continue,
+            crate::json::Value::String(s) => s,
+            crate::json::Value::Number(n) => n.as_text().to_string(),
+            crate::json::Value::Bool(b) => b.to_string(),
+            crate::json::Value::Null => continue,
             _ => {
                 return Err(invalid(format!(
                     "`extraParams.{k}` must be a string, number or boolean"
@@ -204,7 +200,7 @@ mod tests {
             max_age: Some(300.0),
             login_hint: Some("a@b.c".into()),
             extra_params: Some(
-                [("ui_locales".to_string(), serde_json::json!("fr"))]
+                [("ui_locales".to_string(), crate::json::Value::from("fr"))]
                     .into_iter()
                     .collect(),
             ),
@@ -266,7 +262,11 @@ mod tests {
             "dpop_jkt",
         ] {
             let opts = AuthorizeOptions {
-                extra_params: Some([(k.to_string(), serde_json::json!("x"))].into_iter().collect()),
+                extra_params: Some(
+                    [(k.to_string(), crate::json::Value::from("x"))]
+                        .into_iter()
+                        .collect(),
+                ),
                 ..Default::default()
             };
             assert_eq!(
@@ -277,7 +277,7 @@ mod tests {
         }
         let nested = AuthorizeOptions {
             extra_params: Some(
-                [("x".to_string(), serde_json::json!({"a": 1}))]
+                [("x".to_string(), crate::json::parse(r#"{"a": 1}"#).unwrap())]
                     .into_iter()
                     .collect(),
             ),

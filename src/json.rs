@@ -1,6 +1,6 @@
 //! JSON from outside (token endpoint, discovery, storage, ID tokens) is read
 //! through here: a size cap, then this module's own RFC 8259 parser into
-//! `serde_json::Value` (the one value type of the crate).
+//! [`Value`] (the one value type of the crate, src/json/value.rs).
 //!
 //! Why a parser of its own: serde_json's `Deserializer`, with its error type,
 //! messages and float tables, was 8.4 KB gzip of the browser module (measured),
@@ -10,7 +10,9 @@
 //! values (numbers outside the exact fast path within 1e-14 relative, as
 //! serde_json itself is within an ulp there).
 
-use serde_json::{Number, Value};
+mod value;
+
+pub use value::{Map, Number, Value};
 
 /// The most bytes of a response body or stored entry this library will parse.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -99,9 +101,10 @@ impl<'a> Parser<'a> {
                     if !self.eat(b':') {
                         return Err(self.fail("expected `:`"));
                     }
-                    // A repeated name keeps its last value (as serde_json and
-                    // JSON.parse do).
-                    o.insert(name, self.value(depth + 1)?);
+                    // Appended as written: a repeated name reads as its
+                    // last value (as serde_json and JSON.parse do), and
+                    // parsing stays linear in the members.
+                    o.push(name, self.value(depth + 1)?);
                     if !self.eat(b',') {
                         return match self.eat(b'}') {
                             true => Ok(Value::Object(o)),
@@ -212,63 +215,39 @@ impl<'a> Parser<'a> {
         code.ok_or_else(|| self.fail("bad \\u escape"))
     }
 
-    /// RFC 8259 §6: `[ minus ] int [ frac ] [ exp ]`.
+    /// RFC 8259 §6: `[ minus ] int [ frac ] [ exp ]`, kept as written.
     fn number(&mut self) -> Result<Value, String> {
-        let negative = self.peek() == Some(b'-');
-        self.at += negative as usize;
+        let start = self.at;
+        self.at += (self.peek() == Some(b'-')) as usize;
         let int_start = self.at;
         self.digits();
         let int = self.since(int_start);
         if int.is_empty() || (int.len() > 1 && int.starts_with('0')) {
             return Err(self.fail("invalid number"));
         }
-        let mut frac = "";
         if self.peek() == Some(b'.') {
             self.at += 1;
             let s = self.at;
             self.digits();
-            frac = self.since(s);
-            if frac.is_empty() {
+            if s == self.at {
                 return Err(self.fail("invalid number"));
             }
         }
-        let mut exp: i64 = 0;
-        let has_exp = matches!(self.peek(), Some(b'e' | b'E'));
-        if has_exp {
+        if matches!(self.peek(), Some(b'e' | b'E')) {
             self.at += 1;
-            let minus = self.peek() == Some(b'-');
             self.at += matches!(self.peek(), Some(b'+' | b'-')) as usize;
             let s = self.at;
             self.digits();
             if s == self.at {
                 return Err(self.fail("invalid number"));
             }
-            for b in self.since(s).bytes() {
-                // Saturates far beyond any finite f64 (1e400 is already infinite).
-                exp = (exp * 10 + (b - b'0') as i64).min(1_000_000);
-            }
-            if minus {
-                exp = -exp;
-            }
         }
-        if frac.is_empty() && !has_exp {
-            // An integer: exactly, as u64 (from 0) or i64 (below 0) when it fits.
-            if let Some(m) = int
-                .bytes()
-                .try_fold(0u64, |m, b| m.checked_mul(10)?.checked_add((b - b'0') as u64))
-            {
-                if !negative {
-                    return Ok(Value::Number(m.into()));
-                }
-                if m != 0 && m <= 1 << 63 {
-                    return Ok(Value::Number((0i64.wrapping_sub(m as i64)).into()));
-                }
-            }
+        let n = Number::from_checked(self.since(start));
+        // (serde_json refuses what no f64 can hold, 1e400; so does this.)
+        match n.as_f64() {
+            Some(_) => Ok(Value::Number(n)),
+            None => Err(self.fail("number out of range")),
         }
-        let f = decimal_to_f64(int, frac, exp);
-        Number::from_f64(if negative { -f } else { f })
-            .map(Value::Number)
-            .ok_or_else(|| self.fail("number out of range"))
     }
 
     fn digits(&mut self) {
@@ -328,8 +307,9 @@ pub fn quote_list<S: AsRef<str>>(items: &[S]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// `v` as compact JSON text, byte for byte what `serde_json::to_string`
-/// writes (checked by a property test), without serde's `Serializer`.
+/// `v` as compact JSON text: members in order, numbers as they were
+/// written (a property test checks that serde_json reads it back as the
+/// same document).
 pub fn to_string(v: &Value) -> String {
     let mut out = String::new();
     write(&mut out, v);
@@ -347,7 +327,7 @@ fn write(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => out.push_str(n.as_text()),
         Value::String(s) => write_str(out, s),
         Value::Array(a) => {
             out.push('[');
@@ -415,36 +395,59 @@ fn write_str(out: &mut String, s: &str) {
 #[doc(hidden)]
 pub fn check_against_serde_json(text: &str) -> Result<(), String> {
     let ours = parse(text);
-    let theirs = serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
+    let theirs = serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string());
     match (&ours, &theirs) {
         (Ok(a), Ok(b)) if same(a, b) => Ok(()),
         (Err(_), Err(_)) => Ok(()),
         // At the edge of f64's range one side may round to infinity (an
         // error) where the other stays finite.
-        (Err(e), Ok(v)) | (Ok(v), Err(e)) if e.contains("out of range") && has_huge(v) => Ok(()),
+        (Err(e), Ok(v)) if e.contains("out of range") && huge_theirs(v) => Ok(()),
+        (Ok(v), Err(e)) if e.contains("out of range") && huge_ours(v) => Ok(()),
         _ => Err(format!("{text:?}: ours {ours:?}, serde_json {theirs:?}")),
     }
 }
 
-fn same(a: &Value, b: &Value) -> bool {
+/// The same document: numbers equal (as integers, or as floats within
+/// 1e-14), objects with the same names reading the same values.
+fn same(a: &Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as S;
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+        (Value::Null, S::Null) => true,
+        (Value::Bool(x), S::Bool(y)) => x == y,
+        (Value::String(x), S::String(y)) => x == y,
+        (Value::Number(x), S::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
             x == y || (x - y).abs() <= 1e-14 * x.abs().max(y.abs()) || x.abs().max(y.abs()) < 1e-290
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k, x), (l, y))| k == l && same(x, y))
+        (Value::Number(x), S::Number(y)) => x.as_u64() == y.as_u64() && x.as_i64() == y.as_i64(),
+        (Value::Array(x), S::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
+        (Value::Object(x), S::Object(y)) => {
+            let names: Vec<&String> = x.keys().collect();
+            let distinct = names
+                .iter()
+                .enumerate()
+                .filter(|(i, k)| !names[i + 1..].contains(k))
+                .count();
+            distinct == y.len() && y.iter().all(|(k, v)| x.get(k).is_some_and(|xv| same(xv, v)))
         }
-        _ => a == b,
+        _ => false,
     }
 }
 
-fn has_huge(v: &Value) -> bool {
+fn huge_ours(v: &Value) -> bool {
     match v {
         Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() > 1.79e308),
-        Value::Array(a) => a.iter().any(has_huge),
-        Value::Object(o) => o.values().any(has_huge),
+        Value::Array(a) => a.iter().any(huge_ours),
+        Value::Object(o) => o.values().any(huge_ours),
+        _ => false,
+    }
+}
+
+fn huge_theirs(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() > 1.79e308),
+        serde_json::Value::Array(a) => a.iter().any(huge_theirs),
+        serde_json::Value::Object(o) => o.values().any(huge_theirs),
         _ => false,
     }
 }
@@ -452,12 +455,12 @@ fn has_huge(v: &Value) -> bool {
 /// A JSON object from outside, read member by member (one `Value` parser
 /// serves every document: each derived struct would add its own visitor to
 /// the browser module).
-pub type Object = serde_json::Map<String, serde_json::Value>;
+pub type Object = Map;
 
 /// Parses `body` as a JSON object (size-capped like [`parse`]).
 pub fn object(body: &str) -> Result<Object, String> {
     match parse(body)? {
-        serde_json::Value::Object(m) => Ok(m),
+        Value::Object(m) => Ok(m),
         _ => Err("not a JSON object".into()),
     }
 }
@@ -466,8 +469,8 @@ pub fn object(body: &str) -> Result<Object, String> {
 /// `null`, `Err(name)` for any other type.
 pub fn string<'a>(o: &Object, name: &'a str) -> Result<Option<String>, &'a str> {
     match o.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(name),
     }
 }
@@ -475,8 +478,8 @@ pub fn string<'a>(o: &Object, name: &'a str) -> Result<Option<String>, &'a str> 
 /// A member that must be an array of strings when present.
 pub fn strings<'a>(o: &Object, name: &'a str) -> Result<Option<Vec<String>>, &'a str> {
     match o.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Array(a)) => a
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => a
             .iter()
             .map(|v| v.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
@@ -489,7 +492,7 @@ pub fn strings<'a>(o: &Object, name: &'a str) -> Result<Option<Vec<String>>, &'a
 /// A member that must be a whole number from 0 when present.
 pub fn uint<'a>(o: &Object, name: &'a str) -> Result<Option<u64>, &'a str> {
     match o.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(None),
+        None | Some(Value::Null) => Ok(None),
         Some(v) => v.as_u64().map(Some).ok_or(name),
     }
 }
@@ -501,7 +504,7 @@ pub fn only(o: &Object, known: &[&str]) -> bool {
 }
 
 /// Sets `name` to `value` unless it is `None` (the writing side of [`string`]).
-pub fn put(o: &mut Object, name: &str, value: Option<impl Into<serde_json::Value>>) {
+pub fn put(o: &mut Object, name: &str, value: Option<impl Into<Value>>) {
     if let Some(v) = value {
         o.insert(name.into(), v.into());
     }
@@ -511,7 +514,7 @@ pub fn put(o: &mut Object, name: &str, value: Option<impl Into<serde_json::Value
 pub fn flag<'a>(o: &Object, name: &'a str) -> Result<bool, &'a str> {
     match o.get(name) {
         None => Ok(false),
-        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(Value::Bool(b)) => Ok(*b),
         Some(_) => Err(name),
     }
 }
@@ -527,7 +530,7 @@ mod tests {
         let nested = |n| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(super::parse(&nested(127)).is_ok());
         assert!(super::parse(&nested(128)).is_err());
-        assert_eq!(super::parse(" 7 ").unwrap(), 7);
+        assert_eq!(super::parse(" 7 ").unwrap().as_u64(), Some(7));
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn parse_jwks(body: &str) -> Result<JwkSet> {
             format!("the JWKS is not a JSON object with `keys`: {e}"),
         )
     })?;
-    let Some(serde_json::Value::Array(keys)) = set.get("keys") else {
+    let Some(crate::json::Value::Array(keys)) = set.get("keys") else {
         return Err(AuthError::new(
             code::INVALID_JWKS,
             "the JWKS is not a JSON object with `keys` (an array)",
@@ -124,7 +124,7 @@ pub fn stored_key_set(body: &str, fetched_at_ms: u64, lifetime_s: u64) -> String
     o.insert("fetched_at_ms".into(), fetched_at_ms.into());
     o.insert("lifetime_s".into(), lifetime_s.into());
     o.insert("jwks".into(), body.into());
-    crate::json::to_string(&serde_json::Value::Object(o))
+    crate::json::to_string(&crate::json::Value::Object(o))
 }
 
 /// A key set read back from storage, if it is still within its lifetime.

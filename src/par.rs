@@ -63,13 +63,13 @@ pub fn parse_pushed_response(status: u16, body: &str) -> Result<String> {
         .map_err(|_| invalid("the pushed authorization response is not a JSON object"))?;
     let request_uri = r
         .get("request_uri")
-        .and_then(serde_json::Value::as_str)
+        .and_then(crate::json::Value::as_str)
         .filter(|u| !u.is_empty() && u.len() <= 2048)
         .ok_or_else(|| invalid("the pushed authorization response has no `request_uri`"))?;
     // "expires_in: A JSON number that represents the lifetime of the request
     // URI in seconds as a positive integer."
     if r.get("expires_in")
-        .and_then(serde_json::Value::as_u64)
+        .and_then(crate::json::Value::as_u64)
         .is_none_or(|s| s == 0)
     {
         return Err(invalid(

@@ -2,7 +2,7 @@
 //! memory and, when the app asks, in `tokenStorage`. Read back from storage,
 //! it is validated like network input and its ID token is verified again.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use crate::error::{code, AuthError, Result};
 use crate::id_token::VerifiedIdToken;
@@ -68,12 +68,12 @@ impl Session {
 
     /// The profile claims (`sub`, `name`, `email`, `picture`, …).
     pub fn user(&self) -> Map<String, Value> {
-        // Built by insert (not `collect`, which would link a stable sort of
-        // its own, nor clone-and-remove, which links BTreeMap's rebalancing).
+        // Copied member by member (a repeated claim stays repeated: it
+        // reads as its last value, here and in the JS object).
         let mut user = Map::new();
         for (k, v) in &self.id_token.claims {
             if !PROTOCOL_CLAIMS.contains(&k.as_str()) {
-                user.insert(k.clone(), v.clone());
+                user.push(k.clone(), v.clone());
             }
         }
         user
@@ -166,10 +166,13 @@ mod tests {
     use super::*;
 
     fn session(refresh: bool, expires_at_ms: Option<u64>) -> Session {
-        let claims: Map<String, Value> = serde_json::from_value(serde_json::json!({
-            "iss": "https://id", "sub": "alice", "aud": "app", "exp": 10, "iat": 1, "nonce": "n",
-            "name": "Alice", "email": "a@example.com", "sid": "s"
-        }))
+        let claims: Map<String, Value> = crate::json::object(
+            &serde_json::json!({
+                "iss": "https://id", "sub": "alice", "aud": "app", "exp": 10, "iat": 1, "nonce": "n",
+                "name": "Alice", "email": "a@example.com", "sid": "s"
+            })
+            .to_string(),
+        )
         .unwrap();
         Session {
             tokens: TokenSet {

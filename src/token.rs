@@ -111,7 +111,7 @@ pub(crate) fn encode(url: &str, encoding: TokenRequestEncoding, params: &[(&str,
             TokenRequest {
                 url: url.to_string(),
                 content_type: "application/json",
-                body: json::to_string(&serde_json::Value::Object(map)),
+                body: json::to_string(&json::Value::Object(map)),
             }
         }
     }
@@ -157,11 +157,11 @@ pub fn parse_token_response(
             "token endpoint",
         ));
     }
-    // Read as a JSON object (serde_json::Value, which every parser here
+    // Read as a JSON object (json::Value, which every parser here
     // shares) rather than a derived struct: a derive with an untagged enum for
     // `expires_in` pulled serde's buffering machinery into the module.
     let b = match json::parse(body) {
-        Ok(serde_json::Value::Object(m)) => m,
+        Ok(json::Value::Object(m)) => m,
         Ok(_) => return Err(invalid("the token response is not a JSON object", status)),
         Err(e) => {
             return Err(invalid(
@@ -180,8 +180,8 @@ pub fn parse_token_response(
     // and rebalancing code is 2.3 KB gzip of the browser module.)
     let string = |name: &str| -> Result<Option<String>> {
         match b.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            None | Some(json::Value::Null) => Ok(None),
+            Some(json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
             Some(_) => Err(invalid(
                 format!("`{name}` in the token response is not a non-empty string"),
                 status,
@@ -207,9 +207,9 @@ pub fn parse_token_response(
     // `str::parse::<f64>`, whose tables would add ~10 KB gzip to the module.)
     // (Some providers send `"3600"`.)
     let expires_in = match b.get("expires_in") {
-        None | Some(serde_json::Value::Null) => Some(default_expires_in_s as f64),
-        Some(serde_json::Value::Number(n)) => n.as_f64(),
-        Some(serde_json::Value::String(t)) => json::parse(t.trim()).ok().and_then(|v| v.as_f64()),
+        None | Some(json::Value::Null) => Some(default_expires_in_s as f64),
+        Some(json::Value::Number(n)) => n.as_f64(),
+        Some(json::Value::String(t)) => json::parse(t.trim()).ok().and_then(|v| v.as_f64()),
         Some(_) => None,
     };
     let expires_in = match expires_in {

@@ -101,7 +101,7 @@ impl Transaction {
         json::put(&mut o, "app_state_json", self.app_state.as_deref());
         o.insert("created_at_ms".into(), self.created_at_ms.into());
         json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
-        json::to_string(&serde_json::Value::Object(o))
+        json::to_string(&json::Value::Object(o))
     }
 
     /// Reads a stored transaction back, refusing anything it would not have written.

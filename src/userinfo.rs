@@ -1,6 +1,6 @@
 //! The UserInfo response (OIDC Core §5.3.2) and its `sub` check.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use crate::error::{code, http_error, AuthError, Result};
 use crate::json;

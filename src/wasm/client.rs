@@ -303,7 +303,7 @@ where
 }
 
 /// JSON → a plain JS value.
-pub(super) fn json_to_js(value: &serde_json::Value) -> JsValue {
+pub(super) fn json_to_js(value: &crate::json::Value) -> JsValue {
     js_sys::JSON::parse(&crate::json::to_string(value)).unwrap_or(JsValue::NULL)
 }
 
@@ -475,7 +475,7 @@ impl AuthClient {
             Some(s) => {
                 // (A JSON object built here rather than a derived Serialize.)
                 let t = &s.tokens;
-                let or_null = |v: Option<&str>| v.map_or(serde_json::Value::Null, Into::into);
+                let or_null = |v: Option<&str>| v.map_or(crate::json::Value::Null, Into::into);
                 let mut o = crate::json::Object::new();
                 o.insert("accessToken".into(), t.access_token.expose().into());
                 o.insert("idToken".into(), or_null(t.id_token.as_ref().map(|t| t.expose())));
@@ -486,10 +486,10 @@ impl AuthClient {
                 o.insert("tokenType".into(), t.token_type.as_str().into());
                 o.insert(
                     "expiresAt".into(),
-                    t.expires_at_ms.map_or(serde_json::Value::Null, Into::into),
+                    t.expires_at_ms.map_or(crate::json::Value::Null, Into::into),
                 );
                 o.insert("scope".into(), or_null(t.scope.as_deref()));
-                Ok(json_to_js(&serde_json::Value::Object(o)))
+                Ok(json_to_js(&crate::json::Value::Object(o)))
             }
         }
     }
@@ -512,7 +512,7 @@ impl AuthClient {
             Some(s) => {
                 let mut claims = s.id_token.claims.clone();
                 claims.insert("__raw".into(), s.id_token.raw.expose().into());
-                json_to_js(&serde_json::Value::Object(claims))
+                json_to_js(&crate::json::Value::Object(claims))
             }
         }
     }
@@ -522,7 +522,7 @@ impl AuthClient {
     pub fn get_user(&self) -> JsValue {
         match self.inner.session.borrow().as_ref() {
             None => JsValue::NULL,
-            Some(s) => json_to_js(&serde_json::Value::Object(s.user())),
+            Some(s) => json_to_js(&crate::json::Value::Object(s.user())),
         }
     }
 
@@ -738,7 +738,7 @@ impl AuthClient {
                 None => return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in").into()),
             };
             let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
-            Ok(json_to_js(&serde_json::Value::Object(claims)))
+            Ok(json_to_js(&crate::json::Value::Object(claims)))
         }))
     }
 }

@@ -38,7 +38,7 @@ impl Inner {
                 v if v.is_undefined() || v.is_null() => None,
                 v => match js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string()) {
                     Some(t) if v.is_object() => match crate::json::parse(&t) {
-                        Ok(serde_json::Value::Object(m)) => Some(m),
+                        Ok(crate::json::Value::Object(m)) => Some(m),
                         _ => None,
                     },
                     _ => None,

@@ -32,7 +32,7 @@ extern "C" {
 /// `key_ops` were checked by the core; WebCrypto would refuse some of them).
 fn public_jwk(check: &SignatureCheck) -> String {
     let k = &check.jwk;
-    let mut m = serde_json::Map::new();
+    let mut m = crate::json::Map::new();
     m.insert("kty".into(), k.kty.clone().into());
     for (name, value) in [
         ("n", &k.n),
@@ -45,7 +45,7 @@ fn public_jwk(check: &SignatureCheck) -> String {
             m.insert(name.into(), v.clone().into());
         }
     }
-    crate::json::to_string(&serde_json::Value::Object(m))
+    crate::json::to_string(&crate::json::Value::Object(m))
 }
 
 /// Checks `check`'s signature: `Ok(Ok(valid))`, `Ok(Err(why))` when the
