@@ -134,10 +134,6 @@ impl Map {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    pub fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
-    }
-
     /// Every member in order (a repeated name as often as it was written).
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.0.iter().map(|(k, v)| (k, v))
@@ -247,13 +243,6 @@ impl Value {
         }
     }
 
-    pub fn as_array(&self) -> Option<&Vec<Value>> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
-
     pub fn as_object(&self) -> Option<&Map> {
         match self {
             Value::Object(o) => Some(o),
@@ -280,12 +269,6 @@ impl std::ops::Index<&str> for Value {
 impl PartialEq<&str> for Value {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == Some(*other)
-    }
-}
-
-impl PartialEq<str> for Value {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == Some(other)
     }
 }
 
@@ -316,23 +299,5 @@ impl From<u64> for Value {
 impl From<u8> for Value {
     fn from(n: u8) -> Value {
         Value::from(n as u64)
-    }
-}
-
-impl From<Vec<Value>> for Value {
-    fn from(a: Vec<Value>) -> Value {
-        Value::Array(a)
-    }
-}
-
-impl From<Vec<String>> for Value {
-    fn from(a: Vec<String>) -> Value {
-        Value::Array(a.into_iter().map(Value::String).collect())
-    }
-}
-
-impl From<Map> for Value {
-    fn from(o: Map) -> Value {
-        Value::Object(o)
     }
 }

@@ -302,9 +302,9 @@ where
     promise(Box::pin(async move { future.await.map_err(JsValue::from) }))
 }
 
-/// JSON → a plain JS value.
-pub(super) fn json_to_js(value: &crate::json::Value) -> JsValue {
-    js_sys::JSON::parse(&crate::json::to_string(value)).unwrap_or(JsValue::NULL)
+/// A JSON object → a plain JS object.
+pub(super) fn object_to_js(object: crate::json::Map) -> JsValue {
+    js_sys::JSON::parse(&crate::json::to_string(&crate::json::Value::Object(object))).unwrap_or(JsValue::NULL)
 }
 
 /// The options object read member by member (no serde derive for it on the
@@ -489,7 +489,7 @@ impl AuthClient {
                     t.expires_at_ms.map_or(crate::json::Value::Null, Into::into),
                 );
                 o.insert("scope".into(), or_null(t.scope.as_deref()));
-                Ok(json_to_js(&crate::json::Value::Object(o)))
+                Ok(object_to_js(o))
             }
         }
     }
@@ -512,7 +512,7 @@ impl AuthClient {
             Some(s) => {
                 let mut claims = s.id_token.claims.clone();
                 claims.insert("__raw".into(), s.id_token.raw.expose().into());
-                json_to_js(&crate::json::Value::Object(claims))
+                object_to_js(claims)
             }
         }
     }
@@ -522,7 +522,7 @@ impl AuthClient {
     pub fn get_user(&self) -> JsValue {
         match self.inner.session.borrow().as_ref() {
             None => JsValue::NULL,
-            Some(s) => json_to_js(&crate::json::Value::Object(s.user())),
+            Some(s) => object_to_js(s.user()),
         }
     }
 
@@ -738,7 +738,7 @@ impl AuthClient {
                 None => return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in").into()),
             };
             let claims = parse_userinfo_response(resp.status, &resp.body, &sub)?;
-            Ok(json_to_js(&crate::json::Value::Object(claims)))
+            Ok(object_to_js(claims))
         }))
     }
 }

@@ -69,10 +69,7 @@ async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, 
     let verified = session::verify_with(&id_token, &jwks, &expected).await?;
     let mut claims = verified.claims;
     claims.insert("__raw".into(), id_token.into());
-    Ok(
-        js_sys::JSON::parse(&crate::json::to_string(&crate::json::Value::Object(claims)))
-            .unwrap_or(JsValue::NULL),
-    )
+    Ok(client::object_to_js(claims))
 }
 
 /// A fresh PKCE pair (RFC 7636): 32 random bytes from `crypto.getRandomValues`
@@ -85,7 +82,7 @@ pub fn create_pkce_pair() -> Result<JsValue, JsValue> {
     o.insert("codeVerifier".into(), verifier.expose().into());
     o.insert("codeChallenge".into(), challenge.as_str().into());
     o.insert("codeChallengeMethod".into(), CODE_CHALLENGE_METHOD.into());
-    Ok(client::json_to_js(&crate::json::Value::Object(o)))
+    Ok(client::object_to_js(o))
 }
 
 /// Refuses keys of an options object that are not options (typos).

@@ -33,7 +33,7 @@ extern "C" {
 fn public_jwk(check: &SignatureCheck) -> String {
     let k = &check.jwk;
     let mut m = crate::json::Map::new();
-    m.insert("kty".into(), k.kty.clone().into());
+    m.insert("kty".into(), k.kty.as_str().into());
     for (name, value) in [
         ("n", &k.n),
         ("e", &k.e),
@@ -41,9 +41,7 @@ fn public_jwk(check: &SignatureCheck) -> String {
         ("x", &k.x),
         ("y", &k.y),
     ] {
-        if let Some(v) = value {
-            m.insert(name.into(), v.clone().into());
-        }
+        crate::json::put(&mut m, name, value.as_deref());
     }
     crate::json::to_string(&crate::json::Value::Object(m))
 }
