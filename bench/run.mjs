@@ -15,6 +15,8 @@ import { KEYS, keepLocal, launchChromium, publicJwk, signIn, signJwt } from "../
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 21);
 const MICRO_MS = Number(process.env.BENCH_MICRO_MS ?? 1500);
+// BENCH_ONLY=ready,callback,micro runs those parts only (the size table always prints).
+const ONLY = (process.env.BENCH_ONLY ?? "ready,callback,micro").split(",");
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -109,9 +111,9 @@ async function main() {
   const browser = await launchChromium();
   const results = { samples: SAMPLES, size, ready: {}, callback: {}, micro: {} };
   try {
-    results.ready = await benchReady(browser, app, op, ours, meta);
-    results.callback = await benchCallback(browser, app, ours, meta);
-    results.micro = await benchMicro(browser, app, op);
+    if (ONLY.includes("ready")) results.ready = await benchReady(browser, app, op, ours, meta);
+    if (ONLY.includes("callback")) results.callback = await benchCallback(browser, app, ours, meta);
+    if (ONLY.includes("micro")) results.micro = await benchMicro(browser, app, op);
   } finally {
     await browser.close();
     await app.close();
@@ -322,6 +324,7 @@ function report(r) {
       `target ${budget.target} B (auth0-spa-js): ${oursSize.gzip - budget.target} B to go`,
   );
   const table = (title, section, oursKey, unit) => {
+    if (!section[oursKey]) return;
     console.log(`\n## ${title} (median of ${r.samples}, ${unit})\n`);
     for (const [name, v] of Object.entries(section)) {
       const ratio = name === oursKey || name.startsWith("oidc-pkce") ? "" : `ours/peer ${num(section[oursKey].medianMs / v.medianMs, 2)}`;
@@ -330,11 +333,11 @@ function report(r) {
   };
   table("Ready: import → client → authorization URL", r.ready, "oidc-pkce", "ms");
   table("Callback: URL → verified tokens", r.callback, "oidc-pkce", "ms");
-  if (r.callback["oidc-pkce, keys cached"]) {
+  if (r.callback["oidc-pkce, keys cached"] && r.callback["oauth4webapi + jose"]) {
     const peer = r.callback["oauth4webapi + jose"].medianMs;
     console.log(`${pad("(keys cached) ours/peer", 38)} ${num(r.callback["oidc-pkce, keys cached"].medianMs / peer, 2)}`);
   }
-  console.log(`\n## Micro (operations per second, ${MICRO_MS} ms each)\n`);
+  if (Object.keys(r.micro).length) console.log(`\n## Micro (operations per second, ${MICRO_MS} ms each)\n`);
   for (const [what, v] of Object.entries(r.micro)) {
     const [oursName, peerName] = Object.keys(v);
     console.log(`${pad(what, 26)} ${pad(`${oursName} ${num(v[oursName], 0)}`, 22)} ${pad(`${peerName} ${num(v[peerName], 0)}`, 20)} ours/peer ${num(v[oursName] / v[peerName], 2)}`);
