@@ -50,11 +50,13 @@ pub fn parse_discovery_document(
             "the discovery document is not the JSON object it should be: {e}"
         ))
     })?;
+    let mut m = json::Members::new(&doc);
+    let issuer = m.text("issuer");
     let wrong = |name: &str| invalid(format!("`{name}` in the discovery document is not of its type"));
-    let text = |name: &'static str| json::string(&doc, name).map_err(wrong);
-    let list = |name: &'static str| json::strings(&doc, name).map_err(wrong);
-    let flag = |name: &'static str| json::flag(&doc, name).map_err(wrong);
-    let issuer = text("issuer")?.ok_or_else(|| invalid("the discovery document has no `issuer`"))?;
+    if let Some(name) = m.wrong() {
+        return Err(wrong(name));
+    }
+    let issuer = issuer.ok_or_else(|| invalid("the discovery document has no `issuer`"))?;
     // OIDC Discovery §4.3: "The issuer value returned MUST be identical to the
     // Issuer URL that was used as the prefix to /.well-known/openid-configuration
     // to retrieve the configuration information."
@@ -68,44 +70,58 @@ pub fn parse_discovery_document(
             ),
         ));
     }
-    if let Some(methods) = &list("code_challenge_methods_supported")? {
-        if !methods.iter().any(|m| m == crate::pkce::CODE_CHALLENGE_METHOD) {
-            return Err(invalid(
-                "the provider does not support PKCE with S256 (code_challenge_methods_supported)",
-            ));
+    // Every member read first (the first of a wrong type is the error), then judged.
+    let methods = m.texts("code_challenge_methods_supported");
+    let endpoints = ENDPOINTS.map(|name| m.text(name));
+    let require_par = m.flag("require_pushed_authorization_requests");
+    let iss_parameter = m.flag("authorization_response_iss_parameter_supported");
+    let id_token_algs = m.texts("id_token_signing_alg_values_supported");
+    let dpop_algs = m.texts("dpop_signing_alg_values_supported");
+    if let Some(name) = m.wrong() {
+        return Err(wrong(name));
+    }
+    if methods.is_some_and(|methods| !methods.iter().any(|m| m == crate::pkce::CODE_CHALLENGE_METHOD)) {
+        return Err(invalid(
+            "the provider does not support PKCE with S256 (code_challenge_methods_supported)",
+        ));
+    }
+    for (i, (name, url)) in ENDPOINTS.iter().zip(&endpoints).enumerate() {
+        match url {
+            Some(url) => check_endpoint_url(url, &format!("the discovered `{name}`"), allow_insecure)
+                .map_err(|e| invalid(e.message().to_string()))?,
+            // The authorization and token endpoints are required.
+            None if i < 2 => return Err(invalid(format!("the discovery document has no `{name}`"))),
+            None => {}
         }
     }
-    let required = |v: Option<String>, name: &str| -> Result<String> {
-        let v = v.ok_or_else(|| invalid(format!("the discovery document has no `{name}`")))?;
-        endpoint(v, name, allow_insecure)
-    };
-    let optional = |v: Option<String>, name: &str| v.map(|v| endpoint(v, name, allow_insecure)).transpose();
+    let [authorization_endpoint, token_endpoint, userinfo_endpoint, jwks_uri, end_session_endpoint, revocation_endpoint, pushed_authorization_request_endpoint] =
+        endpoints;
     Ok(ProviderMetadata {
-        authorization_endpoint: required(text("authorization_endpoint")?, "authorization_endpoint")?,
-        token_endpoint: required(text("token_endpoint")?, "token_endpoint")?,
-        userinfo_endpoint: optional(text("userinfo_endpoint")?, "userinfo_endpoint")?,
-        jwks_uri: optional(text("jwks_uri")?, "jwks_uri")?,
-        end_session_endpoint: optional(text("end_session_endpoint")?, "end_session_endpoint")?,
-        revocation_endpoint: optional(text("revocation_endpoint")?, "revocation_endpoint")?,
-        pushed_authorization_request_endpoint: optional(
-            text("pushed_authorization_request_endpoint")?,
-            "pushed_authorization_request_endpoint",
-        )?,
-        require_pushed_authorization_requests: flag("require_pushed_authorization_requests")?,
-        authorization_response_iss_parameter_supported: flag(
-            "authorization_response_iss_parameter_supported",
-        )?,
-        id_token_signing_alg_values_supported: list("id_token_signing_alg_values_supported")?,
-        dpop_signing_alg_values_supported: list("dpop_signing_alg_values_supported")?,
         issuer,
+        authorization_endpoint: authorization_endpoint.unwrap_or_default(),
+        token_endpoint: token_endpoint.unwrap_or_default(),
+        userinfo_endpoint,
+        jwks_uri,
+        end_session_endpoint,
+        revocation_endpoint,
+        pushed_authorization_request_endpoint,
+        require_pushed_authorization_requests: require_par,
+        authorization_response_iss_parameter_supported: iss_parameter,
+        id_token_signing_alg_values_supported: id_token_algs,
+        dpop_signing_alg_values_supported: dpop_algs,
     })
 }
 
-fn endpoint(url: String, name: &str, allow_insecure: bool) -> Result<String> {
-    check_endpoint_url(&url, &format!("the discovered `{name}`"), allow_insecure)
-        .map_err(|e| invalid(e.message().to_string()))?;
-    Ok(url)
-}
+/// The endpoints of a discovery document, in the order they are checked.
+const ENDPOINTS: [&str; 7] = [
+    "authorization_endpoint",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "jwks_uri",
+    "end_session_endpoint",
+    "revocation_endpoint",
+    "pushed_authorization_request_endpoint",
+];
 
 /// Auth0's endpoints for a tenant, without a discovery request.
 pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
@@ -232,6 +248,69 @@ mod tests {
         assert_eq!(e.code(), code::ISSUER_MISMATCH);
         let e = parse_discovery_document(&doc(""), "https://evil.example.com", false).unwrap_err();
         assert_eq!(e.code(), code::ISSUER_MISMATCH);
+    }
+
+    #[test]
+    fn reads_every_member() {
+        let extra = format!(
+            r#","userinfo_endpoint":"{ISS}/me","end_session_endpoint":"{ISS}/end",
+            "revocation_endpoint":"{ISS}/revoke","pushed_authorization_request_endpoint":"{ISS}/par",
+            "require_pushed_authorization_requests":true,"id_token_signing_alg_values_supported":["ES256"],
+            "dpop_signing_alg_values_supported":["ES256","RS256"]"#
+        );
+        let m = parse_discovery_document(&doc(&extra), ISS, false).unwrap();
+        let at = |p: &str| Some(format!("{ISS}{p}"));
+        assert_eq!(m.issuer, ISS);
+        assert_eq!(m.userinfo_endpoint, at("/me"));
+        assert_eq!(m.jwks_uri, at("/jwks"));
+        assert_eq!(m.end_session_endpoint, at("/end"));
+        assert_eq!(m.revocation_endpoint, at("/revoke"));
+        assert_eq!(m.pushed_authorization_request_endpoint, at("/par"));
+        assert!(m.require_pushed_authorization_requests);
+        assert_eq!(
+            m.id_token_signing_alg_values_supported,
+            Some(vec!["ES256".into()])
+        );
+        assert_eq!(
+            m.dpop_signing_alg_values_supported,
+            Some(vec!["ES256".into(), "RS256".into()])
+        );
+    }
+
+    #[test]
+    fn names_the_member_of_a_wrong_type() {
+        for (member, value) in [
+            ("userinfo_endpoint", "7"),
+            ("jwks_uri", "[\"x\"]"),
+            ("pushed_authorization_request_endpoint", "{}"),
+            ("require_pushed_authorization_requests", "\"yes\""),
+            ("code_challenge_methods_supported", "\"S256\""),
+            ("id_token_signing_alg_values_supported", "[1]"),
+        ] {
+            let e =
+                parse_discovery_document(&doc(&format!(r#","{member}":{value}"#)), ISS, false).unwrap_err();
+            assert_eq!(e.code(), code::INVALID_DISCOVERY, "{member}");
+            assert!(
+                e.message().contains(&format!("`{member}`")),
+                "{member}: {}",
+                e.message()
+            );
+        }
+        // A wrong type is reported before a missing endpoint; an insecure
+        // optional endpoint is refused like a required one.
+        let body = format!(r#"{{"issuer":"{ISS}","token_endpoint":"{ISS}/t","jwks_uri":1}}"#);
+        assert!(parse_discovery_document(&body, ISS, false)
+            .unwrap_err()
+            .message()
+            .contains("`jwks_uri`"));
+        let e = parse_discovery_document(
+            &doc(r#","revocation_endpoint":"http://id.example.com/r""#),
+            ISS,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), code::INVALID_DISCOVERY);
+        assert!(e.message().contains("revocation_endpoint"), "{}", e.message());
     }
 
     #[test]

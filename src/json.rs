@@ -510,6 +510,51 @@ pub fn put(o: &mut Object, name: &str, value: Option<impl Into<Value>>) {
     }
 }
 
+/// Reads members of one object by type, keeping the name of the first one
+/// of the wrong type: a reader reads them all, then asks [`Members::finish`]
+/// once. (One error path per document instead of one per member: each `?`
+/// between owned values had its own clean-up code in the browser module.)
+pub struct Members<'o> {
+    o: &'o Object,
+    wrong: Option<&'static str>,
+}
+
+impl<'o> Members<'o> {
+    pub fn new(o: &'o Object) -> Self {
+        Members { o, wrong: None }
+    }
+
+    fn keep<T: Default>(&mut self, r: Result<T, &'static str>) -> T {
+        r.unwrap_or_else(|name| {
+            self.wrong.get_or_insert(name);
+            T::default()
+        })
+    }
+
+    /// [`string`]: `None` when absent, null or of the wrong type.
+    pub fn text(&mut self, name: &'static str) -> Option<String> {
+        let r = string(self.o, name);
+        self.keep(r)
+    }
+
+    /// [`strings`].
+    pub fn texts(&mut self, name: &'static str) -> Option<Vec<String>> {
+        let r = strings(self.o, name);
+        self.keep(r)
+    }
+
+    /// [`flag`].
+    pub fn flag(&mut self, name: &'static str) -> bool {
+        let r = flag(self.o, name);
+        self.keep(r)
+    }
+
+    /// The first member of the wrong type, if any.
+    pub fn wrong(&self) -> Option<&'static str> {
+        self.wrong
+    }
+}
+
 /// A member that must be a boolean when present (`false` when absent).
 pub fn flag<'a>(o: &Object, name: &'a str) -> Result<bool, &'a str> {
     match o.get(name) {
@@ -548,5 +593,19 @@ mod tests {
         assert_eq!(super::flag(&o, "bad"), Err("bad"));
         assert!(super::object("[1]").is_err());
         assert!(super::object("{").is_err());
+    }
+
+    #[test]
+    fn members_keep_the_first_wrong_type() {
+        let o = super::object(r#"{"s":"x","n":3,"b":true,"a":["p"],"bad":1,"worse":"y"}"#).unwrap();
+        let mut m = super::Members::new(&o);
+        assert_eq!(m.text("s"), Some("x".into()));
+        assert!(m.flag("b"));
+        assert_eq!(m.texts("a"), Some(vec!["p".into()]));
+        assert_eq!(m.wrong(), None);
+        assert_eq!(m.text("bad"), None);
+        assert!(!m.flag("worse"));
+        assert_eq!(m.text("absent"), None);
+        assert_eq!(m.wrong(), Some("bad"));
     }
 }
