@@ -186,13 +186,13 @@ function loadFallback() {
   return fallback;
 }
 const utf8 = new TextDecoder();
-export async function verifySignature(alg, jwk, inputView, signatureB64, signatureView) {
+export async function verifySignature(alg, jwk, inputView, signatureView) {
   // The byte arguments are views of the module's memory, which a later
   // allocation may move: copied before the first await.
   const input = inputView.slice();
   const signature = signatureView.slice();
   const subtle = globalThis.isSecureContext !== false && globalThis.crypto && globalThis.crypto.subtle;
-  if (!subtle) return (await loadFallback()).verify(alg, jwk, utf8.decode(input), signatureB64);
+  if (!subtle) return (await loadFallback()).verify(alg, jwk, utf8.decode(input), base64url(signature));
   const hash = "SHA-" + alg.slice(2);
   const id = alg + jwk;
   let key = verifyKeys.get(id);
@@ -259,8 +259,11 @@ export async function dpopForget(id) {
   await withStore("readwrite", (s) => { s.delete(id); });
 }
 export async function dpopSign(id, input) {
-  const s = await cryptoSubtle().sign({ name: "ECDSA", hash: "SHA-256" }, dpopKeys.get(id), new TextEncoder().encode(input));
-  return btoa(String.fromCharCode(...new Uint8Array(s))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(await cryptoSubtle().sign({ name: "ECDSA", hash: "SHA-256" }, dpopKeys.get(id), new TextEncoder().encode(input)));
+}
+/** RFC 7515 §2: base64url without padding, of an ArrayBuffer or a byte array. */
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 // ---- src/wasm/storage.rs ----

@@ -23,7 +23,6 @@ extern "C" {
         alg: &str,
         jwk: &str,
         input: &[u8],
-        signature_b64: &str,
         signature: &[u8],
     ) -> Result<Promise, JsValue>;
 }
@@ -57,7 +56,6 @@ pub async fn verify(check: &SignatureCheck) -> Result<Result<bool, String>, Auth
         &check.alg,
         &public_jwk(check),
         check.signing_input.as_bytes(),
-        &check.signature,
         &bytes,
     ) {
         Ok(promise) => JsFuture::from(promise).await,
