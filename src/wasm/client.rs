@@ -299,6 +299,12 @@ pub(super) fn spawn<F>(future: F) -> Promise
 where
     F: std::future::Future<Output = Result<JsValue>> + 'static,
 {
+    spawn_boxed(Box::pin(future))
+}
+
+/// (One wrapper future for every operation: the generic part of [`spawn`] is
+/// only the boxing.)
+fn spawn_boxed(future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue>>>>) -> Promise {
     promise(Box::pin(async move { future.await.map_err(JsValue::from) }))
 }
 

@@ -19,12 +19,7 @@ use crate::id_token::SignatureCheck;
 #[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = verifySignature, catch)]
-    fn verify_signature(
-        alg: &str,
-        jwk: &str,
-        input: &[u8],
-        signature: &[u8],
-    ) -> Result<Promise, JsValue>;
+    fn verify_signature(alg: &str, jwk: &str, input: &[u8], signature: &[u8]) -> Result<Promise, JsValue>;
 }
 
 /// The members of the key that verification needs (a JWK's `alg`, `use` or
