@@ -219,19 +219,24 @@ impl Inner {
         let Some(stored) = stored else {
             return;
         };
-        let parsed = match parse_stored_session(&stored, &self.config.client_id, self.config.issuer()) {
-            Ok(p) => p,
-            Err(_) => {
-                let _ = self.tokens.remove(&key).await;
-                return;
-            }
+        // One way out for a stored session that cannot serve: removed.
+        if !self.adopt_restored(&stored).await {
+            let _ = self.tokens.remove(&key).await;
+        }
+    }
+
+    /// Takes up the stored session `stored` if it still serves: readable,
+    /// its DPoP key still here, its ID token verified, still active. `false`:
+    /// it is to be removed. (A provider that gives no answer keeps it stored.)
+    async fn adopt_restored(&self, stored: &str) -> bool {
+        let Ok(parsed) = parse_stored_session(stored, &self.config.client_id, self.config.issuer()) else {
+            return false;
         };
         // DPoP-bound tokens are of no use without their key (removed by a
         // logout in another tab, or with the site's data).
         if let Some(jkt) = &parsed.dpop_jkt {
             if self.dpop_key_for(jkt).await.is_err() {
-                let _ = self.tokens.remove(&key).await;
-                return;
+                return false;
             }
         }
         match self
@@ -244,16 +249,13 @@ impl Inner {
                     id_token,
                     dpop_jkt: parsed.dpop_jkt,
                 };
-                if session.is_active(now_ms()) {
+                let active = session.is_active(now_ms());
+                if active {
                     self.session.replace(Some(session));
-                } else {
-                    let _ = self.tokens.remove(&key).await;
                 }
+                active
             }
-            Err(e) if is_unreachable(&e) => {}
-            Err(_) => {
-                let _ = self.tokens.remove(&key).await;
-            }
+            Err(e) => is_unreachable(&e),
         }
     }
 }
