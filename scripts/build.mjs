@@ -44,8 +44,10 @@ function buildModule(crate, features, outDir) {
     // -> 147,255 B of .wasm, measured 2026-11-22 with binaryen 132; -Os, -O3,
     // --converge and --gufa gave 0-50 B or more; -tnh and --low-memory-unused
     // were left out: they let wasm-opt assume things a bug could break).
+    // --strip-target-features: the target_features custom section is for
+    // linkers; browsers ignore it (107 B gzip).
     run(wasmOpt, [
-      wasmOut, "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "-o", wasmOut,
+      wasmOut, "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features", "-o", wasmOut,
       "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
       "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
     ]);
