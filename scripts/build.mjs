@@ -134,6 +134,98 @@ if (!dev) {
     writeFileSync(file, out.code);
   }
 }
+// Release: wasm-bindgen names each import of its glue `__wbg_<name>_<16 hex
+// digits>`; the names are written twice (the .wasm's import section and the
+// glue's import object) and the hashes do not compress. Each import of the
+// glue's own module gets a short name instead, in both files: 2.4 KB gzip
+// less (measured 2026-11-23: .wasm 79,387 -> 78,054 B, glue 7,452 -> 6,391 B).
+// Each old name must occur exactly once in the glue (as its import-object
+// key), else the build fails rather than ship a module that cannot link.
+if (!dev) {
+  shortenImports(join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "oidc_pkce.js"), "./oidc_pkce_bg.js");
+  shortenImports(
+    join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"),
+    join(pkg, "verifier", "oidc_pkce_verifier.js"),
+    "./oidc_pkce_verifier_bg.js",
+  );
+}
+
+function shortenImports(wasmPath, gluePath, glueModule) {
+  const b = readFileSync(wasmPath);
+  let glue = readFileSync(gluePath, "utf8");
+  let p = 8;
+  const uleb = () => {
+    let r = 0;
+    let shift = 0;
+    let x;
+    do {
+      x = b[p++];
+      r += (x & 127) * 2 ** shift;
+      shift += 7;
+    } while (x & 128);
+    return r;
+  };
+  const leb = (n) => {
+    const out = [];
+    do {
+      let x = n % 128;
+      n = Math.floor(n / 128);
+      if (n) x |= 128;
+      out.push(x);
+    } while (n);
+    return Buffer.from(out);
+  };
+  const name = (s) => Buffer.concat([leb(Buffer.byteLength(s)), Buffer.from(s)]);
+  // a, b, ... z, A ... Z, then two letters: object keys that need no quotes.
+  const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const short = (i) => (i < letters.length ? letters[i] : short(Math.floor(i / letters.length) - 1) + letters[i % letters.length]);
+  const out = [b.subarray(0, 8)];
+  let renamed = 0;
+  while (p < b.length) {
+    const start = p;
+    const id = b[p++];
+    const size = uleb();
+    const body = p;
+    if (id !== 2) {
+      p = body + size;
+      out.push(b.subarray(start, p));
+      continue;
+    }
+    const count = uleb();
+    const entries = [leb(count)];
+    for (let i = 0; i < count; i++) {
+      let l = uleb();
+      const module = b.subarray(p, p + l).toString();
+      p += l;
+      l = uleb();
+      const field = b.subarray(p, p + l).toString();
+      p += l;
+      const desc = p;
+      const kind = b[p++];
+      if (kind === 0) uleb(); // function: type index
+      else if (kind === 1) { p++; const flags = uleb(); uleb(); if (flags & 1) uleb(); } // table
+      else if (kind === 2) { const flags = uleb(); uleb(); if (flags & 1) uleb(); } // memory
+      else if (kind === 3) p += 2; // global
+      else throw new Error(`${wasmPath}: import kind ${kind} not understood`);
+      let field2 = field;
+      if (module === glueModule) {
+        if (!/^\w+$/.test(field)) throw new Error(`${wasmPath}: import name ${field}`);
+        const re = new RegExp(`\\b${field}\\b`, "g");
+        const hits = glue.match(re)?.length ?? 0;
+        if (hits !== 1) throw new Error(`${gluePath}: ${field} occurs ${hits} times, not once`);
+        field2 = short(renamed++);
+        glue = glue.replace(re, field2);
+      }
+      entries.push(name(module), name(field2), b.subarray(desc, p));
+    }
+    if (p !== body + size) throw new Error(`${wasmPath}: import section misread`);
+    const section = Buffer.concat(entries);
+    out.push(Buffer.from([2]), leb(section.length), section);
+  }
+  writeFileSync(wasmPath, Buffer.concat(out));
+  writeFileSync(gluePath, glue);
+}
+
 const shipped = ["index.js", "oidc_pkce.js", "oidc_pkce_bg.wasm", ...snippets];
 const main = sizes(shipped);
 console.log(`pkg/ built (${profile}): ${shipped.join(" + ")} = ${main.raw} B, ${main.gz} B gzip -9 (what a secure page downloads)`);
