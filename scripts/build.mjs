@@ -139,18 +139,21 @@ if (!dev) {
 // glue's import object) and the hashes do not compress. Each import of the
 // glue's own module gets a short name instead, in both files: 2.4 KB gzip
 // less (measured 2026-11-23: .wasm 79,387 -> 78,054 B, glue 7,452 -> 6,391 B).
-// Each old name must occur exactly once in the glue (as its import-object
-// key), else the build fails rather than ship a module that cannot link.
+// The exports the glue reads only as properties (`wasm.authclient_getUser`,
+// `wasm.__wbindgen_malloc`) get short names too: 0.5 KB less. Each old
+// import name must occur exactly once in the glue (its import-object key),
+// else the build fails rather than ship a module that cannot link; an export
+// named anywhere but after a `.` keeps its name.
 if (!dev) {
-  shortenImports(join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "oidc_pkce.js"), "./oidc_pkce_bg.js");
-  shortenImports(
+  shortenNames(join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "oidc_pkce.js"), "./oidc_pkce_bg.js");
+  shortenNames(
     join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"),
     join(pkg, "verifier", "oidc_pkce_verifier.js"),
     "./oidc_pkce_verifier_bg.js",
   );
 }
 
-function shortenImports(wasmPath, gluePath, glueModule) {
+function shortenNames(wasmPath, gluePath, glueModule) {
   const b = readFileSync(wasmPath);
   let glue = readFileSync(gluePath, "utf8");
   let p = 8;
@@ -186,6 +189,31 @@ function shortenImports(wasmPath, gluePath, glueModule) {
     const id = b[p++];
     const size = uleb();
     const body = p;
+    if (id === 7) {
+      const count = uleb();
+      const entries = [leb(count)];
+      let exported = 0;
+      for (let i = 0; i < count; i++) {
+        const l = uleb();
+        const field = b.subarray(p, p + l).toString();
+        p += l;
+        const desc = p;
+        p++;
+        uleb();
+        let field2 = field;
+        const access = new RegExp(`\\.${field}\\b`, "g");
+        const elsewhere = new RegExp(`[^.\\w$]${field}\\b`);
+        if (/^\w+$/.test(field) && field !== "memory" && access.test(glue) && !elsewhere.test(glue)) {
+          field2 = `x${short(exported++)}`;
+          glue = glue.replace(access, `.${field2}`);
+        }
+        entries.push(name(field2), b.subarray(desc, p));
+      }
+      if (p !== body + size) throw new Error(`${wasmPath}: export section misread`);
+      const section = Buffer.concat(entries);
+      out.push(Buffer.from([7]), leb(section.length), section);
+      continue;
+    }
     if (id !== 2) {
       p = body + size;
       out.push(b.subarray(start, p));
