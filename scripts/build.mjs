@@ -42,12 +42,18 @@ function buildModule(crate, features, outDir) {
     // -Oz, then flatten the control flow and rebuild it (--rereloop) and -Oz
     // twice more: 1.5 KB gzip less than -Oz alone on the main module (148,790
     // -> 147,255 B of .wasm, measured 2026-11-22 with binaryen 132; -Os, -O3,
-    // --converge and --gufa gave 0-50 B or more; -tnh and --low-memory-unused
-    // were left out: they let wasm-opt assume things a bug could break).
+    // --converge and --gufa gave 0-50 B or more; -tnh was left out: it lets
+    // wasm-opt assume that no trap is ever reached, which a bug could break).
+    // --low-memory-unused (595 B gzip, measured 2026-11-23): it only enables
+    // optimize-added-constants, which folds `load(x + c)` (c < 1024) into
+    // `load offset=c (x)`. The two differ only when x + c wraps past 2^32,
+    // where the fold traps instead of reaching address < 1024: Rust's
+    // address arithmetic never wraps (LLVM's inbounds GEPs), the data starts
+    // at 1 MiB and only a stack 1 KiB from overflowing would reach low memory.
     // --strip-target-features: the target_features custom section is for
     // linkers; browsers ignore it (107 B gzip).
     run(wasmOpt, [
-      wasmOut, "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features", "-o", wasmOut,
+      wasmOut, "--low-memory-unused", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features", "-o", wasmOut,
       "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
       "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
     ]);
