@@ -53,6 +53,25 @@ fn pkce_pair_uses_the_browser_rng_and_s256() {
     assert_ne!(verifier, other);
 }
 
+/// The browser build uses sha2's compact compression function
+/// (Cargo.toml): held to the RFC 7636 Appendix B pair and to FIPS 180-2's
+/// one-million-"a" vector (many blocks) here, in the browser.
+#[wasm_bindgen_test]
+fn sha256_in_the_browser_build_matches_the_known_answers() {
+    use sha2::{Digest, Sha256};
+    let verifier = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+    assert_eq!(
+        verifier.challenge().as_str(),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let digest = Sha256::digest(vec![b'a'; 1_000_000]);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+    );
+}
+
 #[wasm_bindgen_test]
 fn auth_errors_become_js_errors_with_stable_fields() {
     let server = ServerError {
