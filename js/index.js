@@ -1,9 +1,11 @@
 // oidc-pkce: the package entry. Loads the WebAssembly module once, on first
 // use, and hands every call to it. All protocol logic lives in the wasm module.
 //
-// The wasm-bindgen glue is imported dynamically, so that the .wasm download
-// starts at the same time as the glue's instead of after it (one round trip
-// less before the first call can run).
+// The release build bundles the wasm-bindgen glue into this file
+// (scripts/build.mjs): the page fetches this module, then the .wasm, and
+// nothing else on a login.
+
+import initGlue, * as glue from "./oidc_pkce.js";
 
 let loading = null;
 
@@ -54,11 +56,8 @@ function load() {
     // A failed fetch is reported once, as the AuthError below: not also as an
     // unhandled rejection of this early request.
     binary.catch(() => {});
-    loading = import("./oidc_pkce.js")
-      .then(async (glue) => {
-        await glue.default({ module_or_path: binary });
-        return glue;
-      })
+    loading = initGlue({ module_or_path: binary })
+      .then(() => glue)
       .catch((cause) => {
         loading = null;
         throw moduleLoadFailed(url.href, seen, cause);

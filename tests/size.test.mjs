@@ -19,10 +19,10 @@ function walk(dir) {
   );
 }
 
-/** What a page in a secure context downloads during a login: the entry, the glue, the module, the snippets. */
+/** What a page in a secure context downloads during a login: the entry (with the glue bundled in), the module, any snippets. */
 export function loginPathFiles() {
   const snippets = existsSync(join(pkg, "snippets")) ? walk(join(pkg, "snippets")) : [];
-  return [join(pkg, "index.js"), join(pkg, "oidc_pkce.js"), join(pkg, "oidc_pkce_bg.wasm"), ...snippets];
+  return [join(pkg, "index.js"), join(pkg, "oidc_pkce_bg.wasm"), ...snippets];
 }
 
 const gz = (files) => files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
