@@ -148,7 +148,8 @@ if (!dev) {
 // glue's own module gets a short name instead, in both files: 2.4 KB gzip
 // less (measured 2026-11-23: .wasm 79,387 -> 78,054 B, glue 7,452 -> 6,391 B).
 // The exports the glue reads only as properties (`wasm.authclient_getUser`,
-// `wasm.__wbindgen_malloc`) get short names too: 0.5 KB less. Each old
+// `wasm.__wbindgen_malloc`) get short names too: 0.5 KB less; so does the
+// crate's snippet module, keyed by a hashed path (0.1 KB). Each old
 // import name must occur exactly once in the glue (its import-object key),
 // else the build fails rather than ship a module that cannot link; an export
 // named anywhere but after a `.` keeps its name.
@@ -192,6 +193,7 @@ function shortenNames(wasmPath, gluePath, glueModule) {
   const short = (i) => (i < letters.length ? letters[i] : short(Math.floor(i / letters.length) - 1) + letters[i % letters.length]);
   const out = [b.subarray(0, 8)];
   let renamed = 0;
+  const snippetModules = new Map();
   while (p < b.length) {
     const start = p;
     const id = b[p++];
@@ -252,7 +254,19 @@ function shortenNames(wasmPath, gluePath, glueModule) {
         field2 = short(renamed++);
         glue = glue.replace(re, field2);
       }
-      entries.push(name(module), name(field2), b.subarray(desc, p));
+      // The crate's own JS module (bundled into the glue) is keyed by its
+      // snippet path, with a hash: a short module name in both files too.
+      let module2 = module;
+      if (module.startsWith("./snippets/")) {
+        if (!snippetModules.has(module)) {
+          const quoted = JSON.stringify(module);
+          if (!glue.includes(quoted)) throw new Error(`${gluePath}: no ${quoted}`);
+          snippetModules.set(module, `s${snippetModules.size}`);
+          glue = glue.replaceAll(quoted, JSON.stringify(snippetModules.get(module)));
+        }
+        module2 = snippetModules.get(module);
+      }
+      entries.push(name(module2), name(field2), b.subarray(desc, p));
     }
     if (p !== body + size) throw new Error(`${wasmPath}: import section misread`);
     const section = Buffer.concat(entries);
