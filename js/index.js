@@ -1,7 +1,7 @@
 // oidc-pkce: the package entry. Loads the WebAssembly module once, on first
 // use, and hands every call to it. All protocol logic lives in the wasm module.
 //
-// The release build bundles the wasm-bindgen glue into this file
+// The build bundles the wasm-bindgen glue into this file
 // (scripts/build.mjs): the page fetches this module, then the .wasm, and
 // nothing else on a login.
 

@@ -511,7 +511,7 @@ pub fn put(o: &mut Object, name: &str, value: Option<impl Into<Value>>) {
 }
 
 /// Reads members of one object by type, keeping the name of the first one
-/// of the wrong type: a reader reads them all, then asks [`Members::finish`]
+/// of the wrong type: a reader reads them all, then asks [`Members::wrong`]
 /// once. (One error path per document instead of one per member: each `?`
 /// between owned values had its own clean-up code in the browser module.)
 pub struct Members<'o> {
