@@ -511,47 +511,39 @@ pub fn put(o: &mut Object, name: &str, value: Option<impl Into<Value>>) {
 }
 
 /// Reads members of one object by type, keeping the name of the first one
-/// of the wrong type: a reader reads them all, then asks [`Members::wrong`]
-/// once. (One error path per document instead of one per member: each `?`
-/// between owned values had its own clean-up code in the browser module.)
+/// of the wrong type ([`crate::error::FirstError`]): a reader reads them all,
+/// then asks [`Members::wrong`] once.
 pub struct Members<'o> {
     o: &'o Object,
-    wrong: Option<&'static str>,
+    first: crate::error::FirstError<&'static str>,
 }
 
 impl<'o> Members<'o> {
     pub fn new(o: &'o Object) -> Self {
-        Members { o, wrong: None }
-    }
-
-    fn keep<T: Default>(&mut self, r: Result<T, &'static str>) -> T {
-        r.unwrap_or_else(|name| {
-            self.wrong.get_or_insert(name);
-            T::default()
-        })
+        Members {
+            o,
+            first: Default::default(),
+        }
     }
 
     /// [`string`]: `None` when absent, null or of the wrong type.
     pub fn text(&mut self, name: &'static str) -> Option<String> {
-        let r = string(self.o, name);
-        self.keep(r)
+        self.first.keep(string(self.o, name))
     }
 
     /// [`strings`].
     pub fn texts(&mut self, name: &'static str) -> Option<Vec<String>> {
-        let r = strings(self.o, name);
-        self.keep(r)
+        self.first.keep(strings(self.o, name))
     }
 
     /// [`flag`].
     pub fn flag(&mut self, name: &'static str) -> bool {
-        let r = flag(self.o, name);
-        self.keep(r)
+        self.first.keep(flag(self.o, name))
     }
 
     /// The first member of the wrong type, if any.
     pub fn wrong(&self) -> Option<&'static str> {
-        self.wrong
+        self.first.first().copied()
     }
 }
 
