@@ -187,90 +187,87 @@ function shortenNames(wasmPath, gluePath, glueModule) {
     } while (n);
     return Buffer.from(out);
   };
+  const text = () => {
+    const l = uleb();
+    p += l;
+    return b.subarray(p - l, p).toString();
+  };
   const name = (s) => Buffer.concat([leb(Buffer.byteLength(s)), Buffer.from(s)]);
   // a, b, ... z, A ... Z, then two letters: object keys that need no quotes.
   const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   const short = (i) => (i < letters.length ? letters[i] : short(Math.floor(i / letters.length) - 1) + letters[i % letters.length]);
-  const out = [b.subarray(0, 8)];
-  let renamed = 0;
+  const identifier = /^\w+$/;
+  let imported = 0;
+  let exported = 0;
   const snippetModules = new Map();
+
+  // Import section (2): module, name, description.
+  const importEntry = () => {
+    let module = text();
+    let field = text();
+    const desc = p;
+    const kind = b[p++];
+    if (kind === 0) uleb(); // function: type index
+    else if (kind === 1) { p++; const flags = uleb(); uleb(); if (flags & 1) uleb(); } // table
+    else if (kind === 2) { const flags = uleb(); uleb(); if (flags & 1) uleb(); } // memory
+    else if (kind === 3) p += 2; // global
+    else throw new Error(`${wasmPath}: import kind ${kind} not understood`);
+    if (module === glueModule) {
+      if (!identifier.test(field)) throw new Error(`${wasmPath}: import name ${field}`);
+      const re = new RegExp(`\\b${field}\\b`, "g");
+      const hits = glue.match(re)?.length ?? 0;
+      if (hits !== 1) throw new Error(`${gluePath}: ${field} occurs ${hits} times, not once`);
+      field = short(imported++);
+      glue = glue.replace(re, field);
+    } else if (module.startsWith("./snippets/")) {
+      // The crate's own JS module (bundled into the glue) is keyed by its
+      // snippet path, with a hash: a short module name in both files too.
+      if (!snippetModules.has(module)) {
+        const quoted = JSON.stringify(module);
+        if (!glue.includes(quoted)) throw new Error(`${gluePath}: no ${quoted}`);
+        snippetModules.set(module, `s${snippetModules.size}`);
+        glue = glue.replaceAll(quoted, JSON.stringify(snippetModules.get(module)));
+      }
+      module = snippetModules.get(module);
+    }
+    return Buffer.concat([name(module), name(field), b.subarray(desc, p)]);
+  };
+  // Export section (7): name, kind, index. Renamed only where the glue reads
+  // it as a property and nowhere else.
+  const exportEntry = () => {
+    let field = text();
+    const desc = p;
+    p++;
+    uleb();
+    if (identifier.test(field) && field !== "memory") {
+      const access = new RegExp(`\\.${field}\\b`, "g");
+      if (access.test(glue) && !new RegExp(`[^.\\w$]${field}\\b`).test(glue)) {
+        const renamed = `x${short(exported++)}`;
+        glue = glue.replace(access, `.${renamed}`);
+        field = renamed;
+      }
+    }
+    return Buffer.concat([name(field), b.subarray(desc, p)]);
+  };
+
+  const out = [b.subarray(0, 8)];
   while (p < b.length) {
     const start = p;
     const id = b[p++];
     const size = uleb();
-    const body = p;
-    if (id === 7) {
-      const count = uleb();
-      const entries = [leb(count)];
-      let exported = 0;
-      for (let i = 0; i < count; i++) {
-        const l = uleb();
-        const field = b.subarray(p, p + l).toString();
-        p += l;
-        const desc = p;
-        p++;
-        uleb();
-        let field2 = field;
-        const access = new RegExp(`\\.${field}\\b`, "g");
-        const elsewhere = new RegExp(`[^.\\w$]${field}\\b`);
-        if (/^\w+$/.test(field) && field !== "memory" && access.test(glue) && !elsewhere.test(glue)) {
-          field2 = `x${short(exported++)}`;
-          glue = glue.replace(access, `.${field2}`);
-        }
-        entries.push(name(field2), b.subarray(desc, p));
-      }
-      if (p !== body + size) throw new Error(`${wasmPath}: export section misread`);
-      const section = Buffer.concat(entries);
-      out.push(Buffer.from([7]), leb(section.length), section);
-      continue;
-    }
-    if (id !== 2) {
-      p = body + size;
-      out.push(b.subarray(start, p));
+    const end = p + size;
+    const entry = { 2: importEntry, 7: exportEntry }[id];
+    if (!entry) {
+      p = end;
+      out.push(b.subarray(start, end));
       continue;
     }
     const count = uleb();
     const entries = [leb(count)];
-    for (let i = 0; i < count; i++) {
-      let l = uleb();
-      const module = b.subarray(p, p + l).toString();
-      p += l;
-      l = uleb();
-      const field = b.subarray(p, p + l).toString();
-      p += l;
-      const desc = p;
-      const kind = b[p++];
-      if (kind === 0) uleb(); // function: type index
-      else if (kind === 1) { p++; const flags = uleb(); uleb(); if (flags & 1) uleb(); } // table
-      else if (kind === 2) { const flags = uleb(); uleb(); if (flags & 1) uleb(); } // memory
-      else if (kind === 3) p += 2; // global
-      else throw new Error(`${wasmPath}: import kind ${kind} not understood`);
-      let field2 = field;
-      if (module === glueModule) {
-        if (!/^\w+$/.test(field)) throw new Error(`${wasmPath}: import name ${field}`);
-        const re = new RegExp(`\\b${field}\\b`, "g");
-        const hits = glue.match(re)?.length ?? 0;
-        if (hits !== 1) throw new Error(`${gluePath}: ${field} occurs ${hits} times, not once`);
-        field2 = short(renamed++);
-        glue = glue.replace(re, field2);
-      }
-      // The crate's own JS module (bundled into the glue) is keyed by its
-      // snippet path, with a hash: a short module name in both files too.
-      let module2 = module;
-      if (module.startsWith("./snippets/")) {
-        if (!snippetModules.has(module)) {
-          const quoted = JSON.stringify(module);
-          if (!glue.includes(quoted)) throw new Error(`${gluePath}: no ${quoted}`);
-          snippetModules.set(module, `s${snippetModules.size}`);
-          glue = glue.replaceAll(quoted, JSON.stringify(snippetModules.get(module)));
-        }
-        module2 = snippetModules.get(module);
-      }
-      entries.push(name(module2), name(field2), b.subarray(desc, p));
-    }
-    if (p !== body + size) throw new Error(`${wasmPath}: import section misread`);
+    for (let i = 0; i < count; i++) entries.push(entry());
+    if (p !== end) throw new Error(`${wasmPath}: section ${id} misread`);
     const section = Buffer.concat(entries);
-    out.push(Buffer.from([2]), leb(section.length), section);
+    out.push(Buffer.from([id]), leb(section.length), section);
   }
   writeFileSync(wasmPath, Buffer.concat(out));
   writeFileSync(gluePath, glue);
