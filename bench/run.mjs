@@ -15,8 +15,9 @@ import { KEYS, launchChromium, publicJwk, signIn, signJwt } from "../tests/e2e/h
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 21);
 const MICRO_MS = Number(process.env.BENCH_MICRO_MS ?? 1500);
-// BENCH_ONLY=ready,callback,micro runs those parts only (the size table always prints).
-const ONLY = (process.env.BENCH_ONLY ?? "ready,callback,micro").split(",");
+// BENCH_ONLY=ready,phone,callback,micro runs those parts only (the size table always prints).
+const ONLY = (process.env.BENCH_ONLY ?? "ready,phone,callback,micro").split(",");
+const PHONE_SAMPLES = Number(process.env.BENCH_PHONE_SAMPLES ?? 7);
 const LOCAL_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost";
 
 const median = (xs) => {
@@ -115,9 +116,10 @@ async function main() {
   // 10.4 ms with it, 5.2 without) and so weighed on a library by its number of
   // requests rather than by anything a user's browser does.
   const browser = await launchChromium([LOCAL_ONLY]);
-  const results = { samples: SAMPLES, size, ready: {}, callback: {}, micro: {} };
+  const results = { samples: SAMPLES, phoneSamples: PHONE_SAMPLES, size, ready: {}, phone: {}, callback: {}, micro: {} };
   try {
     if (ONLY.includes("ready")) results.ready = await benchReady(browser, app, op, ours, meta);
+    if (ONLY.includes("phone")) results.phone = await benchPhone(browser, op, ours, meta);
     if (ONLY.includes("callback")) results.callback = await benchCallback(browser, app, ours, meta);
     if (ONLY.includes("micro")) results.micro = await benchMicro(browser, app, op);
   } finally {
@@ -132,33 +134,34 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- ready
+const READY_RUNS = {
+  "oidc-pkce": async ({ ours }) => {
+    const m = await import("/pkg/index.js");
+    const c = await m.createAuthClient(ours);
+    return c.buildAuthorizeUrl();
+  },
+  "auth0-spa-js": async ({ ours, host }) => {
+    const m = await import("/bench/auth0.js");
+    const c = new m.Auth0Client({ domain: host, clientId: ours.clientId, authorizationParams: { redirect_uri: ours.redirectUri } });
+    let url = null;
+    await c.loginWithRedirect({ openUrl: async (u) => { url = u; } });
+    return url;
+  },
+  "oidc-client-ts": async ({ ours, meta }) => {
+    const m = await import("/bench/oidc-client-ts.js");
+    const c = new m.OidcClient({ authority: meta.issuer, client_id: ours.clientId, redirect_uri: ours.redirectUri, metadata: meta });
+    return (await c.createSigninRequest({})).url;
+  },
+};
+
 // Cold page (fresh context: empty HTTP and compile caches) → import() →
 // client created → authorization URL built, endpoints given (no discovery).
 async function benchReady(browser, app, op, ours, meta) {
-  const runs = {
-    "oidc-pkce": async ({ ours }) => {
-      const m = await import("/pkg/index.js");
-      const c = await m.createAuthClient(ours);
-      return c.buildAuthorizeUrl();
-    },
-    "auth0-spa-js": async ({ ours, host }) => {
-      const m = await import("/bench/auth0.js");
-      const c = new m.Auth0Client({ domain: host, clientId: ours.clientId, authorizationParams: { redirect_uri: ours.redirectUri } });
-      let url = null;
-      await c.loginWithRedirect({ openUrl: async (u) => { url = u; } });
-      return url;
-    },
-    "oidc-client-ts": async ({ ours, meta }) => {
-      const m = await import("/bench/oidc-client-ts.js");
-      const c = new m.OidcClient({ authority: meta.issuer, client_id: ours.clientId, redirect_uri: ours.redirectUri, metadata: meta });
-      return (await c.createSigninRequest({})).url;
-    },
-  };
   // Interleaved (one cold page of each library in turn): the machine's speed
   // drifts during a run, and every library should see the same drift.
-  const times = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+  const times = Object.fromEntries(Object.keys(READY_RUNS).map((name) => [name, []]));
   for (let i = 0; i < SAMPLES; i++) {
-    for (const [name, fn] of Object.entries(runs)) {
+    for (const [name, fn] of Object.entries(READY_RUNS)) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(`${app.url}/blank.html`);
@@ -175,6 +178,66 @@ async function benchReady(browser, app, op, ours, meta) {
       times[name].push(ms);
       await context.close();
     }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, { medianMs: median(t), times: t }]));
+}
+
+// ---------------------------------------------------------------- phone
+// The same ready path on a phone's network (Lighthouse's mobile profile:
+// 150 ms latency, 1.6 Mbit/s down, 750 kbit/s up, through the DevTools
+// protocol), every file served gzip-encoded as a real host serves it. Timed
+// from navigation start, so that the page's own load and a preload it starts
+// count. "preloaded": the page has <link rel="preload" as="fetch"
+// crossorigin> for the .wasm (js/README.md), so the .wasm is fetched while
+// the entry loads rather than after it.
+async function benchPhone(browser, op, ours, meta) {
+  const app = await startStaticServer({
+    mounts: [
+      ["/pkg/", "pkg"],
+      ["/bench/", "bench/dist"],
+      ["/", "bench/pages"],
+    ],
+    spa: [],
+    gzip: true,
+  });
+  const runs = {
+    "oidc-pkce": ["blank.html", READY_RUNS["oidc-pkce"]],
+    "oidc-pkce, .wasm preloaded": ["preload.html", READY_RUNS["oidc-pkce"]],
+    "auth0-spa-js": ["blank.html", READY_RUNS["auth0-spa-js"]],
+    "oidc-client-ts": ["blank.html", READY_RUNS["oidc-client-ts"]],
+  };
+  const times = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+  try {
+    for (let i = 0; i < PHONE_SAMPLES; i++) {
+      for (const [name, [path, fn]] of Object.entries(runs)) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        await cdp.send("Network.enable");
+        await cdp.send("Network.emulateNetworkConditions", {
+          offline: false,
+          latency: 150,
+          downloadThroughput: 1.6e6 / 8,
+          uploadThroughput: 750e3 / 8,
+        });
+        await page.goto(`${app.url}/${path}`);
+        const [ms, wasmFetches] = await page.evaluate(
+          async ([src, args]) => {
+            const url = await (0, eval)(`(${src})`)(args);
+            if (!url) throw new Error("no URL");
+            const wasm = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm"));
+            return [performance.now(), wasm.length];
+          },
+          [fn.toString(), { ours, meta, host: new URL(op.url).host }],
+        );
+        // A preload that the entry's fetch did not match would be a second download.
+        if (name.startsWith("oidc-pkce") && wasmFetches !== 1) throw new Error(`${name}: ${wasmFetches} fetches of the .wasm`);
+        times[name].push(ms);
+        await context.close();
+      }
+    }
+  } finally {
+    await app.close();
   }
   return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, { medianMs: median(t), times: t }]));
 }
@@ -326,15 +389,22 @@ function report(r) {
     `\nbudget (npm test): ${budget.loginPath} B gzip, margin ${budget.loginPath - oursSize.gzip} B; ` +
       `target ${budget.target} B (auth0-spa-js): ${oursSize.gzip - budget.target} B to go`,
   );
-  const table = (title, section, oursKey, unit) => {
+  const table = (title, section, oursKey, unit, samples = r.samples) => {
     if (!section[oursKey]) return;
-    console.log(`\n## ${title} (median of ${r.samples}, ${unit})\n`);
+    console.log(`\n## ${title} (median of ${samples}, ${unit})\n`);
     for (const [name, v] of Object.entries(section)) {
       const ratio = name === oursKey || name.startsWith("oidc-pkce") ? "" : `ours/peer ${num(section[oursKey].medianMs / v.medianMs, 2)}`;
       console.log(`${pad(name, 38)} ${pad(num(v.medianMs), 9)} ${ratio}`);
     }
   };
   table("Ready: import → client → authorization URL", r.ready, "oidc-pkce", "ms");
+  table(
+    "Ready on a phone network (150 ms, 1.6 Mbit/s, gzip): navigation start → authorization URL",
+    r.phone,
+    "oidc-pkce",
+    "ms",
+    r.phoneSamples,
+  );
   table("Callback: URL → verified tokens", r.callback, "oidc-pkce", "ms");
   if (r.callback["oidc-pkce, keys cached"] && r.callback["oauth4webapi + jose"]) {
     const peer = r.callback["oauth4webapi + jose"].medianMs;

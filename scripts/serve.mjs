@@ -4,6 +4,7 @@ import http from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const TYPES = {
@@ -26,7 +27,9 @@ const DEFAULT_MOUNTS = [
 /**
  * Serves files; `routes` maps exact paths to handlers (req, res) first, and
  * `spa` paths get /index.html. `mounts`: [url prefix, folder of the repository]
- * pairs, first match wins. Resolves to { url, port, close() }.
+ * pairs, first match wins. `gzip`: bodies gzip-encoded for a client that
+ * accepts it, as any real host serves them (the bench's phone-network row).
+ * Resolves to { url, port, close() }.
  */
 export async function startStaticServer({
   port = 0,
@@ -34,6 +37,7 @@ export async function startStaticServer({
   routes = {},
   spa = ["/callback"],
   mounts = DEFAULT_MOUNTS,
+  gzip = false,
 } = {}) {
   const server = http.createServer(async (req, res) => {
     try {
@@ -42,11 +46,13 @@ export async function startStaticServer({
       const file = resolve(mounts, spa.includes(path) ? "/index.html" : path);
       if (!file) return res.writeHead(404).end("not found");
       const body = await readFile(file);
+      const encode = gzip && /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
       res.writeHead(200, {
         "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
         "Cache-Control": "no-store",
+        ...(encode ? { "Content-Encoding": "gzip" } : {}),
       });
-      res.end(body);
+      res.end(encode ? gzipSync(body, { level: 9 }) : body);
     } catch (e) {
       res.writeHead(e.code === "ENOENT" || e.code === "EISDIR" ? 404 : 500).end(String(e.code ?? "error"));
     }
