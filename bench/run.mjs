@@ -25,6 +25,16 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// One sample of each name in turn, `samples` times: the machine's speed
+// drifts during a run, and every library should see the same drift.
+async function interleaved(names, samples, measure) {
+  const times = Object.fromEntries(names.map((name) => [name, []]));
+  for (let i = 0; i < samples; i++) {
+    for (const name of names) times[name].push(await measure(name));
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, { medianMs: median(t), times: t }]));
+}
+
 // ---------------------------------------------------------------- bundles
 async function bundle(name) {
   await build({
@@ -157,29 +167,23 @@ const READY_RUNS = {
 // Cold page (fresh context: empty HTTP and compile caches) → import() →
 // client created → authorization URL built, endpoints given (no discovery).
 async function benchReady(browser, app, op, ours, meta) {
-  // Interleaved (one cold page of each library in turn): the machine's speed
-  // drifts during a run, and every library should see the same drift.
-  const times = Object.fromEntries(Object.keys(READY_RUNS).map((name) => [name, []]));
-  for (let i = 0; i < SAMPLES; i++) {
-    for (const [name, fn] of Object.entries(READY_RUNS)) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.goto(`${app.url}/blank.html`);
-      const ms = await page.evaluate(
-        async ([src, args]) => {
-          const fn = (0, eval)(`(${src})`);
-          const t0 = performance.now();
-          const url = await fn(args);
-          if (!url) throw new Error("no URL");
-          return performance.now() - t0;
-        },
-        [fn.toString(), { ours, meta, host: new URL(op.url).host }],
-      );
-      times[name].push(ms);
-      await context.close();
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, { medianMs: median(t), times: t }]));
+  return interleaved(Object.keys(READY_RUNS), SAMPLES, async (name) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${app.url}/blank.html`);
+    const ms = await page.evaluate(
+      async ([src, args]) => {
+        const fn = (0, eval)(`(${src})`);
+        const t0 = performance.now();
+        const url = await fn(args);
+        if (!url) throw new Error("no URL");
+        return performance.now() - t0;
+      },
+      [READY_RUNS[name].toString(), { ours, meta, host: new URL(op.url).host }],
+    );
+    await context.close();
+    return ms;
+  });
 }
 
 // ---------------------------------------------------------------- phone
@@ -206,40 +210,37 @@ async function benchPhone(browser, op, ours, meta) {
     "auth0-spa-js": ["blank.html", READY_RUNS["auth0-spa-js"]],
     "oidc-client-ts": ["blank.html", READY_RUNS["oidc-client-ts"]],
   };
-  const times = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
   try {
-    for (let i = 0; i < PHONE_SAMPLES; i++) {
-      for (const [name, [path, fn]] of Object.entries(runs)) {
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        const cdp = await context.newCDPSession(page);
-        await cdp.send("Network.enable");
-        await cdp.send("Network.emulateNetworkConditions", {
-          offline: false,
-          latency: 150,
-          downloadThroughput: 1.6e6 / 8,
-          uploadThroughput: 750e3 / 8,
-        });
-        await page.goto(`${app.url}/${path}`);
-        const [ms, wasmFetches] = await page.evaluate(
-          async ([src, args]) => {
-            const url = await (0, eval)(`(${src})`)(args);
-            if (!url) throw new Error("no URL");
-            const wasm = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm"));
-            return [performance.now(), wasm.length];
-          },
-          [fn.toString(), { ours, meta, host: new URL(op.url).host }],
-        );
-        // A preload that the entry's fetch did not match would be a second download.
-        if (name.startsWith("oidc-pkce") && wasmFetches !== 1) throw new Error(`${name}: ${wasmFetches} fetches of the .wasm`);
-        times[name].push(ms);
-        await context.close();
-      }
-    }
+    return await interleaved(Object.keys(runs), PHONE_SAMPLES, async (name) => {
+      const [path, fn] = runs[name];
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 150,
+        downloadThroughput: 1.6e6 / 8,
+        uploadThroughput: 750e3 / 8,
+      });
+      await page.goto(`${app.url}/${path}`);
+      const [ms, wasmFetches] = await page.evaluate(
+        async ([src, args]) => {
+          const url = await (0, eval)(`(${src})`)(args);
+          if (!url) throw new Error("no URL");
+          const wasm = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm"));
+          return [performance.now(), wasm.length];
+        },
+        [fn.toString(), { ours, meta, host: new URL(op.url).host }],
+      );
+      await context.close();
+      // A preload that the entry's fetch did not match would be a second download.
+      if (name.startsWith("oidc-pkce") && wasmFetches !== 1) throw new Error(`${name}: ${wasmFetches} fetches of the .wasm`);
+      return ms;
+    });
   } finally {
     await app.close();
   }
-  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, { medianMs: median(t), times: t }]));
 }
 
 // ---------------------------------------------------------------- callback
