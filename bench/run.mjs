@@ -18,6 +18,15 @@ const MICRO_MS = Number(process.env.BENCH_MICRO_MS ?? 1500);
 // BENCH_ONLY=ready,phone,callback,micro runs those parts only (the size table always prints).
 const ONLY = (process.env.BENCH_ONLY ?? "ready,phone,callback,micro").split(",");
 const PHONE_SAMPLES = Number(process.env.BENCH_PHONE_SAMPLES ?? 7);
+// What the bench's pages are served from: the built package, the peers' bundles, the pages.
+const BENCH_SITE = {
+  mounts: [
+    ["/pkg/", "pkg"],
+    ["/bench/", "bench/dist"],
+    ["/", "bench/pages"],
+  ],
+  spa: [],
+};
 const LOCAL_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost";
 
 const median = (xs) => {
@@ -94,14 +103,7 @@ async function main() {
     "oauth4webapi + jose (callback peer)": sizes([o4wJose]),
   };
 
-  const app = await startStaticServer({
-    mounts: [
-      ["/pkg/", "pkg"],
-      ["/bench/", "bench/dist"],
-      ["/", "bench/pages"],
-    ],
-    spa: [],
-  });
+  const app = await startStaticServer(BENCH_SITE);
   const redirectUri = `${app.url}/callback.html`;
   const op = await startProvider({
     clients: [publicClient("bench", [redirectUri])],
@@ -195,15 +197,7 @@ async function benchReady(browser, app, op, ours, meta) {
 // crossorigin> for the .wasm (js/README.md), so the .wasm is fetched while
 // the entry loads rather than after it.
 async function benchPhone(browser, op, ours, meta) {
-  const app = await startStaticServer({
-    mounts: [
-      ["/pkg/", "pkg"],
-      ["/bench/", "bench/dist"],
-      ["/", "bench/pages"],
-    ],
-    spa: [],
-    gzip: true,
-  });
+  const app = await startStaticServer({ ...BENCH_SITE, gzip: true });
   const runs = {
     "oidc-pkce": ["blank.html", READY_RUNS["oidc-pkce"]],
     "oidc-pkce, .wasm preloaded": ["preload.html", READY_RUNS["oidc-pkce"]],
