@@ -148,7 +148,7 @@ fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, Strin
     let mut out = Vec::new();
     for (k, v) in extra.unwrap_or_default() {
         if RESERVED.contains(&k.as_str()) {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "`extraParams` cannot set {}: the library sets it (use the option of that name where there is one)",
                 crate::json::quote(&k)
             )));
@@ -159,7 +159,7 @@ fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, Strin
             crate::json::Value::Bool(b) => b.to_string(),
             crate::json::Value::Null => continue,
             _ => {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "`extraParams.{k}` must be a string, number or boolean"
                 )))
             }

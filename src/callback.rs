@@ -50,7 +50,7 @@ pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
     // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
     for name in RESPONSE_PARAMS {
         if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "the callback has the `{name}` parameter more than once"
             )));
         }
@@ -70,7 +70,7 @@ pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
             } else {
                 ""
             };
-            return Err(invalid(format!(
+            return Err(invalid(msg!(
                 "the callback URL has neither `code` nor `error`{hint}"
             )));
         }
@@ -103,7 +103,7 @@ pub fn validate_authorization_response(
         Some(iss) if iss != expected_issuer => {
             return Err(AuthError::new(
                 code::ISSUER_MISMATCH,
-                format!(
+                msg!(
                     "the callback's `iss` {} is not the issuer {} (RFC 9207)",
                     crate::json::quote(iss),
                     crate::json::quote(expected_issuer)

@@ -128,7 +128,7 @@ fn invalid(message: impl Into<String>) -> AuthError {
 fn non_empty(value: Option<String>, name: &str) -> Result<String> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(invalid(format!("`{name}` is required"))),
+        _ => Err(invalid(msg!("`{name}` is required"))),
     }
 }
 
@@ -159,7 +159,7 @@ impl ClientConfig {
             None | Some("form") => TokenRequestEncoding::Form,
             Some("json") => TokenRequestEncoding::Json,
             Some(other) => {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "`tokenRequestEncoding` must be \"form\" or \"json\", not {}",
                     crate::json::quote(other)
                 )))
@@ -183,7 +183,7 @@ impl ClientConfig {
             None => None,
             Some(s) if (0.0..=MAX_KEY_SET_MAX_AGE_S as f64).contains(&s) => Some(s.round() as u64),
             Some(_) => {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "`jwksMaxAge` must be a number of seconds from 0 to {MAX_KEY_SET_MAX_AGE_S}"
                 )))
             }
@@ -208,7 +208,7 @@ impl ClientConfig {
         };
         if let Some(algs) = &o.id_token_signing_algs {
             if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGS.contains(&a.as_str())) {
-                return Err(invalid(format!(
+                return Err(invalid(msg!(
                     "`idTokenSigningAlgs` may list only {}, not {}",
                     crate::json::quote_list(SUPPORTED_ALGS),
                     crate::json::quote(bad)
@@ -324,9 +324,9 @@ pub fn check_option_keys<'a>(
             continue;
         }
         let hint = nearest_option(key, known)
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_else(|| format!("; the options are {}", known.join(", ")));
-        return Err(invalid(format!("`{key}` is not an option of {what}{hint}")));
+            .map(|n| msg!("; did you mean `{n}`?"))
+            .unwrap_or_else(|| msg!("; the options are {}", known.join(", ")));
+        return Err(invalid(msg!("`{key}` is not an option of {what}{hint}")));
     }
     Ok(())
 }
@@ -377,7 +377,7 @@ pub fn parse_storage_kind(value: Option<&str>, name: &str) -> Result<StorageKind
         None | Some("session") => Ok(StorageKind::Session),
         Some("local") => Ok(StorageKind::Local),
         Some("memory") => Ok(StorageKind::Memory),
-        Some(other) => Err(invalid(format!(
+        Some(other) => Err(invalid(msg!(
             "`{name}` must be \"session\", \"local\" or \"memory\", not {}",
             crate::json::quote(other)
         ))),
@@ -394,7 +394,7 @@ pub fn check_endpoint_url(url: &str, what: &str, allow_insecure: bool) -> Result
     if https || loopback || allow_insecure {
         Ok(())
     } else {
-        Err(invalid(format!(
+        Err(invalid(msg!(
             "{what} must use https (http is allowed for loopback hosts, or with `allowInsecureRequests: true`)"
         )))
     }

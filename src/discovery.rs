@@ -46,13 +46,13 @@ pub fn parse_discovery_document(
     allow_insecure: bool,
 ) -> Result<ProviderMetadata> {
     let doc = json::object(body).map_err(|e| {
-        invalid(format!(
+        invalid(msg!(
             "the discovery document is not the JSON object it should be: {e}"
         ))
     })?;
     let mut m = json::Members::new(&doc);
     let issuer = m.text("issuer");
-    let wrong = |name: &str| invalid(format!("`{name}` in the discovery document is not of its type"));
+    let wrong = |name: &str| invalid(msg!("`{name}` in the discovery document is not of its type"));
     if let Some(name) = m.wrong() {
         return Err(wrong(name));
     }
@@ -63,7 +63,7 @@ pub fn parse_discovery_document(
     if issuer != expected_issuer {
         return Err(AuthError::new(
             code::ISSUER_MISMATCH,
-            format!(
+            msg!(
                 "the discovery document names issuer {}, not the configured {}",
                 crate::json::quote(&issuer),
                 crate::json::quote(expected_issuer)
@@ -87,10 +87,10 @@ pub fn parse_discovery_document(
     }
     for (i, (name, url)) in ENDPOINTS.iter().zip(&endpoints).enumerate() {
         match url {
-            Some(url) => check_endpoint_url(url, &format!("the discovered `{name}`"), allow_insecure)
+            Some(url) => check_endpoint_url(url, &msg!("the discovered `{name}`"), allow_insecure)
                 .map_err(|e| invalid(e.message().to_string()))?,
             // The authorization and token endpoints are required.
-            None if i < 2 => return Err(invalid(format!("the discovery document has no `{name}`"))),
+            None if i < 2 => return Err(invalid(msg!("the discovery document has no `{name}`"))),
             None => {}
         }
     }

@@ -62,7 +62,7 @@ pub fn target_uri(url: &str) -> Result<String> {
     let u = Uri::parse(url).filter(Uri::is_http).ok_or_else(|| {
         AuthError::new(
             code::INVALID_CONFIG,
-            format!("{} is not an http(s) URL", crate::json::quote(url)),
+            msg!("{} is not an http(s) URL", crate::json::quote(url)),
         )
     })?;
     Ok(match u.authority {
@@ -166,7 +166,7 @@ pub fn check_token_type(token_type: &str, status: u16) -> Result<()> {
     }
     Err(AuthError::new(
         code::INVALID_TOKEN_RESPONSE,
-        format!(
+        msg!(
             "`dpop` is on but the token endpoint answered `token_type` {}, not DPoP: the provider \
              did not bind the tokens to this browser's key (does it support DPoP for this client?)",
             crate::json::quote(token_type)
@@ -181,7 +181,7 @@ pub fn check_provider_support(algs: Option<&[String]>) -> Result<()> {
     match algs {
         Some(a) if !a.iter().any(|x| x == ALG) => Err(AuthError::new(
             code::INVALID_CONFIG,
-            format!(
+            msg!(
                 "`dpop` is on but the provider accepts DPoP proofs signed with {} only, not ES256",
                 crate::json::quote_list(a)
             ),

@@ -86,7 +86,13 @@ pub struct ServerError {
 
 impl AuthError {
     /// An error of one of the library's own codes (see [`code`]).
+    /// (Built with the `terse` feature, the message is left out: see `msg!`.)
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        #[cfg(feature = "terse")]
+        let message = {
+            let _ = message;
+            ""
+        };
         AuthError(Box::new(Fields {
             code: Cow::Borrowed(code),
             message: message.into(),
@@ -108,9 +114,9 @@ impl AuthError {
             Cow::Borrowed(fallback_code)
         };
         let message = match &server.error_description {
-            Some(d) if valid => format!("{}: {}", server.error, d),
-            _ if valid => format!("the server answered with error {}", server.error),
-            _ => "the server answered with an error value that is not a valid OAuth error code".to_string(),
+            Some(d) if valid => msg!("{}: {}", server.error, d),
+            _ if valid => msg!("the server answered with error {}", server.error),
+            _ => msg!("the server answered with an error value that is not a valid OAuth error code"),
         };
         AuthError(Box::new(Fields {
             code,
@@ -177,7 +183,7 @@ pub fn http_error(status: u16, body: &str, fallback_code: &'static str, endpoint
         Some(e) => AuthError::from_server(e, Some(status), fallback_code),
         None => AuthError::new(
             fallback_code,
-            format!("the {endpoint} answered HTTP {status} without an OAuth error body"),
+            msg!("the {endpoint} answered HTTP {status} without an OAuth error body"),
         )
         .with_status(status),
     }

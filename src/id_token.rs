@@ -209,7 +209,7 @@ pub fn finish_verification(
         Err(why) => {
             return Err(fail(
                 reason::SIGNATURE,
-                format!("the ID token's signature could not be checked: {why}"),
+                msg!("the ID token's signature could not be checked: {why}"),
             ))
         }
     }
@@ -238,7 +238,7 @@ fn choose_key<'k>(parts: &Parts<'_>, jwks: &'k JwkSet, algs: &[String]) -> Resul
     if !algs.contains(&parts.alg) {
         return Err(fail(
             reason::ALG,
-            format!(
+            msg!(
                 "the ID token is signed with {}, which is not among the allowed {}",
                 crate::json::quote(&parts.alg),
                 crate::json::quote_list(algs)
@@ -270,7 +270,7 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
         other => {
             return Err(fail(
                 reason::ISS,
-                format!(
+                msg!(
                     "the ID token's iss is {}, not {}",
                     other.map_or("missing".into(), crate::json::to_string),
                     crate::json::quote(e.issuer)
@@ -296,7 +296,7 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
     if !aud.contains(&e.client_id) {
         return Err(fail(
             reason::AUD,
-            format!(
+            msg!(
                 "the ID token's aud {} does not contain {}",
                 crate::json::quote_list(&aud),
                 crate::json::quote(e.client_id)
@@ -316,7 +316,7 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
         Some(other) => {
             return Err(fail(
                 reason::AZP,
-                format!(
+                msg!(
                     "the ID token's azp is {}, not {}",
                     crate::json::to_string(other),
                     crate::json::quote(e.client_id)
@@ -410,7 +410,7 @@ pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> 
     }
     for (name, why) in [("iss", reason::ISS), ("aud", reason::AUD)] {
         if previous.claims.get(name) != new.claims.get(name) {
-            return Err(fail(why, format!("the refreshed ID token has another {name}")));
+            return Err(fail(why, msg!("the refreshed ID token has another {name}")));
         }
     }
     if let Some(t) = new.claims.get("auth_time") {

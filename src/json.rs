@@ -23,7 +23,7 @@ const MAX_DEPTH: usize = 127;
 /// Parses `body` as one JSON value (RFC 8259), size-capped.
 pub fn parse(body: &str) -> Result<Value, String> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(format!(
+        return Err(msg!(
             "{} bytes is more than the {} allowed",
             body.len(),
             MAX_BODY_BYTES
@@ -45,7 +45,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn fail(&self, what: &str) -> String {
-        format!("{what} at byte {} of the JSON text", self.at)
+        msg!("{what} at byte {} of the JSON text", self.at)
     }
 
     // The parser only ever stops at ASCII bytes, so these slices are whole

@@ -58,7 +58,7 @@ pub fn parse_jwks(body: &str) -> Result<JwkSet> {
     let set = json::object(body).map_err(|e| {
         AuthError::new(
             code::INVALID_JWKS,
-            format!("the JWKS is not a JSON object with `keys`: {e}"),
+            msg!("the JWKS is not a JSON object with `keys`: {e}"),
         )
     })?;
     let Some(crate::json::Value::Array(keys)) = set.get("keys") else {
@@ -171,7 +171,7 @@ impl JwkSet {
                     .filter(|k| k.kid.as_deref() == Some(kid))
                     .collect();
                 if with_kid.is_empty() {
-                    return KeyChoice::Unknown(format!(
+                    return KeyChoice::Unknown(msg!(
                         "no key in the JWKS has kid {}",
                         crate::json::quote(kid)
                     ));
@@ -183,7 +183,7 @@ impl JwkSet {
                         Err(w) => why = w,
                     }
                 }
-                KeyChoice::Unfit(format!(
+                KeyChoice::Unfit(msg!(
                     "the key with kid {} cannot verify {alg}: {why}",
                     crate::json::quote(kid)
                 ))
@@ -192,7 +192,7 @@ impl JwkSet {
                 let fitting: Vec<&Jwk> = self.keys.iter().filter(|k| key_fits(k, alg).is_ok()).collect();
                 match fitting.as_slice() {
                     [one] => KeyChoice::Key(one),
-                    [] => KeyChoice::Unknown(format!(
+                    [] => KeyChoice::Unknown(msg!(
                         "the token has no kid and no key in the JWKS can verify {alg}"
                     )),
                     _ => KeyChoice::Ambiguous,
@@ -219,7 +219,7 @@ fn modulus_bits(n: &[u8]) -> Option<usize> {
 /// RFC 7517 §4.2–4.4 and RFC 7518 §6: a key is used only for what it says it is for.
 pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
     if k.use_.as_deref().is_some_and(|u| u != "sig") {
-        return Err(format!(
+        return Err(msg!(
             "its use is {}, not \"sig\"",
             crate::json::quote(k.use_.as_deref().unwrap_or_default())
         ));
@@ -231,7 +231,7 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
         return Err("its key_ops do not include \"verify\"".into());
     }
     if k.alg.as_deref().is_some_and(|a| a != alg) {
-        return Err(format!(
+        return Err(msg!(
             "it is for {}",
             crate::json::quote(k.alg.as_deref().unwrap_or_default())
         ));
@@ -239,13 +239,13 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
     match alg {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => {
             if k.kty != "RSA" {
-                return Err(format!("its kty is {}, not \"RSA\"", crate::json::quote(&k.kty)));
+                return Err(msg!("its kty is {}, not \"RSA\"", crate::json::quote(&k.kty)));
             }
             let n = b64_len(&k.n).ok_or("its modulus n is missing or not base64url")?;
             b64_len(&k.e).ok_or("its exponent e is missing or not base64url")?;
             let bits = modulus_bits(&n).ok_or("its modulus n is zero")?;
             if bits < MIN_RSA_BITS {
-                return Err(format!("its modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
+                return Err(msg!("its modulus has {bits} bits, fewer than {MIN_RSA_BITS}"));
             }
             Ok(())
         }
@@ -258,7 +258,7 @@ pub fn key_fits(k: &Jwk, alg: &str) -> std::result::Result<(), String> {
                 _ => Err("its coordinates are not 32-byte base64url values".into()),
             }
         }
-        _ => Err(format!("{alg} is not supported")),
+        _ => Err(msg!("{alg} is not supported")),
     }
 }
 

@@ -4,6 +4,27 @@
 //! The core does no I/O: it builds requests and judges responses. The `wasm`
 //! module does the fetching, storing and navigating in the browser.
 
+/// A message for the person reading an error; programs read its `code` (and
+/// `reason`, `error`...). Built with the `terse` feature (the npm package's
+/// production build) every message is left out, and with it everything only
+/// messages need: the formatting is type-checked but never runs, so the
+/// compiler drops it. Not for text a program reads (storage keys, URLs,
+/// headers, JSON): that is `format!`.
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        #[cfg(not(feature = "terse"))]
+        let message = format!($($arg)*);
+        #[cfg(feature = "terse")]
+        let message = {
+            if false {
+                let _ = format!($($arg)*);
+            }
+            String::new()
+        };
+        message
+    }};
+}
+
 pub mod authorize;
 pub mod b64;
 pub mod callback;

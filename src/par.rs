@@ -56,7 +56,7 @@ pub fn parse_pushed_response(status: u16, body: &str) -> Result<String> {
             "pushed authorization request endpoint",
         ));
     }
-    let invalid = |m: &str| AuthError::new(code::INVALID_PAR_RESPONSE, m.to_string()).with_status(status);
+    let invalid = |m: &'static str| AuthError::new(code::INVALID_PAR_RESPONSE, m).with_status(status);
     // Read as a JSON value, whose parser the library has anyway (a derived
     // struct costs more bytes in the module).
     let r = crate::json::parse(body)

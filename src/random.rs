@@ -29,12 +29,8 @@ fn fill(buf: &mut [u8]) -> std::result::Result<(), String> {
 
 pub fn bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    fill(&mut buf).map_err(|e| {
-        AuthError::new(
-            code::UNSUPPORTED_PLATFORM,
-            format!("no secure random source: {e}"),
-        )
-    })?;
+    fill(&mut buf)
+        .map_err(|e| AuthError::new(code::UNSUPPORTED_PLATFORM, msg!("no secure random source: {e}")))?;
     Ok(buf)
 }
 

@@ -128,7 +128,7 @@ pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Resul
     let bad = |why: &str| {
         AuthError::new(
             code::STORAGE_ERROR,
-            format!("the stored session was unreadable ({why}) and was discarded"),
+            msg!("the stored session was unreadable ({why}) and was discarded"),
         )
     };
     let o = json::object(value)

@@ -165,7 +165,7 @@ pub fn parse_token_response(
         Ok(_) => return Err(invalid("the token response is not a JSON object", status)),
         Err(e) => {
             return Err(invalid(
-                format!("the token response is not a JSON object: {e}"),
+                msg!("the token response is not a JSON object: {e}"),
                 status,
             ))
         }
@@ -183,7 +183,7 @@ pub fn parse_token_response(
             None | Some(json::Value::Null) => Ok(None),
             Some(json::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
             Some(_) => Err(invalid(
-                format!("`{name}` in the token response is not a non-empty string"),
+                msg!("`{name}` in the token response is not a non-empty string"),
                 status,
             )),
         }
@@ -196,7 +196,7 @@ pub fn parse_token_response(
     // client can use Bearer tokens (DPoP-bound ones are passed through).
     if !token_type.eq_ignore_ascii_case("bearer") && !token_type.eq_ignore_ascii_case("dpop") {
         return Err(invalid(
-            format!(
+            msg!(
                 "unsupported `token_type` {} (Bearer or DPoP expected)",
                 json::quote(&token_type)
             ),

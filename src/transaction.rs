@@ -109,7 +109,7 @@ impl Transaction {
         let garbage = |why: &str| {
             AuthError::new(
                 code::MISSING_TRANSACTION,
-                format!("the stored login transaction was unreadable ({why}) and was discarded; start the login again"),
+                msg!("the stored login transaction was unreadable ({why}) and was discarded; start the login again"),
             )
         };
         let unreadable = || garbage("not the JSON it should be");

@@ -187,7 +187,7 @@ pub fn parse_http_url<'a>(value: &'a str, what: &str) -> Result<Uri<'a>> {
         Some(u) if u.is_http() && u.host().is_some_and(|h| !h.is_empty()) && !u.has_userinfo() => Ok(u),
         _ => Err(AuthError::new(
             code::INVALID_CONFIG,
-            format!("{what} must be an absolute http(s) URL"),
+            msg!("{what} must be an absolute http(s) URL"),
         )),
     }
 }

@@ -234,7 +234,7 @@ async fn discover(config: &ClientConfig, issuer: &str) -> Result<(ProviderMetada
     if resp.status != 200 {
         return Err(AuthError::new(
             code::INVALID_DISCOVERY,
-            format!("{url} answered HTTP {}", resp.status),
+            msg!("{url} answered HTTP {}", resp.status),
         )
         .with_status(resp.status));
     }
@@ -709,7 +709,7 @@ impl AuthClient {
                     request = http::new_request(input, init).map_err(|e| {
                         AuthError::new(
                             code::INVALID_CONFIG,
-                            format!(
+                            msg!(
                                 "fetchWithAuth: not a request fetch can make ({})",
                                 http::describe(&e)
                             ),
@@ -756,7 +756,7 @@ fn app_error(e: JsValue) -> AuthError {
         .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
     AuthError::new(
         code::INVALID_CONFIG,
-        format!(
+        msg!(
             "`openUrl` failed: {}",
             detail.unwrap_or_else(|| "unknown error".into())
         ),

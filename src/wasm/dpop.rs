@@ -44,7 +44,7 @@ pub struct DpopKey {
 fn key_error(e: &JsValue) -> AuthError {
     AuthError::new(
         code::STORAGE_ERROR,
-        format!("the DPoP key could not be read, made or stored ({})", describe(e)),
+        msg!("the DPoP key could not be read, made or stored ({})", describe(e)),
     )
 }
 

@@ -12,7 +12,16 @@ fn set(obj: &JsValue, key: &str, value: JsValue) {
 
 impl From<AuthError> for JsValue {
     fn from(e: AuthError) -> JsValue {
-        let err: JsValue = js_sys::Error::new(e.message()).into();
+        // The production build (feature `terse`) has no messages: the code
+        // and the reason stand in for one.
+        #[cfg(feature = "terse")]
+        let message: &str = &{
+            let reason = e.reason().map(|r| [" (", r, ")"].concat()).unwrap_or_default();
+            [e.code(), &reason, "; the development build has the message"].concat()
+        };
+        #[cfg(not(feature = "terse"))]
+        let message = e.message();
+        let err: JsValue = js_sys::Error::new(message).into();
         set(&err, "name", "AuthError".into());
         set(&err, "code", e.code().into());
         if let Some(s) = e.server() {

@@ -145,12 +145,12 @@ pub async fn send(
         return Err(if field(&out, "timedOut").is_truthy() {
             AuthError::new(
                 code::TIMEOUT,
-                format!("no complete answer from {url} within {timeout_ms} ms"),
+                msg!("no complete answer from {url} within {timeout_ms} ms"),
             )
         } else {
             AuthError::new(
                 code::NETWORK_ERROR,
-                format!(
+                msg!(
                     "the request to {url} failed ({detail}): the server did not answer, or refused this page's \
                      origin (a CORS refusal looks the same to a page)"
                 ),
@@ -160,7 +160,7 @@ pub async fn send(
     let Some(body) = field(&out, "body").as_string() else {
         return Err(AuthError::new(
             expect.invalid,
-            format!("the answer of {url} is larger than {MAX_BODY_BYTES} bytes"),
+            msg!("the answer of {url} is larger than {MAX_BODY_BYTES} bytes"),
         ));
     };
     Ok(HttpResponse {

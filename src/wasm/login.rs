@@ -241,7 +241,7 @@ impl Inner {
             Outcome::Timeout => Err(AuthError::new(
                 code::TIMEOUT,
                 // (An integer: formatting an f64 would pull ~10 KB of float printing into the module.)
-                format!(
+                msg!(
                     "silent authentication got no answer within {} ms (the provider's cookie may be \
                      blocked in iframes, or its pages may refuse to be framed)",
                     timeout as u64

@@ -42,7 +42,7 @@ async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, 
     let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
     let required = |name: &str| {
         text(&options, name)?
-            .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, format!("`{name}` is required")))
+            .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, msg!("`{name}` is required")))
     };
     let (issuer, client_id) = (required("issuer")?, required("clientId")?);
     let algorithms = match client::option(&options, "algorithms") {
@@ -110,7 +110,7 @@ fn typed<T>(
         v => read(&v).map(Some).ok_or_else(|| {
             AuthError::new(
                 crate::error::code::INVALID_CONFIG,
-                format!("`{name}` must be {kind}"),
+                msg!("`{name}` must be {kind}"),
             )
         }),
     }
@@ -153,7 +153,7 @@ fn seconds(o: &JsValue, name: &str) -> Result<Option<u64>, AuthError> {
         }
         Some(_) => Err(AuthError::new(
             crate::error::code::INVALID_CONFIG,
-            format!("`{name}` must be a whole number of seconds"),
+            msg!("`{name}` must be a whole number of seconds"),
         )),
     }
 }
@@ -171,7 +171,7 @@ fn strings(v: &JsValue, name: &str) -> Result<Vec<String>, AuthError> {
         .ok_or_else(|| {
             AuthError::new(
                 crate::error::code::INVALID_CONFIG,
-                format!("`{name}` must be an array of strings"),
+                msg!("`{name}` must be an array of strings"),
             )
         })
 }

@@ -65,7 +65,7 @@ impl Inner {
         .await?;
         if resp.status != 200 {
             return Err(
-                AuthError::new(code::INVALID_JWKS, format!("{uri} answered HTTP {}", resp.status))
+                AuthError::new(code::INVALID_JWKS, msg!("{uri} answered HTTP {}", resp.status))
                     .with_status(resp.status),
             );
         }

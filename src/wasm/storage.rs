@@ -33,13 +33,13 @@ pub enum KvStore {
 }
 
 fn storage_error(what: &str) -> AuthError {
-    AuthError::new(code::STORAGE_ERROR, format!("the storage refused to {what}"))
+    AuthError::new(code::STORAGE_ERROR, msg!("the storage refused to {what}"))
 }
 
 fn bad_adapter(name: &str) -> AuthError {
     AuthError::new(
         code::INVALID_CONFIG,
-        format!("`{name}` must be \"memory\", \"session\", \"local\" or an object with get, set and remove methods"),
+        msg!("`{name}` must be \"memory\", \"session\", \"local\" or an object with get, set and remove methods"),
     )
 }
 
