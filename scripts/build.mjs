@@ -4,6 +4,10 @@
 // Two modules: the main one (no pure-Rust signature code: it verifies with
 // crypto.subtle) and pkg/verifier/ (the pure-Rust verifier), which the main
 // one fetches only where crypto.subtle is missing.
+// The main module is built twice: pkg/ with the errors' messages (the
+// default export) and pkg/production/ without them (feature `terse`: codes,
+// reasons and the servers' fields stay), which bundlers pick for production
+// builds through the "production" export condition.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug build, no wasm-opt)
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -63,12 +67,16 @@ function buildModule(crate, features, outDir) {
 
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg);
-// The main module: the client, without the pure-Rust verifier.
+// The main module: the client, without the pure-Rust verifier; and the same
+// without the errors' messages, for production builds.
+const production = join(pkg, "production");
 buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg);
+buildModule("oidc-pkce", ["--no-default-features", "--features", "browser,terse"], production);
 // The fallback verifier, loaded by src/wasm/signature.rs only without crypto.subtle.
 buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"));
 
 copyFileSync(join(root, "js", "index.js"), join(pkg, "index.js"));
+copyFileSync(join(root, "js", "index.js"), join(production, "index.js"));
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
 copyFileSync(join(root, "js", "README.md"), join(pkg, "README.md"));
 for (const license of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, license), join(pkg, license));
@@ -84,12 +92,17 @@ const manifest = {
   main: "./index.js",
   module: "./index.js",
   types: "./index.d.ts",
+  // Bundlers building for production (Vite, webpack 5) pick "production":
+  // the same API and behaviour, errors without their messages (8 KB less).
   exports: {
-    ".": { types: "./index.d.ts", default: "./index.js" },
+    ".": { types: "./index.d.ts", production: "./production/index.js", default: "./index.js" },
+    "./production": { types: "./index.d.ts", default: "./production/index.js" },
+    "./development": { types: "./index.d.ts", default: "./index.js" },
     "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
+    "./production/oidc_pkce_bg.wasm": "./production/oidc_pkce_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "oidc_pkce_bg.wasm", "verifier/", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+  files: ["index.js", "index.d.ts", "oidc_pkce_bg.wasm", "production/", "verifier/", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
   // The package runs in browsers; Node matters only to bundlers and test runners.
   engines: { node: ">=20" },
   sideEffects: false,
@@ -103,17 +116,26 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n
 // index.js and the .wasm, and nothing else (measured 2026-11-23: 275 B gzip
 // less than the entry and the glue as two files, and one request fewer).
 // The fallback verifier stays a separate module, imported only when needed.
-{
+async function bundleEntry(dir) {
   const bundle = await rolldown({
-    input: join(pkg, "index.js"),
+    input: join(dir, "index.js"),
     external: (id) => id.includes("verifier/oidc_pkce_verifier.js"),
   });
   const { output } = await bundle.generate({ format: "esm" });
   if (output.length !== 1) throw new Error(`bundling the entry made ${output.length} files, not 1`);
-  writeFileSync(join(pkg, "index.js"), output[0].code);
-  rmSync(join(pkg, "oidc_pkce.js"));
-  rmSync(join(pkg, "snippets"), { recursive: true, force: true });
+  let code = output[0].code;
+  if (dir !== pkg) {
+    // The fallback verifier is shared: pkg/verifier/, one level up from here.
+    const from = "./verifier/oidc_pkce_verifier.js";
+    if (code.split(from).length !== 2) throw new Error(`${dir}/index.js: ${from} is not there exactly once`);
+    code = code.replace(from, "../verifier/oidc_pkce_verifier.js");
+  }
+  writeFileSync(join(dir, "index.js"), code);
+  rmSync(join(dir, "oidc_pkce.js"));
+  rmSync(join(dir, "snippets"), { recursive: true, force: true });
 }
+await bundleEntry(pkg);
+await bundleEntry(production);
 const snippets = [];
 const walk = (dir) => {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -135,7 +157,7 @@ const sizes = (files) => {
 // Release: minify the JS (the wasm-bindgen glue, the entry, the snippets): about
 // 4.5 KB gzip less. Exported names and import-object keys are kept.
 if (!dev) {
-  for (const f of ["index.js", "verifier/oidc_pkce_verifier.js", ...snippets]) {
+  for (const f of ["index.js", "production/index.js", "verifier/oidc_pkce_verifier.js", ...snippets]) {
     const file = join(pkg, f);
     const out = await minify(file, readFileSync(file, "utf8"), { compress: true, mangle: true });
     if (out.errors?.length) throw new Error(`minifying ${f}: ${JSON.stringify(out.errors)}`);
@@ -157,6 +179,7 @@ if (!dev) {
 // named anywhere but after a `.` keeps its name.
 if (!dev) {
   shortenNames(join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "index.js"), "./oidc_pkce_bg.js");
+  shortenNames(join(production, "oidc_pkce_bg.wasm"), join(production, "index.js"), "./oidc_pkce_bg.js");
   shortenNames(
     join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"),
     join(pkg, "verifier", "oidc_pkce_verifier.js"),
@@ -284,5 +307,7 @@ function shortenNames(wasmPath, gluePath, glueModule) {
 const shipped = ["index.js", "oidc_pkce_bg.wasm", ...snippets];
 const main = sizes(shipped);
 console.log(`pkg/ built (${profile}): ${shipped.join(" + ")} = ${main.raw} B, ${main.gz} B gzip -9 (what a secure page downloads)`);
+const terse = sizes(["production/index.js", "production/oidc_pkce_bg.wasm"]);
+console.log(`pkg/production/ (errors without messages): ${terse.raw} B, ${terse.gz} B gzip -9`);
 const fallback = sizes(["verifier/oidc_pkce_verifier.js", "verifier/oidc_pkce_verifier_bg.wasm"]);
 console.log(`pkg/verifier/ (fetched only without crypto.subtle): ${fallback.raw} B, ${fallback.gz} B gzip -9`);

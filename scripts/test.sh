@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 echo "== size budget of the built package (bench/size-budget.json)"
 node --test tests/size.test.mjs
 
+echo "== the package as bundlers see it: Vite picks production/ for production builds"
+node --test tests/package.test.mjs
+
 echo "== types: README code blocks and the API under tsc --strict"
 node --test tests/types.test.mjs
 

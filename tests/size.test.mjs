@@ -1,4 +1,5 @@
-// The size budget of the built package (pkg/, from `node scripts/build.mjs`):
+// The size budget of the built package (pkg/, from `node scripts/build.mjs`;
+// pkg/production/ is the same module without the errors' messages):
 // sizes are deterministic, so this is a real test, unlike timings. It fails
 // when the package grows past bench/size-budget.json, and prints the margin
 // to the target (auth0-spa-js 2.28.3, 63,340 B gzip).
@@ -50,4 +51,29 @@ test("the fallback verifier stays within its budget and off the login path", () 
   }
   const dynamic = loginPathFiles().some((f) => /import\(\s*["'`][^"'`]*verifier\/oidc_pkce_verifier\.js/.test(readFileSync(f, "utf8")));
   assert.ok(dynamic, "some login-path file imports the verifier dynamically");
+});
+
+test("the production build stays within its budget, without messages, and shares the verifier", () => {
+  const dir = join(pkg, "production");
+  const files = [join(dir, "index.js"), join(dir, "oidc_pkce_bg.wasm")];
+  const size = gz(files);
+  console.log(
+    `production login path: ${size} B gzip -9; budget ${budget.loginPathProduction} B ` +
+      `(margin ${budget.loginPathProduction - size} B); target ${budget.target} B (${size - budget.target} B to go)`,
+  );
+  assert.ok(
+    size <= budget.loginPathProduction,
+    `the production login path grew to ${size} B gzip, past its budget of ${budget.loginPathProduction} B`,
+  );
+  // Messages: in the default build, not in the production one.
+  const full = readFileSync(join(pkg, "oidc_pkce_bg.wasm")).toString("latin1");
+  const terse = readFileSync(join(dir, "oidc_pkce_bg.wasm")).toString("latin1");
+  for (const message of ["is not an option of", "the ID token's iss is", "does not verify with the provider's key"]) {
+    assert.ok(full.includes(message), `the default build lacks the message "${message}"`);
+    assert.ok(!terse.includes(message), `the production build still carries the message "${message}"`);
+  }
+  const entry = readFileSync(join(dir, "index.js"), "utf8");
+  assert.ok(/import\(\s*["'`]\.\.\/verifier\/oidc_pkce_verifier\.js/.test(entry), "production/index.js does not import ../verifier/ dynamically");
+  const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  assert.equal(manifest.exports["."].production, "./production/index.js");
 });
