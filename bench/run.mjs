@@ -154,6 +154,13 @@ const READY_RUNS = {
     const c = await m.createAuthClient(ours);
     return c.buildAuthorizeUrl();
   },
+  // The production build (errors without messages): what vite build and
+  // webpack's production mode bundle.
+  "oidc-pkce production/": async ({ ours }) => {
+    const m = await import("/pkg/production/index.js");
+    const c = await m.createAuthClient(ours);
+    return c.buildAuthorizeUrl();
+  },
   "auth0-spa-js": async ({ ours, host }) => {
     const m = await import("/bench/auth0.js");
     const c = new m.Auth0Client({ domain: host, clientId: ours.clientId, authorizationParams: { redirect_uri: ours.redirectUri } });
@@ -203,6 +210,7 @@ async function benchPhone(browser, op, ours, meta) {
   const runs = {
     "oidc-pkce": ["blank.html", READY_RUNS["oidc-pkce"]],
     "oidc-pkce, .wasm preloaded": ["preload.html", READY_RUNS["oidc-pkce"]],
+    "oidc-pkce production/, preloaded": ["preload-production.html", READY_RUNS["oidc-pkce production/"]],
     "auth0-spa-js": ["blank.html", READY_RUNS["auth0-spa-js"]],
     "oidc-client-ts": ["blank.html", READY_RUNS["oidc-client-ts"]],
   };
