@@ -323,10 +323,12 @@ pub fn check_option_keys<'a>(
         if known.contains(&key) {
             continue;
         }
-        let hint = nearest_option(key, known)
-            .map(|n| msg!("; did you mean `{n}`?"))
-            .unwrap_or_else(|| msg!("; the options are {}", known.join(", ")));
-        return Err(invalid(msg!("`{key}` is not an option of {what}{hint}")));
+        // The hint is part of the message (the production build has none).
+        let hint = |key| match nearest_option(key, known) {
+            Some(n) => format!("; did you mean `{n}`?"),
+            None => format!("; the options are {}", known.join(", ")),
+        };
+        return Err(invalid(msg!("`{key}` is not an option of {what}{}", hint(key))));
     }
     Ok(())
 }
