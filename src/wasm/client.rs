@@ -751,16 +751,13 @@ impl AuthClient {
 
 /// An exception thrown by the app's own `openUrl`.
 fn app_error(e: JsValue) -> AuthError {
-    let detail = e
-        .as_string()
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
-    AuthError::new(
-        code::INVALID_CONFIG,
-        msg!(
-            "`openUrl` failed: {}",
-            detail.unwrap_or_else(|| "unknown error".into())
-        ),
-    )
+    // What it threw is read only for the message (see `msg!`).
+    let detail = |e: &JsValue| {
+        e.as_string()
+            .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+            .unwrap_or_else(|| "unknown error".into())
+    };
+    AuthError::new(code::INVALID_CONFIG, msg!("`openUrl` failed: {}", detail(&e)))
 }
 impl Inner {
     /// `getAccessToken`: the session's access token, refreshed first (with

@@ -40,6 +40,16 @@ fn public_jwk(check: &SignatureCheck) -> String {
     crate::json::to_string(&crate::json::Value::Object(m))
 }
 
+/// What the platform said, for the message (nothing in the production build,
+/// which has no messages: see `msg!`).
+fn why(e: &JsValue) -> String {
+    if cfg!(feature = "terse") {
+        String::new()
+    } else {
+        describe(e)
+    }
+}
+
 /// Checks `check`'s signature: `Ok(Ok(valid))`, `Ok(Err(why))` when the
 /// platform could not check it (a key it cannot import), or
 /// `Err(unsupported_platform)` when no verifier could be loaded at all.
@@ -65,8 +75,8 @@ pub async fn verify(check: &SignatureCheck) -> Result<Result<bool, String>, Auth
                 .as_deref()
                 == Some("VerifierLoadError") =>
         {
-            Err(AuthError::new(code::UNSUPPORTED_PLATFORM, describe(&e)))
+            Err(AuthError::new(code::UNSUPPORTED_PLATFORM, why(&e)))
         }
-        Err(e) => Ok(Err(describe(&e))),
+        Err(e) => Ok(Err(why(&e))),
     }
 }

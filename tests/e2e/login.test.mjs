@@ -178,6 +178,17 @@ describe("login against oidc-provider", () => {
       return url;
     }, opts());
     assert.ok(opened.startsWith(`${world.op.url}/auth?`), opened);
+    // An openUrl that throws (or rejects) is the app's failure: invalid_config, saying what it threw.
+    const failed = await page.evaluate(async (o) => {
+      const auth = await window.oidc.createAuthClient(o);
+      const thrown = await window.errorOf(() => auth.loginWithRedirect({ openUrl: () => { throw new Error("no browser plugin"); } }));
+      const rejected = await window.errorOf(() => auth.loginWithRedirect({ openUrl: () => Promise.reject("closed") }));
+      return [thrown, rejected];
+    }, opts());
+    assert.deepEqual(failed.map((e) => [e.code, e.message]), [
+      ["invalid_config", "`openUrl` failed: no browser plugin"],
+      ["invalid_config", "`openUrl` failed: closed"],
+    ]);
     await Promise.all([
       page.waitForURL((u) => u.pathname.startsWith("/interaction/")),
       page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).loginWithRedirect(), opts()),
