@@ -93,7 +93,7 @@ const manifest = {
   module: "./index.js",
   types: "./index.d.ts",
   // Bundlers building for production (Vite, webpack 5) pick "production":
-  // the same API and behaviour, errors without their messages (7.6 KB gzip less).
+  // the same API and behaviour, errors without their messages (7.8 KB gzip less).
   exports: {
     ".": { types: "./index.d.ts", production: "./production/index.js", default: "./index.js" },
     "./production": { types: "./index.d.ts", default: "./production/index.js" },
