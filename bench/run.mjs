@@ -148,19 +148,19 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- ready
+// Each run is serialized into the page: it reads everything from its argument.
+const oidcPkceRun = async ({ ours, entry }) => {
+  const m = await import(entry);
+  const c = await m.createAuthClient(ours);
+  return c.buildAuthorizeUrl();
+};
+// The entry each oidc-pkce run imports: the default build, and the production
+// build (errors without messages) that vite build and webpack's production
+// mode bundle.
+const ENTRIES = { "oidc-pkce": "/pkg/index.js", "oidc-pkce production/": "/pkg/production/index.js" };
 const READY_RUNS = {
-  "oidc-pkce": async ({ ours }) => {
-    const m = await import("/pkg/index.js");
-    const c = await m.createAuthClient(ours);
-    return c.buildAuthorizeUrl();
-  },
-  // The production build (errors without messages): what vite build and
-  // webpack's production mode bundle.
-  "oidc-pkce production/": async ({ ours }) => {
-    const m = await import("/pkg/production/index.js");
-    const c = await m.createAuthClient(ours);
-    return c.buildAuthorizeUrl();
-  },
+  "oidc-pkce": oidcPkceRun,
+  "oidc-pkce production/": oidcPkceRun,
   "auth0-spa-js": async ({ ours, host }) => {
     const m = await import("/bench/auth0.js");
     const c = new m.Auth0Client({ domain: host, clientId: ours.clientId, authorizationParams: { redirect_uri: ours.redirectUri } });
@@ -190,7 +190,7 @@ async function benchReady(browser, app, op, ours, meta) {
         if (!url) throw new Error("no URL");
         return performance.now() - t0;
       },
-      [READY_RUNS[name].toString(), { ours, meta, host: new URL(op.url).host }],
+      [READY_RUNS[name].toString(), { ours, meta, host: new URL(op.url).host, entry: ENTRIES[name] }],
     );
     await context.close();
     return ms;
@@ -207,16 +207,17 @@ async function benchReady(browser, app, op, ours, meta) {
 // the entry loads rather than after it.
 async function benchPhone(browser, op, ours, meta) {
   const app = await startStaticServer({ ...BENCH_SITE, gzip: true });
+  // [page, ready run]
   const runs = {
-    "oidc-pkce": ["blank.html", READY_RUNS["oidc-pkce"]],
-    "oidc-pkce, .wasm preloaded": ["preload.html", READY_RUNS["oidc-pkce"]],
-    "oidc-pkce production/, preloaded": ["preload-production.html", READY_RUNS["oidc-pkce production/"]],
-    "auth0-spa-js": ["blank.html", READY_RUNS["auth0-spa-js"]],
-    "oidc-client-ts": ["blank.html", READY_RUNS["oidc-client-ts"]],
+    "oidc-pkce": ["blank.html", "oidc-pkce"],
+    "oidc-pkce, .wasm preloaded": ["preload.html", "oidc-pkce"],
+    "oidc-pkce production/, preloaded": ["preload-production.html", "oidc-pkce production/"],
+    "auth0-spa-js": ["blank.html", "auth0-spa-js"],
+    "oidc-client-ts": ["blank.html", "oidc-client-ts"],
   };
   try {
     return await interleaved(Object.keys(runs), PHONE_SAMPLES, async (name) => {
-      const [path, fn] = runs[name];
+      const [path, run] = runs[name];
       const context = await browser.newContext();
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
@@ -235,7 +236,7 @@ async function benchPhone(browser, op, ours, meta) {
           const wasm = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm"));
           return [performance.now(), wasm.length];
         },
-        [fn.toString(), { ours, meta, host: new URL(op.url).host }],
+        [READY_RUNS[run].toString(), { ours, meta, host: new URL(op.url).host, entry: ENTRIES[run] }],
       );
       await context.close();
       // A preload that the entry's fetch did not match would be a second download.

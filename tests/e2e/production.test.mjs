@@ -14,12 +14,13 @@ after(async () => {
 });
 
 const opts = () => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage });
-const productionPage = () => newPage(world, { at: `${world.appPage}?build=production` });
+const productionAt = () => `${world.appPage}?build=production`;
+const productionPage = () => newPage(world, { at: productionAt() });
 
 /** handleRedirectCallback(url) with the production build: the result, or the error's fields. */
 async function callback(page, url) {
   // The provider redirected to the test page without ?build=production: back to the production build.
-  await page.goto(`${world.appPage}?build=production`);
+  await page.goto(productionAt());
   await page.waitForFunction(() => window.oidc);
   return page.evaluate(
     async ([o, u]) => {
