@@ -222,7 +222,7 @@ describe("DPoP", () => {
   it("refresh keeps the binding; the refresh token is useless without the key", async () => {
     const page = await newPage(world);
     const tokenRequests = recordTokenRequests(page, op);
-    await signedIn(page, opts(), OFFLINE);
+    await signedIn(page, opts(op, { exposeRefreshToken: true }), OFFLINE);
     const [key] = await storedKeys(page);
     const before = await page.evaluate(() => window.auth.getTokens());
     assert.ok(before.refreshToken);
@@ -312,6 +312,32 @@ describe("DPoP", () => {
     } finally {
       await resource.close();
       await stubborn.close();
+    }
+  });
+
+  it("htu is the URL fetch requests (RFC 9449 §4.3): scheme and host lower-cased, dot segments removed, for every endpoint", async () => {
+    const resource = await startResource(op);
+    try {
+      const page = await newPage(world);
+      const tokenRequests = recordTokenRequests(page, op);
+      const shout = (url) => url.replace(/^http:/, "HTTP:");
+      const o = opts(op, {
+        endpoints: {
+          token: shout(`${op.url}/x/./y/../../token`),
+          userinfo: shout(`${resource.url}/a/%2e%2E/./me`),
+        },
+      });
+      await signedIn(page, o);
+      assert.equal(tokenRequests.length, 1);
+      assert.equal(tokenRequests[0].proof.payload.htu, `${op.url}/token`);
+      assert.equal((await page.evaluate(() => window.auth.fetchUserInfo())).sub, "alice", JSON.stringify(resource.seen));
+      assert.equal(resource.seen.at(-1).proof.payload.htu, `${resource.url}/me`);
+      const status = await page.evaluate(async (url) => (await window.auth.fetchWithAuth(url)).status, shout(`${resource.url}/b/../orders?x=1#f`));
+      assert.equal(status, 200, JSON.stringify(resource.seen.at(-1)));
+      assert.equal(resource.seen.at(-1).proof.payload.htu, `${resource.url}/orders`);
+      await page.context().close();
+    } finally {
+      await resource.close();
     }
   });
 

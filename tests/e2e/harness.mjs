@@ -187,3 +187,40 @@ export function signJwt(payload, { key = "rsa", header = {}, hmacSecret } = {}) 
   }
   return `${input}.${sig.toString("base64url")}`;
 }
+
+/**
+ * Makes a client as `window.auth` and a button whose click calls
+ * loginWithPopup(popupOptions), as an app does; the outcome lands in
+ * `window.outcome`. Resolves to the popup page.
+ */
+export async function clickLoginWithPopup(page, clientOptions, popupOptions = {}) {
+  await page.evaluate(
+    async ([o, p]) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      const button = document.createElement("button");
+      button.id = "popup-login";
+      button.textContent = "Log in with a popup";
+      button.onclick = () => {
+        window.outcome = window.auth.loginWithPopup(p).then(
+          (r) => ({ ok: true, appState: r.appState }),
+          (e) => ({ ok: false, code: e.code, message: e.message, errorDescription: e.errorDescription }),
+        );
+      };
+      document.body.append(button);
+    },
+    [clientOptions, popupOptions],
+  );
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#popup-login")]);
+  return popup;
+}
+
+/** Signs in on the provider's pages shown in `popup` (login, then consent when asked). */
+export async function signInInPopup(popup, login = "alice") {
+  await popup.waitForSelector("input[name=login]");
+  await popup.fill("input[name=login]", login);
+  await popup.fill("input[name=password]", "any password");
+  await Promise.all([popup.waitForNavigation(), popup.click("button[type=submit]")]);
+  if (!popup.isClosed() && (await popup.$("button[type=submit]"))) {
+    await popup.click("button[type=submit]").catch(() => {}); // the popup may close under the click
+  }
+}

@@ -94,6 +94,7 @@ describe("refused ID tokens leave no session", () => {
     ["a wrong iss", "iss", resign(() => ({ iss: "https://attacker.example" }))],
     ["a wrong aud", "aud", resign(() => ({ aud: "someone-else" }))],
     ["several audiences without azp", "azp", resign(() => ({ aud: ["web", "other"] }))],
+    ["an additional audience the client does not trust (§3.1.3.7 step 3)", "aud", resign(() => ({ aud: ["web", "other"], azp: "web" }))],
     ["an expired token", "exp", resign(() => ({ exp: now() - 120, iat: now() - 600 }))],
     ["iat in the future", "iat", resign(() => ({ iat: now() + 600 }))],
     ["nbf in the future", "nbf", resign(() => ({ nbf: now() + 600 }))],
@@ -125,6 +126,25 @@ describe("refused ID tokens leave no session", () => {
     });
   }
 
+  it("additional audiences listed in trustedAudiences are accepted; one more is not", async () => {
+    const page = await newPage(world);
+    const o = opts({ trustedAudiences: ["https://api.example"] });
+    await login(page, o);
+    await rewriteIdToken(page, resign(() => ({ aud: ["web", "https://api.example"], azp: "web" })));
+    const ok = await callback(page, o);
+    assert.equal(ok.error, null, JSON.stringify(ok.error));
+    assert.deepEqual(ok.claims.aud, ["web", "https://api.example"]);
+    await page.unroute(`${world.op.url}/token`);
+    await page.context().clearCookies(); // the provider's login form again
+    await login(page, o);
+    await rewriteIdToken(page, resign(() => ({ aud: ["web", "https://api.example", "other"], azp: "web" })));
+    const refused = await callback(page, o);
+    assert.deepEqual([refused.error?.code, refused.error?.reason], ["invalid_id_token", "aud"]);
+    const bad = await page.evaluate(async (o) => (await window.errorOf(() => window.oidc.createAuthClient({ ...o, trustedAudiences: "api" })))?.code, opts());
+    assert.equal(bad, "invalid_config");
+    await page.context().close();
+  });
+
   it("auth_time: a stale authentication with maxAge", async () => {
     const page = await newPage(world);
     await login(page, opts(), { maxAge: 300 });
@@ -143,6 +163,24 @@ describe("refused ID tokens leave no session", () => {
     const r = await callback(page);
     assert.equal(r.error, null, JSON.stringify(r.error));
     assert.ok(r.claims.auth_time <= now());
+    await page.context().close();
+  });
+});
+
+describe("verifyIdToken", () => {
+  it("an additional audience is refused unless trustedAudiences lists it", async () => {
+    const page = await newPage(world);
+    const token = signJwt({ iss: world.op.issuer, sub: "alice", aud: ["web", "api"], azp: "web", exp: now() + 600, iat: now() });
+    const r = await page.evaluate(
+      async ([token, issuer, jwks]) => {
+        const o = { issuer, clientId: "web", jwks };
+        const refused = await window.oidc.verifyIdToken(token, o).then(() => null, (e) => e);
+        const claims = await window.oidc.verifyIdToken(token, { ...o, trustedAudiences: ["api"] });
+        return { refused: [refused?.code, refused?.reason], sub: claims.sub };
+      },
+      [token, world.op.issuer, { keys: [publicJwk("rsa")] }],
+    );
+    assert.deepEqual(r, { refused: ["invalid_id_token", "aud"], sub: "alice" });
     await page.context().close();
   });
 });

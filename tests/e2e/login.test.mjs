@@ -11,7 +11,8 @@ after(async () => {
   await world?.close();
 });
 
-const opts = () => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage });
+// (exposeRefreshToken: the tests read getTokens().refreshToken.)
+const opts = () => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, exposeRefreshToken: true });
 
 /** Starts a login in the page and signs in; returns { authorizeUrl, callbackUrl }. */
 async function startAndSignIn(page, clientOptions = opts(), authorizeOptions = {}) {

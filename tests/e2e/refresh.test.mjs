@@ -15,7 +15,7 @@ after(async () => {
 });
 
 // leeway 2: an access token counts as stale 2 s before it expires.
-const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, leeway: 2, ...extra });
+const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, leeway: 2, exposeRefreshToken: true, ...extra });
 const OFFLINE = { scope: "openid profile email offline_access", prompt: "consent" };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const STALE_MS = (ACCESS_TTL_S - 2) * 1000 + 300;

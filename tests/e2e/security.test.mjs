@@ -169,7 +169,7 @@ describe("secrets stay secret", () => {
         if (e) messages.push(`${e.code} ${e.message} ${e.errorDescription ?? ""}`);
       }
       return { tokens, messages, debug: String(auth) };
-    }, [opts(), callbackUrl]);
+    }, [opts({ exposeRefreshToken: true }), callbackUrl]);
     const verifier = new URLSearchParams(requests[0]).get("code_verifier");
     const secrets = [code, verifier, out.tokens.accessToken, out.tokens.idToken, out.tokens.refreshToken];
     assert.ok(secrets.every((s) => typeof s === "string" && s.length > 10));

@@ -3,7 +3,7 @@
 // oidc-provider, whose real login, consent and cancel pages run in the popup.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { newPage, startWorld } from "./harness.mjs";
+import { clickLoginWithPopup as clickPopup, newPage, signInInPopup, startWorld } from "./harness.mjs";
 
 let world;
 before(async () => {
@@ -15,42 +15,9 @@ after(async () => {
 
 const opts = (extra = {}) => ({ issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, ...extra });
 
-/**
- * Makes a client as `window.auth` and a button whose click calls
- * loginWithPopup(popupOptions), as an app does; the outcome lands in
- * `window.outcome`. Resolves to the popup page.
- */
-async function clickLoginWithPopup(page, clientOptions = opts(), popupOptions = {}) {
-  await page.evaluate(
-    async ([o, p]) => {
-      window.auth = await window.oidc.createAuthClient(o);
-      const button = document.createElement("button");
-      button.id = "popup-login";
-      button.textContent = "Log in with a popup";
-      button.onclick = () => {
-        window.outcome = window.auth.loginWithPopup(p).then(
-          (r) => ({ ok: true, appState: r.appState }),
-          (e) => ({ ok: false, code: e.code, message: e.message, errorDescription: e.errorDescription }),
-        );
-      };
-      document.body.append(button);
-    },
-    [clientOptions, popupOptions],
-  );
-  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#popup-login")]);
-  return popup;
-}
-
-/** Signs in on the provider's pages shown in `popup` (login, then consent when asked). */
-async function signInInPopup(popup, login = "alice") {
-  await popup.waitForSelector("input[name=login]");
-  await popup.fill("input[name=login]", login);
-  await popup.fill("input[name=password]", "any password");
-  await Promise.all([popup.waitForNavigation(), popup.click("button[type=submit]")]);
-  if (!popup.isClosed() && (await popup.$("button[type=submit]"))) {
-    await popup.click("button[type=submit]").catch(() => {}); // the popup may close under the click
-  }
-}
+/** loginWithPopup from a click (harness.mjs), with this file's client options by default. */
+const clickLoginWithPopup = (page, clientOptions = opts(), popupOptions = {}) =>
+  clickPopup(page, clientOptions, popupOptions);
 
 const outcome = (page) => page.evaluate(() => window.outcome);
 
@@ -217,7 +184,7 @@ describe("getAccessToken without a refresh token", () => {
   it("renews through silent authentication, and says login_required once the provider session is gone", async () => {
     const page = await newPage(world);
     // leeway 3600: the one-hour access token counts as stale at once.
-    const o = opts({ leeway: 3600 });
+    const o = opts({ leeway: 3600, exposeRefreshToken: true });
     const popup = await clickLoginWithPopup(page, o);
     await signInInPopup(popup);
     assert.equal((await outcome(page)).ok, true);
@@ -238,7 +205,7 @@ describe("ending a session ends it at the provider (RFC 7009)", () => {
   for (const how of ["logout()", "revokeTokens()"]) {
     it(`${how} revokes the refresh token: the provider refuses it afterwards`, async () => {
       const page = await newPage(world);
-      const popup = await clickLoginWithPopup(page, opts(), { scope: "openid offline_access", prompt: "consent" });
+      const popup = await clickLoginWithPopup(page, opts({ exposeRefreshToken: true }), { scope: "openid offline_access", prompt: "consent" });
       await signInInPopup(popup);
       assert.equal((await outcome(page)).ok, true);
       const refreshToken = await page.evaluate(() => window.auth.getTokens().refreshToken);
