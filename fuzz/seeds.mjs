@@ -9,6 +9,8 @@ const seeds = {
     `https://app.example.com/cb?code=abc&state=${"A".repeat(43)}&iss=https%3A%2F%2Fid.example.com`,
     "com.example.app://callback?error=access_denied&error_description=End-User+aborted&state=x",
     "com.example.app:/cb?code=1&code=2#id_token=x",
+    "http://evil.test\\@localhost:8080/cb/./x/../?from=popup&code=c&state=s",
+    "https://[2001:db8::7]:443/a/%2e%2E/cb?from=popup&error=login_required",
   ],
   token_response: [
     '\xc8\x00{"access_token":"at","token_type":"Bearer","expires_in":3600,"id_token":"a.b.c","refresh_token":"rt","scope":"openid"}',

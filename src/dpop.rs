@@ -6,7 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::{code, AuthError, Result};
-use crate::uri::Uri;
+use crate::uri::{request_target, Uri};
 
 /// The one signature algorithm: ECDSA P-256 with SHA-256, which every
 /// `crypto.subtle` has and every DPoP server accepts.
@@ -57,17 +57,18 @@ impl PublicKey {
     }
 }
 
-/// §4.2, `htu`: "The HTTP target URI ..., without query and fragment parts."
+/// §4.2, `htu`: "The HTTP target URI ..., without query and fragment parts",
+/// as fetch will request it and the server will compare it (§4.3 check 9,
+/// after RFC 3986 §6.2.2 and §6.2.3 normalization): see [`request_target`].
 pub fn target_uri(url: &str) -> Result<String> {
-    let u = Uri::parse(url).filter(Uri::is_http).ok_or_else(|| {
+    request_target(url).ok_or_else(|| {
         AuthError::new(
             code::INVALID_CONFIG,
-            msg!("{} is not an http(s) URL", crate::json::quote(url)),
+            msg!(
+                "{} is not an http(s) URL a DPoP proof can name (browsers read it differently)",
+                crate::json::quote(url)
+            ),
         )
-    })?;
-    Ok(match u.authority {
-        Some(a) => format!("{}://{a}{}", u.scheme, u.path),
-        None => format!("{}:{}", u.scheme, u.path),
     })
 }
 
@@ -132,12 +133,7 @@ pub fn valid_nonce(value: &str) -> Option<&str> {
 /// The key under which a server's nonce is kept: its origin (§8: "the nonce
 /// ... to that server").
 pub fn nonce_key(url: &str) -> Option<String> {
-    let u = Uri::parse(url)?;
-    Some(format!(
-        "{}://{}",
-        u.scheme.to_ascii_lowercase(),
-        u.authority?.to_ascii_lowercase()
-    ))
+    Uri::parse(url)?.origin()
 }
 
 /// §9: a resource server asks for a nonce with a 401 whose challenge is

@@ -36,11 +36,14 @@ pub fn check_return_to(return_to: &str, redirect_uri: &str, page_origin: Option<
         return Err(refuse());
     }
     if uri.is_http() {
+        // (Uri::parse refuses what a browser would read as another host:
+        // `http://evil.test\@localhost/` is never taken for loopback.)
         let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(refuse)?;
-        let origin = uri
-            .authority
-            .map(|a| format!("{scheme}://{}", a.to_ascii_lowercase()));
-        let same_origin = origin.is_some() && page_origin.map(str::to_ascii_lowercase) == origin;
+        if uri.has_userinfo() {
+            return Err(refuse());
+        }
+        let page = page_origin.and_then(Uri::parse).and_then(|p| p.origin());
+        let same_origin = page.is_some() && uri.origin() == page;
         if scheme == "https" || is_loopback_host(host) || same_origin {
             return Ok(());
         }
@@ -138,6 +141,8 @@ mod tests {
             ("http://localhost/bye", web, None),
             ("http://[::1]:3000/", web, None),
             ("http://app.lan:8080/bye?x=1", web, Some("http://app.lan:8080")),
+            ("HTTP://APP.lan:8080/bye", web, Some("http://app.lan:8080")),
+            ("http://app.lan:80/bye", web, Some("http://app.lan")),
             ("com.example.app://logged-out", app, None),
             ("COM.EXAMPLE.APP:/bye", app, None),
         ];
@@ -161,6 +166,18 @@ mod tests {
             ("com.evil.app://x", app, None),
             ("javascript:alert(1)", "javascript:void(0)", None),
             ("file:///etc/passwd", web, None),
+            // What the browser reads as host evil.test, not loopback (WHATWG: `\` is `/`).
+            ("http://evil.test\\@localhost/", web, None),
+            ("http://evil.test\\.localhost/", web, None),
+            (
+                "http://evil.test\\@app.lan:8080/",
+                web,
+                Some("http://app.lan:8080"),
+            ),
+            ("http://localhost@evil.test/", web, None),
+            ("http://user@localhost/", web, None),
+            ("http://127.1/", web, None),
+            ("http://local%68ost/", web, None),
         ];
         for (r, redirect, origin) in refused {
             assert_eq!(

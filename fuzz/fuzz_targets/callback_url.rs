@@ -1,12 +1,19 @@
 #![no_main]
 //! The callback URL: anyone can craft one and send the user to it.
 use libfuzzer_sys::fuzz_target;
-use oidc_pkce::callback::{parse_callback_url, validate_authorization_response};
+use oidc_pkce::callback::{is_response_at, parse_callback_url, validate_authorization_response};
+use oidc_pkce::logout::check_return_to;
+use oidc_pkce::uri::request_target;
 use oidc_pkce::pkce::CodeVerifier;
 use oidc_pkce::transaction::{find_by_state, Transaction};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(url) = std::str::from_utf8(data) else { return };
+    // The URL readings a crafted URL reaches: a popup's arrival, a DPoP
+    // target, a logout target.
+    let _ = is_response_at(url, "https://app.example/cb?from=popup");
+    let _ = request_target(url);
+    let _ = check_return_to(url, "com.example.app://callback", Some("https://app.example"));
     let Ok(response) = parse_callback_url(url) else { return };
     let keys = ["oidc-pkce:tx:https%3A%2F%2Fid:app:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"];
     let _ = find_by_state(keys, "oidc-pkce:tx:https%3A%2F%2Fid:app:", response.state.as_deref());
