@@ -82,6 +82,56 @@ pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
     })
 }
 
+/// Whether a window (the popup of `loginWithPopup`, the iframe of silent
+/// authentication) that shows `url` has come back to `redirect_uri` with an
+/// authorization response: the same origin and path as the browser reads
+/// them, every query parameter `redirect_uri` itself has (RFC 6749 §3.1.2:
+/// the redirect URI's query "MUST be retained"), and a response parameter
+/// (`code`, `error` or `state`). A string prefix would take a root
+/// `redirect_uri` for every page of its origin, and miss one with a query.
+pub fn is_response_at(url: &str, redirect_uri: &str) -> bool {
+    let (Some(at), Some(wanted)) = (Uri::parse(url), Uri::parse(redirect_uri)) else {
+        return false;
+    };
+    let same_place = match (at.origin(), wanted.origin()) {
+        (Some(a), Some(w)) => {
+            a == w && at.browser_path().is_some() && at.browser_path() == wanted.browser_path()
+        }
+        // A custom scheme (no origin): compared as written, case aside.
+        (None, None) => {
+            at.scheme.eq_ignore_ascii_case(wanted.scheme)
+                && at.authority.map(str::to_ascii_lowercase) == wanted.authority.map(str::to_ascii_lowercase)
+                && at.path == wanted.path
+        }
+        _ => false,
+    };
+    if !same_place {
+        return false;
+    }
+    let pairs = at.query_pairs();
+    wanted.query_pairs().iter().all(|p| pairs.contains(p))
+        && pairs
+            .iter()
+            .any(|(k, _)| matches!(k.as_str(), "code" | "error" | "state"))
+}
+
+/// The provider's answers to `prompt=none` that mean "not without the user"
+/// (OIDC Core §3.1.2.6).
+const SILENT_REFUSALS: &[&str] = &[
+    "login_required",
+    "interaction_required",
+    "consent_required",
+    "account_selection_required",
+];
+
+/// Whether silent authentication's failure `e` is the provider saying that
+/// the End-User must interact (an answer, not a fault: `checkSession` gives
+/// `false`). Only the provider's own error counts: a `login_required` of this
+/// library (a renewal for another user) keeps its reason.
+pub fn user_must_interact(e: &AuthError) -> bool {
+    e.server().is_some() && SILENT_REFUSALS.contains(&e.code())
+}
+
 /// Checks a response against the pending login it was matched to (by `state`)
 /// and yields the code to exchange.
 pub fn validate_authorization_response(
@@ -161,6 +211,96 @@ mod tests {
             assert_eq!(r.state.as_deref(), Some("xyz"));
             assert_eq!(r.iss.as_deref(), Some(ISS));
         }
+    }
+
+    #[test]
+    fn a_response_is_recognised_at_the_redirect_uri_by_its_parsed_url() {
+        let yes = [
+            ("https://app.example/cb?code=c&state=s", "https://app.example/cb"),
+            (
+                "https://APP.example:443/cb?state=s&error=access_denied",
+                "https://app.example/cb",
+            ),
+            (
+                "https://app.example/cb?from=popup&code=c&state=s",
+                "https://app.example/cb?from=popup",
+            ),
+            (
+                "https://app.example/cb?code=c&from=popup&state=s",
+                "https://app.example/cb?from=popup",
+            ),
+            ("https://app.example/?code=c&state=s", "https://app.example/"),
+            ("https://app.example/?code=c&state=s", "https://app.example"),
+            ("http://127.0.0.1:8080/a/../cb?code=c", "http://127.0.0.1:8080/cb"),
+            (
+                "com.example.app://callback?code=c&state=s",
+                "com.example.app://callback",
+            ),
+        ];
+        for (url, redirect) in yes {
+            assert!(is_response_at(url, redirect), "{url} at {redirect}");
+        }
+        let no = [
+            // Another page of the origin, for a root redirect URI.
+            ("https://app.example/other?code=c&state=s", "https://app.example/"),
+            ("https://app.example/other?x=1", "https://app.example"),
+            // The redirect URI's own query is missing or different.
+            (
+                "https://app.example/cb?code=c&state=s",
+                "https://app.example/cb?from=popup",
+            ),
+            (
+                "https://app.example/cb?from=tab&code=c",
+                "https://app.example/cb?from=popup",
+            ),
+            // A longer path that starts with the redirect URI's.
+            ("https://app.example/cb/x?code=c", "https://app.example/cb"),
+            ("https://app.example/cbx?code=c", "https://app.example/cb"),
+            // Not a response yet.
+            ("https://app.example/cb", "https://app.example/cb"),
+            (
+                "https://app.example/cb?from=popup",
+                "https://app.example/cb?from=popup",
+            ),
+            // Another origin.
+            ("https://evil.example/cb?code=c", "https://app.example/cb"),
+            ("http://app.example/cb?code=c", "https://app.example/cb"),
+            ("https://app.example:8443/cb?code=c", "https://app.example/cb"),
+            ("about:blank", "https://app.example/cb"),
+            ("com.example.app://other?code=c", "com.example.app://callback"),
+        ];
+        for (url, redirect) in no {
+            assert!(!is_response_at(url, redirect), "{url} at {redirect}");
+        }
+    }
+
+    #[test]
+    fn only_the_providers_refusals_mean_the_user_must_interact() {
+        let server = |error: &str| {
+            AuthError::from_server(
+                ServerError {
+                    error: error.into(),
+                    error_description: None,
+                    error_uri: None,
+                },
+                None,
+                code::INVALID_CALLBACK,
+            )
+        };
+        for e in [
+            "login_required",
+            "interaction_required",
+            "consent_required",
+            "account_selection_required",
+        ] {
+            assert!(user_must_interact(&server(e)), "{e}");
+        }
+        for e in ["access_denied", "server_error", "invalid_request"] {
+            assert!(!user_must_interact(&server(e)), "{e}");
+        }
+        // The library's own login_required (a renewal for another user) is a refusal with a reason.
+        let ours = AuthError::new(code::LOGIN_REQUIRED, "x").with_reason("sub");
+        assert!(!user_must_interact(&ours));
     }
 
     #[test]

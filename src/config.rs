@@ -52,6 +52,12 @@ pub struct ClientOptions {
     /// Bind the tokens to a key of this browser (DPoP, RFC 9449).
     #[serde(default)]
     pub dpop: bool,
+    /// Audiences an ID token may have besides the client id (OIDC Core
+    /// §3.1.3.7 step 3: "additional audiences not trusted by the Client").
+    pub trusted_audiences: Option<Vec<String>>,
+    /// `getTokens()` includes the refresh token (for apps that hand it to native code).
+    #[serde(default)]
+    pub expose_refresh_token: bool,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -119,6 +125,10 @@ pub struct ClientConfig {
     pub pushed_authorization_requests: bool,
     /// DPoP (RFC 9449): the tokens are bound to a key this browser holds; see [`crate::dpop`].
     pub dpop: bool,
+    /// See [`ClientOptions::trusted_audiences`]; empty by default.
+    pub trusted_audiences: Vec<String>,
+    /// See [`ClientOptions::expose_refresh_token`].
+    pub expose_refresh_token: bool,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -218,6 +228,10 @@ impl ClientConfig {
                 return Err(invalid("`idTokenSigningAlgs` must not be empty"));
             }
         }
+        let trusted_audiences = o.trusted_audiences.unwrap_or_default();
+        if trusted_audiences.iter().any(|a| a.is_empty()) {
+            return Err(invalid("`trustedAudiences` must list non-empty strings"));
+        }
         let e = &o.endpoints;
         for (value, name) in [
             (&e.authorization, "`endpoints.authorization`"),
@@ -252,6 +266,8 @@ impl ClientConfig {
             silent_timeout_ms,
             pushed_authorization_requests: o.pushed_authorization_requests,
             dpop: o.dpop,
+            trusted_audiences,
+            expose_refresh_token: o.expose_refresh_token,
         })
     }
 
@@ -285,6 +301,8 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "silentTimeoutMs",
     "pushedAuthorizationRequests",
     "dpop",
+    "trustedAudiences",
+    "exposeRefreshToken",
 ];
 
 /// The members of `endpoints`.
@@ -413,6 +431,11 @@ fn check_redirect_uri(value: &str) -> Result<()> {
     }
     if uri.is_http() && uri.host().is_none_or(str::is_empty) {
         return Err(invalid("`redirectUri` must have a host"));
+    }
+    if uri.is_http() && uri.has_userinfo() {
+        return Err(invalid(
+            "`redirectUri` must not have a user name or password (`user@host`)",
+        ));
     }
     Ok(())
 }
@@ -675,6 +698,49 @@ mod tests {
             })
             .unwrap();
             assert_eq!(c.redirect_uri, r);
+        }
+    }
+
+    #[test]
+    fn urls_a_browser_reads_as_another_host_are_refused() {
+        let endpoint = |token: &str| ClientOptions {
+            endpoints: EndpointOverrides {
+                token: Some(token.into()),
+                ..Default::default()
+            },
+            ..opts()
+        };
+        let issuer = |i: &str| ClientOptions {
+            issuer: Some(i.into()),
+            ..opts()
+        };
+        let redirect = |r: &str| ClientOptions {
+            redirect_uri: Some(r.into()),
+            ..opts()
+        };
+        for (what, o) in [
+            ("backslash @", endpoint("http://evil.test\\@127.0.0.1/token")),
+            (
+                "backslash .localhost",
+                endpoint("http://evil.test\\.localhost/token"),
+            ),
+            ("userinfo", endpoint("https://user@as.example/token")),
+            ("port", endpoint("http://127.0.0.1:99999/token")),
+            ("percent host", endpoint("http://local%68ost/token")),
+            ("short IPv4", endpoint("http://127.1/token")),
+            ("tab", endpoint("https://as.example/to\tken")),
+            ("issuer", issuer("http://evil.test\\@127.0.0.1:3000")),
+            (
+                "redirect backslash",
+                redirect("http://evil.test\\@localhost/callback"),
+            ),
+            ("redirect userinfo", redirect("https://me@app.example/callback")),
+        ] {
+            assert_eq!(
+                ClientConfig::from_options(o).unwrap_err().code(),
+                code::INVALID_CONFIG,
+                "{what}"
+            );
         }
     }
 

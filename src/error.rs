@@ -51,6 +51,9 @@ pub mod code {
     pub const POPUP_BLOCKED: &str = "popup_blocked";
     /// `loginWithPopup`: the user closed the popup before the login completed.
     pub const POPUP_CLOSED: &str = "popup_closed";
+    /// `loginWithPopup`: another popup login of this page is still open (it
+    /// is brought to the front; this call opens nothing).
+    pub const POPUP_IN_PROGRESS: &str = "popup_in_progress";
     /// The revocation endpoint answered with an error that is not an OAuth error body.
     pub const REVOCATION_FAILED: &str = "revocation_failed";
     /// The pushed authorization request endpoint (RFC 9126) answered without

@@ -50,6 +50,8 @@ pub struct Expected<'a> {
     pub algs: &'a [String],
     pub leeway_s: u64,
     pub now_s: u64,
+    /// Audiences besides `client_id` that the app trusts (`trustedAudiences`).
+    pub trusted_audiences: &'a [String],
     /// False only when a stored session is read back: its ID token may have
     /// expired while the session lives on (a valid access or refresh token).
     pub check_expiry: bool,
@@ -324,6 +326,22 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
             ))
         }
     }
+    // Step 3 goes on (checked after azp, so that several audiences without
+    // an azp are reported as that): "The ID Token MUST be rejected if ... it contains
+    // additional audiences not trusted by the Client." Trusted: the ones the
+    // app lists in `trustedAudiences`, none by default.
+    if let Some(extra) = aud
+        .iter()
+        .find(|a| **a != e.client_id && !e.trusted_audiences.iter().any(|t| t == *a))
+    {
+        return Err(fail(
+            reason::AUD,
+            msg!(
+                "the ID token's aud has {}, an audience this client does not trust (add it to `trustedAudiences` if it should be)",
+                crate::json::quote(extra)
+            ),
+        ));
+    }
     let now = e.now_s as f64;
     let leeway = e.leeway_s as f64;
     // Step 9: "The current time MUST be before the time represented by the exp
@@ -394,6 +412,25 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
     Ok((sub, exp.floor() as i64))
 }
 
+/// The same End-User at the same provider and client: `iss`, `sub`, `aud`
+/// and `azp` as in `previous`. What silent renewal (`prompt=none`) must find
+/// in its new ID token before it may replace a session: the provider's
+/// session may belong to someone else by now (another login in another
+/// tab), and a renewal must never switch the user. Unlike a refresh (§12.2,
+/// [`check_same_subject`]), it is a new authentication: its `auth_time` may
+/// be newer.
+pub fn check_same_end_user(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> Result<()> {
+    if previous.sub != new.sub {
+        return Err(fail(reason::SUB, "the new ID token is for another subject"));
+    }
+    for (name, why) in [("iss", reason::ISS), ("aud", reason::AUD), ("azp", reason::AZP)] {
+        if previous.claims.get(name) != new.claims.get(name) {
+            return Err(fail(why, msg!("the new ID token has another {name}")));
+        }
+    }
+    Ok(())
+}
+
 /// OIDC Core §12.2: a refresh response's ID token must describe the same
 /// authentication as the session's one: "its iss Claim Value MUST be the same
 /// as in the ID Token issued when the original authentication occurred, its
@@ -405,14 +442,7 @@ fn check_claims(c: &Map<String, Value>, e: &Expected<'_>) -> Result<(String, i64
 /// ID Token". A refreshed token without `auth_time` is allowed (the Claim is
 /// conditional); one with it must carry the original's value.
 pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> Result<()> {
-    if previous.sub != new.sub {
-        return Err(fail(reason::SUB, "the refreshed ID token is for another subject"));
-    }
-    for (name, why) in [("iss", reason::ISS), ("aud", reason::AUD)] {
-        if previous.claims.get(name) != new.claims.get(name) {
-            return Err(fail(why, msg!("the refreshed ID token has another {name}")));
-        }
-    }
+    check_same_end_user(previous, new)?;
     if let Some(t) = new.claims.get("auth_time") {
         if previous.claims.get("auth_time") != Some(t) {
             return Err(fail(
@@ -420,12 +450,6 @@ pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> 
                 "the refreshed ID token's auth_time is not the original authentication's",
             ));
         }
-    }
-    if previous.claims.get("azp") != new.claims.get("azp") {
-        return Err(fail(
-            reason::AZP,
-            "the refreshed ID token's azp differs from the original's (or one was added)",
-        ));
     }
     Ok(())
 }
@@ -463,6 +487,7 @@ mod tests {
             algs: &algs,
             leeway_s: 60,
             now_s: NOW,
+            trusted_audiences: &["api".to_string()],
             check_expiry: true,
         };
         verify_id_token(token, set, &e)
@@ -538,6 +563,7 @@ mod tests {
             algs: &only_es,
             leeway_s: 60,
             now_s: NOW,
+            trusted_audiences: &[],
             check_expiry: true,
         };
         let err = verify_id_token(&sign("rsa", json!({}), &claims()), &jwks(&["rsa"]), &e).unwrap_err();
@@ -592,6 +618,10 @@ mod tests {
             (json!({"aud": null}), reason::AUD),
             (json!({"aud": ["app", "other"]}), reason::AZP),
             (json!({"aud": ["app", "other"], "azp": "other"}), reason::AZP),
+            // §3.1.3.7 step 3: "additional audiences not trusted by the Client".
+            (json!({"aud": ["app", "other"], "azp": "app"}), reason::AUD),
+            (json!({"aud": ["app", "api", "other"], "azp": "app"}), reason::AUD),
+            (json!({"aud": ["api"], "azp": "app"}), reason::AUD),
             (json!({"azp": "other"}), reason::AZP),
             (json!({"exp": NOW - 61}), reason::EXP),
             (json!({"exp": null}), reason::EXP),
@@ -615,7 +645,8 @@ mod tests {
             json!({"exp": NOW - 59}),
             json!({"iat": NOW + 59}),
             json!({"nbf": NOW + 59}),
-            json!({"aud": ["app", "other"], "azp": "app"}),
+            json!({"aud": ["app", "api"], "azp": "app"}),
+            json!({"aud": ["app"]}),
         ] {
             assert!(verify(&sign("rsa", json!({}), &with(ok.clone()))).is_ok(), "{ok}");
         }
@@ -662,6 +693,35 @@ mod tests {
         assert_eq!(
             check_same_subject(&a, &other).unwrap_err().reason(),
             Some(reason::SUB)
+        );
+    }
+
+    #[test]
+    fn silent_renewal_keeps_the_end_user() {
+        let a = verify(&sign("rsa", json!({}), &claims())).unwrap();
+        let renewed = |changes: Value| verify(&sign("rsa", json!({}), &with(changes))).unwrap();
+        // A new authentication of the same user: a newer auth_time is fine.
+        assert!(check_same_end_user(&a, &renewed(json!({"auth_time": NOW - 1, "iat": NOW}))).is_ok());
+        for (changes, why) in [
+            (json!({"sub": "bob"}), reason::SUB),
+            (json!({"aud": ["app", "api"], "azp": "app"}), reason::AUD),
+            (json!({"azp": "app"}), reason::AZP),
+        ] {
+            assert_eq!(
+                check_same_end_user(&a, &renewed(changes.clone()))
+                    .unwrap_err()
+                    .reason(),
+                Some(why),
+                "{changes}"
+            );
+        }
+        let mut other_issuer = renewed(json!({}));
+        other_issuer
+            .claims
+            .insert("iss".into(), "https://other.example".into());
+        assert_eq!(
+            check_same_end_user(&a, &other_issuer).unwrap_err().reason(),
+            Some(reason::ISS)
         );
     }
 

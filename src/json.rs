@@ -22,6 +22,28 @@ const MAX_DEPTH: usize = 127;
 
 /// Parses `body` as one JSON value (RFC 8259), size-capped.
 pub fn parse(body: &str) -> Result<Value, String> {
+    parse_with(body, LoneSurrogates::Refuse)
+}
+
+/// Whether `text` is one JSON value (RFC 8259) that [`parse`] reads back,
+/// lone surrogates allowed: the app's own JSON (`appState` as
+/// `JSON.stringify` writes it), which may escape a lone surrogate
+/// (`"\ud800"`, well-formed JSON text whose string is not Unicode, §8.2).
+/// The text is kept as the app wrote it; only its shape is checked here.
+pub fn is_app_json(text: &str) -> bool {
+    parse_with(text, LoneSurrogates::Replace).is_ok()
+}
+
+/// What a `\uD800`-style escape that is not half of a pair does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoneSurrogates {
+    /// Refused, as serde_json refuses it: JSON from outside.
+    Refuse,
+    /// Read as U+FFFD: the app's own JSON, only checked.
+    Replace,
+}
+
+fn parse_with(body: &str, lone_surrogates: LoneSurrogates) -> Result<Value, String> {
     if body.len() > MAX_BODY_BYTES {
         return Err(msg!(
             "{} bytes is more than the {} allowed",
@@ -29,7 +51,11 @@ pub fn parse(body: &str) -> Result<Value, String> {
             MAX_BODY_BYTES
         ));
     }
-    let mut p = Parser { src: body, at: 0 };
+    let mut p = Parser {
+        src: body,
+        at: 0,
+        lone_surrogates,
+    };
     let v = p.value(0)?;
     p.space();
     if p.at != body.len() {
@@ -41,6 +67,7 @@ pub fn parse(body: &str) -> Result<Value, String> {
 struct Parser<'a> {
     src: &'a str,
     at: usize,
+    lone_surrogates: LoneSurrogates,
 }
 
 impl<'a> Parser<'a> {
@@ -179,19 +206,26 @@ impl<'a> Parser<'a> {
                 Some(b't') => '\t',
                 Some(b'u') => {
                     let hi = self.hex4()?;
+                    let lone = |p: &Self| match p.lone_surrogates {
+                        LoneSurrogates::Replace => Ok(0xFFFD),
+                        LoneSurrogates::Refuse => Err(p.fail("lone surrogate")),
+                    };
                     let code = match hi {
-                        0xD800..=0xDBFF => {
-                            // A UTF-16 surrogate pair: `\uD83D\uDE00`.
-                            if !self.rest(1).starts_with("\\u") {
-                                return Err(self.fail("lone surrogate"));
-                            }
+                        // A UTF-16 surrogate pair: `\uD83D\uDE00`.
+                        0xD800..=0xDBFF if self.rest(1).starts_with("\\u") => {
+                            let at = self.at;
                             self.at += 2;
                             match self.hex4()? {
                                 lo @ 0xDC00..=0xDFFF => 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00),
-                                _ => return Err(self.fail("lone surrogate")),
+                                _ => {
+                                    // Not a pair: the first stands alone, the
+                                    // second escape is read on its own.
+                                    self.at = at;
+                                    lone(self)?
+                                }
                             }
                         }
-                        0xDC00..=0xDFFF => return Err(self.fail("lone surrogate")),
+                        0xD800..=0xDFFF => lone(self)?,
                         c => c,
                     };
                     char::from_u32(code).ok_or_else(|| self.fail("bad escape"))?
@@ -568,6 +602,26 @@ mod tests {
         assert!(super::parse(&nested(127)).is_ok());
         assert!(super::parse(&nested(128)).is_err());
         assert_eq!(super::parse(" 7 ").unwrap().as_u64(), Some(7));
+    }
+
+    #[test]
+    fn app_json_may_escape_lone_surrogates_outside_json_may_not() {
+        for text in [
+            r#""\ud800""#,
+            r#"{"\udfff":["a\ud83d","\ude00b"],"ok":"\ud83d\ude00"}"#,
+            r#""\ud800\u0041""#,
+            r#""\ud800\ud800""#,
+        ] {
+            assert!(super::is_app_json(text), "{text}");
+            assert!(super::parse(text).is_err(), "{text}");
+        }
+        assert_eq!(
+            super::parse(r#""\ud83d\ude00""#).unwrap(),
+            super::Value::String("\u{1f600}".into())
+        );
+        for bad in ["", "{", r#""\ud80""#, r#""\uzzzz""#, "undefined"] {
+            assert!(!super::is_app_json(bad), "{bad}");
+        }
     }
 
     #[test]

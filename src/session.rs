@@ -5,7 +5,7 @@
 use crate::json::{Map, Value};
 
 use crate::error::{code, AuthError, Result};
-use crate::id_token::VerifiedIdToken;
+use crate::id_token::{check_same_end_user, VerifiedIdToken};
 use crate::json;
 use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::token::TokenSet;
@@ -77,6 +77,40 @@ impl Session {
             }
         }
         user
+    }
+
+    /// The tokens as `getTokens()` gives them to the app. The refresh token
+    /// only with `expose_refresh_token` (the `exposeRefreshToken` option):
+    /// the library is what uses it, and a script of the page that reads
+    /// `getTokens()` (XSS) should not carry away a long-lived credential.
+    pub fn tokens_for_app(&self, expose_refresh_token: bool) -> Map<String, Value> {
+        let t = &self.tokens;
+        let or_null = |v: Option<&str>| v.map_or(Value::Null, Into::into);
+        let mut o = Map::new();
+        o.insert("accessToken".into(), t.access_token.expose().into());
+        o.insert("idToken".into(), or_null(t.id_token.as_ref().map(|t| t.expose())));
+        if expose_refresh_token {
+            o.insert(
+                "refreshToken".into(),
+                or_null(t.refresh_token.as_ref().map(|t| t.expose())),
+            );
+        }
+        o.insert("tokenType".into(), t.token_type.as_str().into());
+        o.insert(
+            "expiresAt".into(),
+            t.expires_at_ms.map_or(Value::Null, Into::into),
+        );
+        o.insert("scope".into(), or_null(t.scope.as_deref()));
+        o
+    }
+
+    /// Silent renewal (`prompt=none`, for a session without a refresh
+    /// token) may replace this session only with the same End-User's: see
+    /// [`check_same_end_user`]. Otherwise `login_required`, whose `reason`
+    /// names the claim that differs: the provider's session is someone
+    /// else's now, and this one must sign in again (or stay as it is).
+    pub fn check_renewal(&self, renewed: &VerifiedIdToken) -> Result<()> {
+        check_same_end_user(&self.id_token, renewed).map_err(|e| e.recode(code::LOGIN_REQUIRED))
     }
 
     pub fn to_stored(&self, client_id: &str, issuer: &str) -> String {
@@ -191,6 +225,36 @@ mod tests {
             },
             dpop_jkt: None,
         }
+    }
+
+    #[test]
+    fn the_refresh_token_reaches_the_app_only_when_exposed() {
+        let s = session(true, Some(9));
+        let hidden = s.tokens_for_app(false);
+        assert!(hidden.get("refreshToken").is_none());
+        assert_eq!(hidden.get("accessToken"), Some(&Value::from("at")));
+        let exposed = s.tokens_for_app(true);
+        assert_eq!(exposed.get("refreshToken"), Some(&Value::from("rt")));
+        assert_eq!(
+            session(false, None).tokens_for_app(true).get("refreshToken"),
+            Some(&Value::Null)
+        );
+    }
+
+    #[test]
+    fn a_renewal_for_another_user_is_login_required_naming_the_claim() {
+        let s = session(false, Some(9));
+        let mut same = s.id_token.clone();
+        same.claims.insert("auth_time".into(), 5u64.into());
+        assert!(s.check_renewal(&same).is_ok());
+        let mut bob = s.id_token.clone();
+        bob.sub = "bob".into();
+        bob.claims.insert("sub".into(), "bob".into());
+        let e = s.check_renewal(&bob).unwrap_err();
+        assert_eq!((e.code(), e.reason()), (code::LOGIN_REQUIRED, Some("sub")));
+        let mut other_aud = s.id_token.clone();
+        other_aud.claims.insert("aud".into(), "other".into());
+        assert_eq!(s.check_renewal(&other_aud).unwrap_err().reason(), Some("aud"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         algs: &algs,
         leeway_s: 60,
         now_s: common::NOW_S,
+        trusted_audiences: &["api".to_string()],
         check_expiry: data.len() % 3 != 0,
     };
     let _ = verify_id_token(token, jwks(), &expected);
