@@ -30,8 +30,16 @@ function saveSettings() {
 }
 
 function clientOptions(s) {
-  // The session survives reloads of this tab (sessionStorage).
-  const common = { redirectUri, tokenStorage: "session", pushedAuthorizationRequests: Boolean(s.par), dpop: Boolean(s.dpop) };
+  // The session survives reloads of this tab (sessionStorage). This page
+  // shows every token it gets, the refresh token too (exposeRefreshToken);
+  // an app leaves that option out: the refresh token then stays inside the library.
+  const common = {
+    redirectUri,
+    tokenStorage: "session",
+    pushedAuthorizationRequests: Boolean(s.par),
+    dpop: Boolean(s.dpop),
+    exposeRefreshToken: true,
+  };
   if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, ...common };
   return { issuer: localConfig.issuer, clientId: localConfig.clientId, ...common };
 }

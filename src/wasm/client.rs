@@ -12,6 +12,7 @@ use super::dpop::Target;
 use super::few::Few;
 use super::frames;
 use super::http::{self, Body, Credentials, Expect};
+use super::login::LoginKind;
 use super::storage::KvStore;
 use crate::config::{
     ClientConfig, ClientOptions, ProviderSource, StorageKind, CLIENT_OPTIONS, ENDPOINT_OPTIONS,
@@ -62,11 +63,12 @@ pub(super) struct Inner {
     pub(super) consuming: RefCell<Few<String, ()>>,
     /// The refresh under way in this page, shared by every caller (single flight).
     pub(super) refreshing: RefCell<Option<Promise>>,
+    /// The silent renewal under way in this page, shared the same way.
+    pub(super) renewing: RefCell<Option<Promise>>,
     pub(super) listeners: RefCell<Vec<(u32, Function)>>,
     pub(super) next_listener: std::cell::Cell<u32>,
-    /// The endpoints came from the document kept with the session, the
-    /// provider being unreachable: see `ensure_online`.
-    pub(super) offline_start: std::cell::Cell<bool>,
+    /// Whether the endpoints may be used: see [`Trust`] and `ensure_online`.
+    pub(super) trust: std::cell::Cell<Trust>,
     /// RFC 9449 §8, §9: the latest `DPoP-Nonce` of each server, by origin.
     pub(super) dpop_nonces: RefCell<Vec<(String, String)>>,
 }
@@ -130,9 +132,9 @@ pub(super) async fn create(options: JsValue) -> Result<AuthClient> {
             "`dpop` needs crypto.subtle and IndexedDB: serve the page over https (or http://localhost)",
         ));
     }
-    let (metadata, offline_start) = match resolve_metadata(&config, &tokens).await? {
-        Endpoints::Current(m) => (m, false),
-        Endpoints::Kept(m) => (m, true),
+    let (metadata, trust) = match resolve_metadata(&config, &tokens).await? {
+        Endpoints::Current(m) => (m, Trust::Confirmed),
+        Endpoints::Kept(m) => (m, Trust::Kept),
     };
     if config.dpop {
         crate::dpop::check_provider_support(metadata.dpop_signing_alg_values_supported.as_deref())?;
@@ -151,9 +153,10 @@ pub(super) async fn create(options: JsValue) -> Result<AuthClient> {
         session: RefCell::new(None),
         consuming: RefCell::new(Few::new()),
         refreshing: RefCell::new(None),
+        renewing: RefCell::new(None),
         listeners: RefCell::new(Vec::new()),
         next_listener: std::cell::Cell::new(0),
-        offline_start: std::cell::Cell::new(offline_start),
+        trust: std::cell::Cell::new(trust),
         dpop_nonces: RefCell::new(Vec::new()),
     });
     inner.restore_session().await;
@@ -167,6 +170,22 @@ pub(super) enum Endpoints {
     /// The discovery document kept with a stored session, because the provider
     /// gave no answer (offline start).
     Kept(ProviderMetadata),
+}
+
+/// How far a client's endpoints may be used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trust {
+    /// From configuration, or a discovery document the provider served.
+    Confirmed,
+    /// From the document kept with the session (an offline start): storage,
+    /// which another script could have written. Nothing taken from it sends
+    /// the browser or a request anywhere until the provider serves the same
+    /// endpoints again (`ensure_online`); the restored session is checked
+    /// only against a key set stored within its lifetime.
+    Kept,
+    /// The provider served other endpoints than the kept ones: the session
+    /// and the kept document were dropped, and nothing of them is used.
+    Refused,
 }
 
 /// The storage key of the discovery document kept with a session.
@@ -221,7 +240,7 @@ async fn resolve_metadata(config: &ClientConfig, tokens: &KvStore) -> Result<End
 /// Fetches and checks the discovery document; also returns its text.
 async fn discover(config: &ClientConfig, issuer: &str) -> Result<(ProviderMetadata, String)> {
     let url = discovery_url(issuer);
-    let expect = Expect::no_store(code::INVALID_DISCOVERY);
+    let expect = Expect::document(code::INVALID_DISCOVERY, "no-store");
     let resp = http::send(
         "GET",
         &url,
@@ -243,25 +262,41 @@ async fn discover(config: &ClientConfig, issuer: &str) -> Result<(ProviderMetada
 }
 
 impl Inner {
-    /// After an offline start, before anything that needs the provider: the
-    /// provider must answer discovery again with the same endpoints (a kept
-    /// document is storage, which another script could have written), and
-    /// the session's ID token is verified against the key set it serves now.
-    /// Offline still: `network_error`, and the session stays.
+    /// Before anything that sends the browser or a request to the provider's
+    /// endpoints. After an offline start the provider must first answer
+    /// discovery again with the same endpoints (a kept document is storage,
+    /// which another script could have written), and the session's ID token
+    /// is then verified against the key set the provider serves now. Offline
+    /// still (no answer, or a 5xx): `network_error` or the like, and the
+    /// session stays. Any other answer that does not confirm the kept
+    /// document (other endpoints, a document that fails its checks): the
+    /// session and the kept document are dropped (`invalid_discovery`).
     pub(super) async fn ensure_online(&self) -> Result<()> {
-        if !self.offline_start.get() {
-            return Ok(());
+        match self.trust.get() {
+            Trust::Confirmed => return Ok(()),
+            Trust::Refused => return Err(endpoints_refused()),
+            Trust::Kept => {}
         }
         let ProviderSource::Issuer(issuer) = &self.config.provider else {
+            self.trust.set(Trust::Confirmed);
             return Ok(());
         };
-        let (fresh, _) = discover(&self.config, issuer).await?;
-        if apply_overrides(fresh, &self.config.endpoints) != self.metadata {
-            return Err(AuthError::new(
-                code::INVALID_DISCOVERY,
-                "the provider's endpoints are not the ones kept with the session: create the client again",
-            ));
+        let refusal = match discover(&self.config, issuer).await {
+            Ok((fresh, _)) => {
+                (apply_overrides(fresh, &self.config.endpoints) != self.metadata).then(endpoints_refused)
+            }
+            Err(e) if super::session::is_unreachable(&e) || e.status().is_some_and(|s| s >= 500) => {
+                return Err(e)
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refusal {
+            self.trust.set(Trust::Refused);
+            self.forget_session().await;
+            let _ = self.tokens.remove(&discovery_key(issuer)).await;
+            return Err(e);
         }
+        self.trust.set(Trust::Confirmed);
         let raw = self
             .session
             .borrow()
@@ -272,15 +307,38 @@ impl Inner {
                 .verify(&raw, None, None, false, super::session::TokenFrom::Storage)
                 .await
             {
-                if !super::session::is_unreachable(&e) {
+                if super::session::is_unreachable(&e) {
+                    // The endpoints are confirmed; the session is checked next time.
+                    self.trust.set(Trust::Kept);
+                } else {
                     self.forget_session().await;
                 }
                 return Err(e);
             }
         }
-        self.offline_start.set(false);
         Ok(())
     }
+
+    /// The endpoints may be used to send the browser somewhere now, without
+    /// waiting for the provider (`buildLogoutUrl` is synchronous): only when
+    /// confirmed.
+    pub(super) fn endpoints_confirmed(&self) -> Result<()> {
+        match self.trust.get() {
+            Trust::Confirmed => Ok(()),
+            Trust::Kept => Err(AuthError::new(
+                code::NETWORK_ERROR,
+                "the provider has not been reached since this page started offline: its endpoints are not confirmed yet",
+            )),
+            Trust::Refused => Err(endpoints_refused()),
+        }
+    }
+}
+
+fn endpoints_refused() -> AuthError {
+    AuthError::new(
+        code::INVALID_DISCOVERY,
+        "the provider's endpoints are not the ones kept with the session: the session was dropped; create the client again",
+    )
 }
 
 /// What an operation of the API runs: its future, boxed.
@@ -327,6 +385,10 @@ fn client_options(o: &JsValue) -> Result<ClientOptions> {
         v if v.is_undefined() || v.is_null() => None,
         v => Some(super::strings(&v, "idTokenSigningAlgs")?),
     };
+    let trusted_audiences = match option(o, "trustedAudiences") {
+        v if v.is_undefined() || v.is_null() => None,
+        v => Some(super::strings(&v, "trustedAudiences")?),
+    };
     let mut r = super::FirstError::default();
     let options = ClientOptions {
         issuer: r.text(o, "issuer"),
@@ -354,6 +416,8 @@ fn client_options(o: &JsValue) -> Result<ClientOptions> {
         silent_timeout_ms: r.number(o, "silentTimeoutMs"),
         pushed_authorization_requests: r.flag(o, "pushedAuthorizationRequests"),
         dpop: r.flag(o, "dpop"),
+        trusted_audiences,
+        expose_refresh_token: r.flag(o, "exposeRefreshToken"),
     };
     r.finish(options)
 }
@@ -441,7 +505,7 @@ impl AuthClient {
                 let _ = Reflect::set(&result, &"appState".into(), &JsValue::UNDEFINED);
                 return Ok(result.into());
             }
-            inner.finish_login(&url, false).await
+            inner.finish_login(&url, LoginKind::Redirect).await
         })
     }
 
@@ -469,7 +533,7 @@ impl AuthClient {
         #[wasm_bindgen(unchecked_param_type = "CheckSessionOptions | undefined")] opts: JsValue,
     ) -> Promise {
         let inner = self.inner.clone();
-        spawn(async move { Ok(inner.silent_login(&opts).await?.into()) })
+        spawn(async move { Ok(inner.silent_login(&opts, LoginKind::Silent).await?.into()) })
     }
 
     /// The tokens of the signed-in session, or `null`.
@@ -478,25 +542,9 @@ impl AuthClient {
         let session = self.inner.session.borrow();
         match session.as_ref() {
             None => Ok(JsValue::NULL),
-            Some(s) => {
-                // (A JSON object built here rather than a derived Serialize.)
-                let t = &s.tokens;
-                let or_null = |v: Option<&str>| v.map_or(crate::json::Value::Null, Into::into);
-                let mut o = crate::json::Object::new();
-                o.insert("accessToken".into(), t.access_token.expose().into());
-                o.insert("idToken".into(), or_null(t.id_token.as_ref().map(|t| t.expose())));
-                o.insert(
-                    "refreshToken".into(),
-                    or_null(t.refresh_token.as_ref().map(|t| t.expose())),
-                );
-                o.insert("tokenType".into(), t.token_type.as_str().into());
-                o.insert(
-                    "expiresAt".into(),
-                    t.expires_at_ms.map_or(crate::json::Value::Null, Into::into),
-                );
-                o.insert("scope".into(), or_null(t.scope.as_deref()));
-                Ok(object_to_js(o))
-            }
+            Some(s) => Ok(object_to_js(
+                s.tokens_for_app(self.inner.config.expose_refresh_token),
+            )),
         }
     }
 
@@ -546,6 +594,8 @@ impl AuthClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "LogoutOptions | undefined")] opts: JsValue,
     ) -> Result<String, JsValue> {
+        // Never a URL from a kept discovery document the provider has not confirmed.
+        self.inner.endpoints_confirmed()?;
         Ok(self.inner.logout_url(&opts)?)
     }
 
@@ -564,6 +614,14 @@ impl AuthClient {
             let return_to = option(&opts, "returnTo").as_string();
             if let Some(r) = &return_to {
                 check_return_to(r, &inner.config.redirect_uri, page_origin().as_deref())?;
+            }
+            // After an offline start, the kept document's end_session_endpoint
+            // is storage until the provider confirms it: without that, the
+            // session ends here only, and nothing navigates.
+            if let Err(e) = inner.ensure_online().await {
+                inner.forget_session().await;
+                inner.forget_dpop_key().await;
+                return Err(e);
             }
             let target = match inner.logout_url(&opts) {
                 Ok(url) => Some(url),
@@ -729,11 +787,7 @@ impl AuthClient {
                     }
                     Target::App(&request, &token)
                 }
-                None => Target::Get(
-                    &userinfo,
-                    &token,
-                    Expect::no_store(code::INVALID_USERINFO_RESPONSE),
-                ),
+                None => Target::Get(&userinfo, &token, Expect::secret(code::INVALID_USERINFO_RESPONSE)),
             };
             let resp = inner.send_with_proof(target, key.as_ref()).await?;
             if app.is_some() {
@@ -779,13 +833,17 @@ impl Inner {
                 s.tokens.refresh_token.is_some(),
             ))
         };
+        if inner.trust.get() == Trust::Refused {
+            // The session went with the refused endpoints: say why.
+            return Err(endpoints_refused().into());
+        }
         let (token, fresh, can_refresh) = current(inner)?;
         if fresh && !force {
             return Ok(token);
         }
         if can_refresh {
             JsFuture::from(Inner::refresh_shared(inner, scope, !force)).await?;
-        } else if !inner.silent_login(&JsValue::UNDEFINED).await? {
+        } else if JsFuture::from(Inner::renew_shared(inner)).await?.as_bool() != Some(true) {
             // No refresh token: silent authentication was the way to a new
             // access token, and the provider wants the user.
             return Err(AuthError::new(
@@ -795,6 +853,24 @@ impl Inner {
             .into());
         }
         Ok(current(inner)?.0)
+    }
+
+    /// One silent renewal (a session without a refresh token) for every
+    /// caller in this page: callers arriving while one is under way get the
+    /// same promise (one iframe, one code exchange). Resolves to whether the
+    /// provider renewed the session.
+    fn renew_shared(inner: &Rc<Inner>) -> Promise {
+        if let Some(p) = inner.renewing.borrow().as_ref() {
+            return p.clone();
+        }
+        let this = inner.clone();
+        let renewal = promise(Box::pin(async move {
+            let renewed = this.silent_login(&JsValue::UNDEFINED, LoginKind::Renewal).await;
+            this.renewing.replace(None);
+            Ok(renewed?.into())
+        }));
+        inner.renewing.replace(Some(renewal.clone()));
+        renewal
     }
 
     /// RFC 7009: revokes the refresh token (and, with `access`, the access
@@ -817,7 +893,7 @@ impl Inner {
         }
         for (token, hint) in tokens {
             let req = revocation_request(&endpoint, &self.config.client_id, &token, hint);
-            let expect = Expect::no_store(code::REVOCATION_FAILED);
+            let expect = Expect::secret(code::REVOCATION_FAILED);
             let resp = self.send_with_proof(Target::Token(&req, expect), None).await?;
             // §2.2: 200 for a revoked token and for one that was invalid already.
             if resp.status != 200 {

@@ -178,13 +178,7 @@ impl Inner {
                 Body::None,
                 expect,
             ),
-            Target::App(r, token) => (
-                r.method(),
-                r.url(),
-                Some(token),
-                Body::App(r),
-                Expect::no_store(""),
-            ),
+            Target::App(r, token) => (r.method(), r.url(), Some(token), Body::App(r), Expect::secret("")),
         };
         let mut retried = false;
         loop {

@@ -28,7 +28,7 @@ async function readCapped(response, cap) {
   for (const c of chunks) { all.set(c, at); at += c.byteLength; }
   return new TextDecoder().decode(all);
 }
-export async function httpSend(method, url, contentType, body, authorization, dpop, timeoutMs, cache, cap, request) {
+export async function httpSend(method, url, contentType, body, authorization, dpop, timeoutMs, cache, cap, request, redirect) {
   const controller = new AbortController();
   let timedOut = false;
   const timer = request ? 0 : setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
@@ -48,8 +48,14 @@ export async function httpSend(method, url, contentType, body, authorization, dp
       if (dpop) headers.DPoP = dpop;
       response = await fetch(url, {
         method, headers, body: body === undefined ? undefined : body,
-        credentials: "omit", cache, redirect: "follow", signal: controller.signal,
+        credentials: "omit", cache, redirect, signal: controller.signal,
       });
+      // redirect "manual": a redirect is answered, never followed (status 0
+      // where the browser hides it: an opaque redirect).
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+        try { response.body && response.body.cancel().catch(() => {}); } catch {}
+        return { redirected: true, status: response.status };
+      }
     }
     const text = request ? "" : await readCapped(response, cap);
     const h = (name) => response.headers.get(name);
@@ -65,14 +71,25 @@ export function newRequest(input, init) { return new Request(input, init); }
 
 // ---- src/wasm/frames.rs ----
 const WAITING = "__oidcPkceWaiting";
+// The popup of this page's login under way: one at a time, each with its own
+// window name (a second window.open with the same name would take it over).
+let popupOpen = null;
+// A popup window; null when the browser blocked it; undefined when this
+// page's popup login is still open (it is brought to the front instead).
 export function openPopup() {
+  if (popupOpen && !popupOpen.closed) {
+    try { popupOpen.focus(); } catch {}
+    return undefined;
+  }
   const w = 500, h = 650;
   const left = Math.max(0, (screen.width - w) / 2), top = Math.max(0, (screen.height - h) / 2);
+  const name = "oidc-pkce-" + Date.now().toString(36) + Math.random().toString(36).slice(2);
   try {
-    return window.open("about:blank", "oidc-pkce-popup", `popup,width=${w},height=${h},left=${left},top=${top}`) || null;
+    popupOpen = window.open("about:blank", name, `popup,width=${w},height=${h},left=${left},top=${top}`) || null;
   } catch {
-    return null;
+    popupOpen = null;
   }
+  return popupOpen;
 }
 export function openFrame() {
   if (typeof document === "undefined" || !document.body) return null;
@@ -88,12 +105,13 @@ export function go(target, url) {
   if (target instanceof HTMLIFrameElement) target.src = url; else target.location.replace(url);
 }
 export function dispose(target) {
+  if (target === popupOpen) popupOpen = null;
   try { if (target instanceof HTMLIFrameElement) target.remove(); else target.close(); } catch {}
 }
-// Resolves { url } once the window shows a URL under redirectUri (or the
-// redirect page hands it over), { closed: true } if the user closed it,
-// { timeout: true } after timeoutMs.
-export function waitForRedirect(target, redirectUri, timeoutMs) {
+// Resolves { url } once the window shows a URL that `arrived(url)` (the
+// core's judgement) takes for the callback, or the redirect page hands one
+// over; { closed: true } if the user closed it; { timeout: true } after timeoutMs.
+export function waitForRedirect(target, arrived, timeoutMs) {
   const win = () => (target instanceof HTMLIFrameElement ? target.contentWindow : target);
   globalThis[WAITING] = (globalThis[WAITING] || 0) + 1;
   return new Promise((resolve) => {
@@ -117,7 +135,7 @@ export function waitForRedirect(target, redirectUri, timeoutMs) {
       if (!w || w.closed) return done({ closed: true });
       let href = null;
       try { href = w.location.href; } catch {}
-      if (href && href.startsWith(redirectUri) && /[?#]/.test(href.slice(redirectUri.length))) return done({ url: href });
+      if (href && arrived(href)) return done({ url: href });
       if (Date.now() - started > timeoutMs) done({ timeout: true });
     }, 50);
   });

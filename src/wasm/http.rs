@@ -8,8 +8,8 @@ use wasm_bindgen::prelude::*;
 use crate::error::{code, AuthError, Result};
 use crate::json::MAX_BODY_BYTES;
 
-// `httpSend` resolves (never rejects) to { status, body, cacheControl } or
-// { failure, timedOut }. `body` is null when the answer is past `cap` bytes:
+// `httpSend` resolves (never rejects) to { status, body, cacheControl },
+// { redirected, status } (redirect mode "manual") or { failure, timedOut }. `body` is null when the answer is past `cap` bytes:
 // by its Content-Length before anything is read, else while streaming, so an
 // endless or huge answer is never held whole in memory; the stream is then
 // cancelled, which closes the connection. The timeout covers the whole body.
@@ -31,6 +31,7 @@ extern "C" {
         cache: &str,
         cap: u32,
         request: Option<&web_sys::Request>,
+        redirect: &str,
     ) -> js_sys::Promise;
 }
 
@@ -71,19 +72,39 @@ pub struct HttpResponse {
 /// What one request expects of its answer.
 #[derive(Clone, Copy)]
 pub struct Expect {
-    /// The error code for an answer past the size cap: the endpoint's
-    /// `invalid_…` code (`invalid_token_response`, `invalid_jwks`…).
+    /// The error code for an answer past the size cap, or a redirect: the
+    /// endpoint's `invalid_…` code (`invalid_token_response`, `invalid_jwks`…).
     pub invalid: &'static str,
     /// The fetch `cache` mode: `"no-store"` for everything that carries a
     /// secret or must be current; `"default"` or `"no-cache"` for key sets.
     pub cache: &'static str,
+    /// The fetch `redirect` mode.
+    redirect: &'static str,
 }
 
 impl Expect {
-    pub const fn no_store(invalid: &'static str) -> Expect {
+    /// A request that carries a code, a verifier or a token (token, PAR,
+    /// revocation, userinfo): never stored by a cache, and never sent on to
+    /// where a redirect points. Fetch would follow a 307 or 308 with the same
+    /// body (the code and `code_verifier`, the refresh token) to any place
+    /// the answer names (RFC 9110 §15.4.8: "the user agent MUST NOT change
+    /// the request method"; RFC 9700 §4.12 tells the same story of a 307 that
+    /// forwards credentials); such an answer is an error of the endpoint instead.
+    pub const fn secret(invalid: &'static str) -> Expect {
         Expect {
             invalid,
             cache: "no-store",
+            redirect: "manual",
+        }
+    }
+
+    /// A public document (discovery, key set), judged by its content: a
+    /// redirect is followed, as for any document the web serves.
+    pub const fn document(invalid: &'static str, cache: &'static str) -> Expect {
+        Expect {
+            invalid,
+            cache,
+            redirect: "follow",
         }
     }
 }
@@ -137,6 +158,7 @@ pub async fn send(
         expect.cache,
         MAX_BODY_BYTES as u32,
         request,
+        expect.redirect,
     );
     let out = wasm_bindgen_futures::JsFuture::from(promise)
         .await
@@ -157,6 +179,15 @@ pub async fn send(
             )
         });
     }
+    let status = field(&out, "status").as_f64().unwrap_or(0.0) as u16;
+    if field(&out, "redirected").is_truthy() {
+        let e = AuthError::new(
+            expect.invalid,
+            msg!("{url} answered with a redirect: a request that carries a code, a verifier or a token is never sent on"),
+        );
+        // (An opaque redirect hides its status: 0.)
+        return Err(if status == 0 { e } else { e.with_status(status) });
+    }
     let Some(body) = field(&out, "body").as_string() else {
         return Err(AuthError::new(
             expect.invalid,
@@ -164,7 +195,7 @@ pub async fn send(
         ));
     };
     Ok(HttpResponse {
-        status: field(&out, "status").as_f64().unwrap_or(0.0) as u16,
+        status,
         body,
         cache_control: field(&out, "cacheControl").as_string(),
         dpop_nonce: field(&out, "dpopNonce").as_string(),

@@ -13,13 +13,30 @@ use super::frames::{self, Outcome};
 use super::http::Expect;
 use super::session::TokenFrom;
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
-use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
+use crate::callback::{
+    parse_callback_url, user_must_interact, validate_authorization_response, AuthorizationResponse,
+};
 use crate::config::DEFAULT_POPUP_TIMEOUT_MS;
 use crate::error::{code, AuthError, Result};
 use crate::par;
 use crate::session::Session;
 use crate::token::{authorization_code_request, parse_token_response};
 use crate::transaction::{find_by_state, key_prefix, stale_keys, StateLookup, Transaction};
+
+/// Which kind of login a callback completes, which decides what it may do
+/// to the session already here.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum LoginKind {
+    /// `handleRedirectCallback`: a login that fails leaves no session behind.
+    Redirect,
+    /// `loginWithPopup`: a failure leaves the session here as it was.
+    Popup,
+    /// `checkSession`: asks the provider; a failure leaves the session as it was.
+    Silent,
+    /// Silent renewal of this session (no refresh token): as `Silent`, and
+    /// only the same End-User may replace it (`Session::check_renewal`).
+    Renewal,
+}
 
 impl Inner {
     /// The storage key prefix of this client's pending logins (issuer and client id).
@@ -33,19 +50,7 @@ impl Inner {
             AuthorizeOptions::default()
         } else {
             check_keys(&opts, crate::config::LOGIN_OPTIONS, "the login options")?;
-            // `extraParams` through JSON (its values: strings, numbers, booleans).
-            let extra = match option(&opts, "extraParams") {
-                v if v.is_undefined() || v.is_null() => None,
-                v => match js_sys::JSON::stringify(&v).ok().and_then(|t| t.as_string()) {
-                    Some(t) if v.is_object() => match crate::json::parse(&t) {
-                        Ok(crate::json::Value::Object(m)) => Some(m),
-                        _ => None,
-                    },
-                    _ => None,
-                }
-                .map(Some)
-                .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`extraParams` must be an object"))?,
-            };
+            let extra = extra_params(&option(&opts, "extraParams"))?;
             let app_state = app_state_json(&option(&opts, "appState"))?;
             let mut r = super::FirstError::default();
             let read = AuthorizeOptions {
@@ -73,7 +78,7 @@ impl Inner {
             None => authorization_url(&self.metadata.authorization_endpoint, &params)?,
             Some(endpoint) => {
                 let req = par::pushed_authorization_request(endpoint, &params);
-                let expect = Expect::no_store(code::INVALID_PAR_RESPONSE);
+                let expect = Expect::secret(code::INVALID_PAR_RESPONSE);
                 let resp = self.send_with_proof(Target::Token(&req, expect), None).await?;
                 let request_uri = par::parse_pushed_response(resp.status, &resp.body)?;
                 par::authorization_url(&self.metadata.authorization_endpoint, &tx.client_id, &request_uri)?
@@ -149,17 +154,16 @@ impl Inner {
         Ok(tx)
     }
 
-    /// Completes a login from its callback URL. `silent`: a failure leaves an
-    /// existing session as it is (silent authentication only asks).
-    pub(super) async fn finish_login(self: &Rc<Self>, url: &str, silent: bool) -> Result<JsValue> {
+    /// Completes a login of `kind` from its callback URL.
+    pub(super) async fn finish_login(self: &Rc<Self>, url: &str, kind: LoginKind) -> Result<JsValue> {
         let response = parse_callback_url(url)?;
         self.ensure_online().await?;
         // A callback that matches no pending login (crafted, replayed) is
         // refused here and leaves the current session alone: a link cannot
         // sign the user out.
         let tx = self.take_transaction(response.state.as_deref()).await?;
-        let result = self.complete_login(response, tx).await;
-        if result.is_err() && !silent {
+        let result = self.complete_login(response, tx, kind).await;
+        if result.is_err() && kind == LoginKind::Redirect {
             // A login that was under way and failed leaves no session behind.
             self.forget_session().await;
         }
@@ -170,7 +174,14 @@ impl Inner {
     /// by the caller), then the code exchange here. The popup is closed
     /// whatever happens.
     pub(super) async fn login_in_popup(self: &Rc<Self>, popup: JsValue, opts: JsValue) -> Result<JsValue> {
-        if popup.is_null() || popup.is_undefined() {
+        if popup.is_undefined() {
+            // (Nothing was opened: the other login's popup was brought to the front.)
+            return Err(AuthError::new(
+                code::POPUP_IN_PROGRESS,
+                "another loginWithPopup() of this page is still open: it was brought to the front",
+            ));
+        }
+        if popup.is_null() {
             return Err(AuthError::new(
                 code::POPUP_BLOCKED,
                 "the browser did not open the popup: call loginWithPopup() from a click handler",
@@ -191,7 +202,7 @@ impl Inner {
         let outcome = frames::wait(&popup, &self.config.redirect_uri, timeout).await;
         frames::dispose(&popup);
         match outcome {
-            Outcome::Url(url) => self.finish_login(&url, false).await,
+            Outcome::Url(url) => self.finish_login(&url, LoginKind::Popup).await,
             Outcome::Closed => Err(AuthError::new(
                 code::POPUP_CLOSED,
                 "the popup was closed before the login completed",
@@ -206,8 +217,9 @@ impl Inner {
     /// Silent authentication (OIDC Core §3.1.2.1, `prompt=none`) in a hidden
     /// iframe: `true` when the provider's session signed the user in (the code
     /// exchanged, the ID token verified); `false` when the provider says the
-    /// user must interact, and the session here is left as it is.
-    pub(super) async fn silent_login(self: &Rc<Self>, opts: &JsValue) -> Result<bool> {
+    /// user must interact, and the session here is left as it is. `kind`:
+    /// `Silent` or `Renewal`.
+    pub(super) async fn silent_login(self: &Rc<Self>, opts: &JsValue, kind: LoginKind) -> Result<bool> {
         let timeout = timeout_option(opts, self.config.silent_timeout_ms)?;
         let login = js_sys::Object::new();
         if opts.is_object() {
@@ -231,10 +243,10 @@ impl Inner {
         let outcome = frames::wait(&frame, &self.config.redirect_uri, timeout).await;
         frames::dispose(&frame);
         match outcome {
-            Outcome::Url(url) => match self.finish_login(&url, true).await {
+            Outcome::Url(url) => match self.finish_login(&url, kind).await {
                 Ok(_) => Ok(true),
                 // OIDC Core §3.1.2.6: the End-User must interact first.
-                Err(e) if SILENT_REFUSALS.contains(&e.code()) => Ok(false),
+                Err(e) if user_must_interact(&e) => Ok(false),
                 Err(e) => Err(e),
             },
             Outcome::Closed => Ok(false),
@@ -255,6 +267,7 @@ impl Inner {
         self: &Rc<Self>,
         response: AuthorizationResponse,
         tx: Transaction,
+        kind: LoginKind,
     ) -> Result<JsValue> {
         let m = &self.metadata;
         let code = validate_authorization_response(
@@ -279,7 +292,7 @@ impl Inner {
         };
         let req =
             authorization_code_request(&m.token_endpoint, self.config.token_request_encoding, &tx, &code);
-        let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
+        let expect = Expect::secret(code::INVALID_TOKEN_RESPONSE);
         let resp = self
             .send_with_proof(Target::Token(&req, expect), key.as_ref())
             .await?;
@@ -302,13 +315,30 @@ impl Inner {
         let id_token = self
             .verify(&raw, Some(&tx.nonce), tx.max_age, true, TokenFrom::Provider)
             .await?;
+        if kind == LoginKind::Renewal {
+            // The provider's session may be someone else's by now: a
+            // renewal never switches the user (nothing is stored).
+            match self.session.borrow().as_ref() {
+                Some(current) => current.check_renewal(&id_token)?,
+                None => {
+                    return Err(AuthError::new(
+                        code::LOGIN_REQUIRED,
+                        "the session ended while it was being renewed",
+                    ))
+                }
+            }
+        }
         self.store_session(Session {
             tokens,
             id_token,
             dpop_jkt: key.map(|k| k.jkt.clone()),
         })
         .await?;
-        self.emit("signed_in");
+        self.emit(if kind == LoginKind::Renewal {
+            "refreshed"
+        } else {
+            "signed_in"
+        });
 
         let result = js_sys::Object::new();
         // The app's JSON text, parsed by the browser: keys in the app's order.
@@ -320,14 +350,6 @@ impl Inner {
         Ok(result.into())
     }
 }
-
-/// The provider's answers to `prompt=none` that mean "not without the user".
-const SILENT_REFUSALS: &[&str] = &[
-    "login_required",
-    "interaction_required",
-    "consent_required",
-    "account_selection_required",
-];
 
 /// `opts.timeoutMs`, or `default`.
 fn timeout_option(opts: &JsValue, default: u32) -> Result<f64> {
@@ -352,13 +374,62 @@ fn no_pending_login() -> AuthError {
 
 /// The app's `appState` as the JSON text `JSON.stringify` makes of it (it
 /// must survive storage, and come back with its keys in the app's order).
+/// Refused here, before the user is sent anywhere, if the text would not come
+/// back: a login must not end in `missing_transaction` because of what the
+/// app put in it. (JSON.stringify escapes lone surrogates, `"\ud800"`, since
+/// ES2019; an engine that does not would hand over text that is not UTF-16.)
 fn app_state_json(value: &JsValue) -> Result<Option<String>> {
     if value.is_undefined() {
         return Ok(None);
     }
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .map(Some)
-        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable"))
+    let refused = || AuthError::new(code::INVALID_CONFIG, "`appState` must be JSON-serializable");
+    let text = js_sys::JSON::stringify(value).map_err(|_| refused())?;
+    if !text.is_valid_utf16() {
+        return Err(refused());
+    }
+    match text.as_string() {
+        Some(t) if crate::json::is_app_json(&t) => Ok(Some(t)),
+        _ => Err(refused()),
+    }
+}
+
+/// `extraParams`: an object whose values are strings, numbers or booleans
+/// (`null` skips one), read through JSON; which names and values are
+/// allowed is the core's (`authorize::authorization_request`). A string
+/// that is not well-formed UTF-16 (a lone surrogate) cannot go in a URL as
+/// it is: refused by name rather than silently changed.
+fn extra_params(value: &JsValue) -> Result<Option<crate::json::Object>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(AuthError::new(
+            code::INVALID_CONFIG,
+            "`extraParams` must be an object",
+        ));
+    }
+    for entry in js_sys::Object::entries(value.unchecked_ref()).iter() {
+        let pair = js_sys::Array::from(&entry);
+        if let Some(text) = pair.get(1).dyn_ref::<js_sys::JsString>() {
+            if !text.is_valid_utf16() {
+                return Err(AuthError::new(
+                    code::INVALID_CONFIG,
+                    msg!(
+                        "`extraParams.{}` has a lone surrogate: it is not text a URL can carry",
+                        pair.get(0).as_string().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+    let text = js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string());
+    match text.as_deref().map(crate::json::parse) {
+        Some(Ok(crate::json::Value::Object(m))) => Ok(Some(m)),
+        // (A value of a value with a lone surrogate, or one JSON cannot write:
+        // the core would refuse it as not a string, number or boolean anyway.)
+        _ => Err(AuthError::new(
+            code::INVALID_CONFIG,
+            "`extraParams` must be an object of strings, numbers and booleans",
+        )),
+    }
 }

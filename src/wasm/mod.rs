@@ -55,6 +55,10 @@ async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, 
         .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`jwks` must be a key set object"))?;
     let jwks = crate::jwks::parse_jwks(&jwks_json)?;
     let algs = crate::id_token::allowed_algs(algorithms.as_deref(), None);
+    let trusted_audiences = match client::option(&options, "trustedAudiences") {
+        v if v.is_undefined() || v.is_null() => Vec::new(),
+        v => strings(&v, "trustedAudiences")?,
+    };
     let nonce = text(&options, "nonce")?;
     let expected = crate::id_token::Expected {
         issuer: &issuer,
@@ -64,6 +68,7 @@ async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, 
         algs: &algs,
         leeway_s: seconds(&options, "leeway")?.unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
         now_s: (js_sys::Date::now() / 1000.0) as u64,
+        trusted_audiences: &trusted_audiences,
         check_expiry: true,
     };
     let verified = session::verify_with(&id_token, &jwks, &expected).await?;

@@ -117,7 +117,7 @@ impl Inner {
         };
         let mut attempt = 0;
         let resp = loop {
-            let expect = Expect::no_store(code::INVALID_TOKEN_RESPONSE);
+            let expect = Expect::secret(code::INVALID_TOKEN_RESPONSE);
             match self
                 .send_with_proof(Target::Token(&req, expect), key.as_ref())
                 .await

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::client::{now_ms, Inner};
+use super::client::{now_ms, Inner, Trust};
 use super::few::Few;
 use super::handoff;
 use super::http::{self, Body, Credentials, Expect};
@@ -50,10 +50,7 @@ impl Inner {
     async fn fetch_jwks(&self, revalidate: bool) -> Result<JwkSet> {
         let uri = self.jwks_uri()?;
         let cache = if revalidate { "no-cache" } else { "default" };
-        let expect = Expect {
-            invalid: code::INVALID_JWKS,
-            cache,
-        };
+        let expect = Expect::document(code::INVALID_JWKS, cache);
         let resp = http::send(
             "GET",
             uri,
@@ -102,6 +99,17 @@ impl Inner {
     /// reached (a planted key set must not vouch for a planted session): the
     /// stored set serves it only when the fetch gets no answer (offline start).
     pub(super) async fn jwks(&self, from: TokenFrom) -> Result<JwkSet> {
+        if self.trust.get() != Trust::Confirmed {
+            // The jwks_uri is from a kept discovery document the provider has
+            // not confirmed: nothing is fetched from it, and only a key set
+            // stored within its lifetime may vouch (offline start).
+            return self.stored_jwks().await.ok_or_else(|| {
+                AuthError::new(
+                    code::NETWORK_ERROR,
+                    "the provider could not be reached, and no key set is kept to check the session with",
+                )
+            });
+        }
         let uri = self.jwks_uri()?;
         let now = now_ms();
         let in_page = JWKS.with(|j| {
@@ -145,10 +153,14 @@ impl Inner {
             algs: &self.algs,
             leeway_s: self.config.leeway_s,
             now_s: now_ms() / 1000,
+            trusted_audiences: &self.config.trusted_audiences,
             check_expiry,
         };
         match verify_with(raw, &set, &expected).await {
-            Err(e) if matches!(e.reason(), Some(reason::SIGNATURE | reason::KID)) => {
+            Err(e)
+                if matches!(e.reason(), Some(reason::SIGNATURE | reason::KID))
+                    && self.trust.get() == Trust::Confirmed =>
+            {
                 let fresh = self.fetch_jwks(true).await?;
                 verify_with(raw, &fresh, &expected).await
             }
