@@ -343,6 +343,7 @@ describe("5. popups", () => {
   it("a root redirectUri does not match another page of the origin", async () => {
     const page = await newPage(world);
     const popup = await clickLoginWithPopup(page, opts({ clientId: "root", redirectUri: `${world.app.url}/` }), { timeoutMs: 4000 });
+    await popup.waitForSelector("input[name=login]"); // at the provider: the library is done navigating it
     await popup.goto(`${world.appPage}?code=planted&state=planted`);
     await popup.waitForTimeout(400);
     await popup.close();
