@@ -79,6 +79,16 @@ export type AuthClientOptions = (
    * Default false.
    */
   dpop?: boolean;
+  /**
+   * Audiences an ID token may list besides `clientId` (OIDC Core §3.1.3.7 step 3). Default none: a
+   * token naming anyone else is `invalid_id_token`, reason `aud`.
+   */
+  trustedAudiences?: string[];
+  /**
+   * `getTokens()` includes `refreshToken`. Default false: the refresh token stays inside the library
+   * (set it only to hand the refresh token to native code).
+   */
+  exposeRefreshToken?: boolean;
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -131,7 +141,8 @@ export interface RedirectResult<TAppState = unknown> {
 export interface Tokens {
   accessToken: string;
   idToken: string | null;
-  refreshToken: string | null;
+  /** Only with `exposeRefreshToken: true` (`null` without a refresh token). */
+  refreshToken?: string | null;
   tokenType: string;
   /** Epoch milliseconds (from `expires_in`, else `defaultExpiresIn`). */
   expiresAt: number | null;
@@ -213,7 +224,8 @@ export interface AuthClient {
   /**
    * Signs in through a popup; the page does not navigate. Call it from a click handler: the popup
    * is opened at once, and browsers block popups opened later. Rejects with `popup_blocked`,
-   * `popup_closed`, `timeout`, or the callback's error (`access_denied`, …); the popup is closed.
+   * `popup_closed`, `popup_in_progress` (another popup login of this page is open), `timeout`, or the
+   * callback's error (`access_denied`, …); the popup is closed and a session already here stays.
    */
   loginWithPopup<TAppState = unknown>(opts?: PopupLoginOptions<TAppState>): Promise<RedirectResult<TAppState>>;
   /**
@@ -271,6 +283,8 @@ export interface VerifyIdTokenOptions {
   leeway?: number;
   /** Allowed algorithms. Default RS256. */
   algorithms?: SigningAlgorithm[];
+  /** Audiences the token may list besides `clientId`. Default none. */
+  trustedAudiences?: string[];
 }
 
 /** The codes this library gives its errors (README, "Errors"). */
@@ -295,6 +309,7 @@ export type LibraryErrorCode =
   | "module_load_failed"
   | "popup_blocked"
   | "popup_closed"
+  | "popup_in_progress"
   | "revocation_failed"
   | "invalid_par_response";
 
@@ -353,7 +368,10 @@ export interface AuthError extends Error {
   errorUri?: string;
   /** HTTP status, for errors from an HTTP response. */
   status?: number;
-  /** For `invalid_id_token`: the check that failed. */
+  /**
+   * For `invalid_id_token`: the check that failed; for `login_required` from a silent renewal, the
+   * claim that names another user.
+   */
   reason?: IdTokenFailureReason;
 }
 
