@@ -11,7 +11,7 @@
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug build, no wasm-opt)
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 // Vite's own bundler; its minifier (oxc) is the one Vite uses for production builds.
@@ -30,15 +30,24 @@ function run(cmd, args) {
 
 // `--crate-type cdylib` here, rather than in Cargo.toml: with ["cdylib", "rlib"]
 // cargo silently drops LTO.
-function buildModule(crate, features, outDir) {
+function buildModule(crate, features, outDir, { types = false } = {}) {
   run("cargo", [
     "rustc", "-p", crate, "--lib", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib",
     ...features, ...(dev ? [] : ["--release"]),
   ]);
   const name = crate.replaceAll("-", "_");
   const wasmIn = join(root, "target", "wasm32-unknown-unknown", profile, `${name}.wasm`);
-  // No generated .d.ts: the package's types are js/index.d.ts, the documented API only.
-  run("wasm-bindgen", [wasmIn, "--out-dir", outDir, "--target", "web", "--no-typescript", ...(dev ? [] : ["--remove-name-section", "--remove-producers-section"])]);
+  // The package's types are js/index.d.ts, the documented API only. The
+  // generated .d.ts of the core is not shipped: the driver is type-checked
+  // against it (tests/driver-types.test.mjs), from target/driver-types/.
+  run("wasm-bindgen", [wasmIn, "--out-dir", outDir, "--target", "web", ...(types ? [] : ["--no-typescript"]), ...(dev ? [] : ["--remove-name-section", "--remove-producers-section"])]);
+  if (types) {
+    const dir = join(root, "target", "driver-types", relative(pkg, outDir));
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(outDir, `${name}.d.ts`), join(dir, `${name}.d.ts`));
+    rmSync(join(outDir, `${name}.d.ts`));
+    rmSync(join(outDir, `${name}_bg.wasm.d.ts`), { force: true });
+  }
   const wasmOut = join(outDir, `${name}_bg.wasm`);
   if (!dev) {
     // npm binaryen: Debian's wasm-opt (108) emits modules that fail to load.
@@ -70,13 +79,17 @@ mkdirSync(pkg);
 // The main module: the client, without the pure-Rust verifier; and the same
 // without the errors' messages, for production builds.
 const production = join(pkg, "production");
-buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg);
+buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg, { types: true });
 buildModule("oidc-pkce", ["--no-default-features", "--features", "browser,terse"], production);
-// The fallback verifier, loaded by src/wasm/signature.rs only without crypto.subtle.
-buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"));
+// The fallback verifier, loaded by the driver (js/driver/io.js) only without crypto.subtle.
+buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"), { types: true });
 
-copyFileSync(join(root, "js", "index.js"), join(pkg, "index.js"));
-copyFileSync(join(root, "js", "index.js"), join(production, "index.js"));
+// The entry and the driver (js/driver/), bundled into index.js below.
+for (const dir of [pkg, production]) {
+  copyFileSync(join(root, "js", "index.js"), join(dir, "index.js"));
+  mkdirSync(join(dir, "driver"), { recursive: true });
+  for (const f of readdirSync(join(root, "js", "driver"))) copyFileSync(join(root, "js", "driver", f), join(dir, "driver", f));
+}
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
 copyFileSync(join(root, "js", "README.md"), join(pkg, "README.md"));
 for (const license of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, license), join(pkg, license));
@@ -110,12 +123,12 @@ const manifest = {
 };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 
-// The entry (js/index.js), the wasm-bindgen glue and the JS module the crate
-// imports (src/wasm/glue.js, which wasm-bindgen copies under snippets/) are
-// bundled into one file with rolldown (Vite's bundler): a login then fetches
-// index.js and the .wasm, and nothing else (measured 2026-11-23: 275 B gzip
-// less than the entry and the glue as two files, and one request fewer).
-// The fallback verifier stays a separate module, imported only when needed.
+// The entry (js/index.js), the wasm-bindgen glue and the driver (js/driver/)
+// are bundled into one file with rolldown (Vite's bundler): a login then
+// fetches index.js and the .wasm, and nothing else (measured 2026-11-23:
+// 275 B gzip less than the entry and the glue as two files, and one request
+// fewer). The fallback verifier stays a separate module, imported only when
+// needed.
 async function bundleEntry(dir) {
   const bundle = await rolldown({
     input: join(dir, "index.js"),
@@ -132,6 +145,7 @@ async function bundleEntry(dir) {
   }
   writeFileSync(join(dir, "index.js"), code);
   rmSync(join(dir, "oidc_pkce.js"));
+  rmSync(join(dir, "driver"), { recursive: true, force: true });
   rmSync(join(dir, "snippets"), { recursive: true, force: true });
 }
 await bundleEntry(pkg);

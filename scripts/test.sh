@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test: the host core (cargo test), the wasm glue in headless Chromium
-# (wasm-bindgen-test), and the end-to-end flows (Playwright + Chromium against
-# oidc-provider). Expects `node scripts/build.mjs` to have built pkg/.
+# Every test: the host core (cargo test, whole flows included), the wasm
+# exports in headless Chromium (wasm-bindgen-test), the driver's types, and
+# the end-to-end flows (Playwright + Chromium against oidc-provider). Expects
+# `node scripts/build.mjs` to have built pkg/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -12,8 +13,8 @@ node --test tests/size.test.mjs
 echo "== the package as bundlers see it: Vite picks production/ for production builds"
 node --test tests/package.test.mjs
 
-echo "== types: README code blocks and the API under tsc --strict"
-node --test tests/types.test.mjs
+echo "== types: README code blocks and the API under tsc --strict; the driver against the core's generated types"
+node --test tests/types.test.mjs tests/driver-types.test.mjs
 
 echo "== host: cargo test"
 cargo test --quiet
@@ -25,8 +26,8 @@ echo "== browser: wasm-bindgen tests in headless Chromium"
 # serves the page with tiny_http 0.12, whose thread pool can leave a new
 # connection queued behind keep-alive connections that never end when
 # Chromium opens several at once. Six inline_js snippet modules made it open
-# six; all JS now lives in one module (src/wasm/glue.js) and 15 runs out of 15
-# loaded in 3 s. A run with no result in 120 s (exit 124/137 from `timeout`)
+# six; the crate imports no JS module of its own now (the driver, js/driver/,
+# calls it), and 15 runs out of 15 loaded in 3 s. A run with no result in 120 s (exit 124/137 from `timeout`)
 # is still tried again, up to three times; a test failure is never retried.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export CHROMEDRIVER=/usr/bin/chromedriver

@@ -313,6 +313,6 @@ mod tests {
         assert_ne!(a.state, b.state);
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.code_verifier, b.code_verifier);
-        assert_ne!(a.storage_key(), b.storage_key());
+        assert_ne!(a.transaction_storage_key(), b.transaction_storage_key());
     }
 }

@@ -1,12 +1,10 @@
 //! The client's options, validated once when the client is created.
 
-use serde::Deserialize;
-
 use crate::error::{code, AuthError, Result};
 use crate::id_token::DEFAULT_LEEWAY_S;
 use crate::id_token::SUPPORTED_ALGS;
 use crate::jwks::MAX_KEY_SET_MAX_AGE_S;
-use crate::token::DEFAULT_EXPIRES_IN_S;
+use crate::token::{TokenRequestEncoding, DEFAULT_EXPIRES_IN_S};
 use crate::uri::{is_loopback_host, parse_http_url, Uri};
 
 pub const DEFAULT_SCOPE: &str = "openid profile email";
@@ -20,8 +18,7 @@ const MAX_LEEWAY_S: f64 = 3600.0;
 const MAX_DEFAULT_EXPIRES_IN_S: f64 = 31_536_000.0;
 
 /// The options as the app gives them (`createAuthClient(options)`).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
     pub issuer: Option<String>,
     pub domain: Option<String>,
@@ -31,9 +28,7 @@ pub struct ClientOptions {
     pub audience: Option<String>,
     pub token_request_encoding: Option<String>,
     pub http_timeout_ms: Option<f64>,
-    #[serde(default)]
     pub endpoints: EndpointOverrides,
-    #[serde(default)]
     pub allow_insecure_requests: bool,
     /// Clock-skew allowance for ID token times, in seconds.
     pub leeway: Option<f64>,
@@ -47,22 +42,18 @@ pub struct ClientOptions {
     /// Milliseconds silent authentication (`checkSession`) may take.
     pub silent_timeout_ms: Option<f64>,
     /// Send the authorization parameters by pushed authorization request (RFC 9126).
-    #[serde(default)]
     pub pushed_authorization_requests: bool,
     /// Bind the tokens to a key of this browser (DPoP, RFC 9449).
-    #[serde(default)]
     pub dpop: bool,
     /// Audiences an ID token may have besides the client id (OIDC Core
     /// §3.1.3.7 step 3: "additional audiences not trusted by the Client").
     pub trusted_audiences: Option<Vec<String>>,
     /// `getTokens()` includes the refresh token (for apps that hand it to native code).
-    #[serde(default)]
     pub expose_refresh_token: bool,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EndpointOverrides {
     pub authorization: Option<String>,
     pub token: Option<String>,
@@ -81,15 +72,6 @@ pub enum ProviderSource {
     Issuer(String),
     /// An Auth0 tenant: issuer `https://{domain}/` and Auth0's fixed paths, no discovery.
     Auth0Domain { issuer: String },
-}
-
-/// How the token request body is encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenRequestEncoding {
-    /// `application/x-www-form-urlencoded`, as RFC 6749 §4.1.3 requires.
-    Form,
-    /// A JSON object, which Auth0 also accepts.
-    Json,
 }
 
 /// The built-in storages, for `transactionStorage` and `tokenStorage`
@@ -741,6 +723,40 @@ mod tests {
                 code::INVALID_CONFIG,
                 "{what}"
             );
+        }
+    }
+
+    /// The option names are listed once, here ([`CLIENT_OPTIONS`]): the
+    /// reader (src/wasm/), the types (js/index.d.ts) and the user
+    /// guide's table (js/README.md) name each of them, and no other.
+    #[test]
+    fn every_option_is_read_typed_and_documented() {
+        let reader = [include_str!("wasm/convert.rs"), include_str!("wasm/mod.rs")].concat();
+        let types = include_str!("../js/index.d.ts");
+        let guide = include_str!("../js/README.md");
+        let options_type = types
+            .split("export type AuthClientOptions")
+            .nth(1)
+            .and_then(|t| t.split("\n};").next())
+            .unwrap();
+        for name in CLIENT_OPTIONS {
+            assert!(reader.contains(&format!("\"{name}\"")), "the reader does not read {name}");
+            assert!(
+                options_type.contains(&format!(" {name}?:")) || options_type.contains(&format!(" {name}:")),
+                "index.d.ts does not type {name}"
+            );
+            assert!(guide.contains(&format!("| `{name}`")) || guide.contains(&format!(", `{name}` |")), "js/README.md does not document {name}");
+        }
+        // Every member of the type is an option.
+        for line in options_type.lines() {
+            let member = line.trim().split(['?', ':']).next().unwrap_or_default();
+            let is_member = line.starts_with("  ") && !line.trim_start().starts_with(['/', '*', '|', '&', '(', ')', '{', '}']);
+            if is_member && !member.is_empty() && line.contains(':') {
+                assert!(
+                    CLIENT_OPTIONS.contains(&member) || ENDPOINT_OPTIONS.contains(&member),
+                    "index.d.ts types {member}, which is not an option"
+                );
+            }
         }
     }
 

@@ -16,8 +16,9 @@ use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use signature::Verifier;
 
-use crate::id_token::SignatureCheck;
-use crate::jwks::Jwk;
+use crate::error::Result;
+use crate::id_token::{begin_verification, finish_verification, Expected, SignatureCheck, VerifiedIdToken};
+use crate::jwks::{Jwk, JwkSet};
 
 static PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: |_, _| Err(ErrorKind::UnsupportedAlgorithm.into()),
@@ -30,6 +31,13 @@ static PROVIDER: CryptoProvider = CryptoProvider {
         compute_digest: |_, _| Err(ErrorKind::UnsupportedAlgorithm.into()),
     },
 };
+
+/// Verifies an ID token's signature with this verifier, then every claim
+/// (`id_token`'s two halves around it).
+pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
+    let (check, unverified) = begin_verification(token, jwks, expected.algs)?;
+    finish_verification(unverified, verify_signature(&check), expected)
+}
 
 /// Makes this provider jsonwebtoken's process default (idempotent; the first
 /// provider installed stays, and only this crate installs one).

@@ -224,13 +224,6 @@ pub fn finish_verification(
     })
 }
 
-/// Verifies the signature (with the pure-Rust verifier) and every claim.
-#[cfg(feature = "rust-verifier")]
-pub fn verify_id_token(token: &str, jwks: &JwkSet, expected: &Expected<'_>) -> Result<VerifiedIdToken> {
-    let (check, unverified) = begin_verification(token, jwks, expected.algs)?;
-    finish_verification(unverified, crate::crypto::verify_signature(&check), expected)
-}
-
 /// OIDC Core §3.1.3.7 step 6–7: "The Client MUST validate the signature of all
 /// other ID Tokens according to JWS using the algorithm specified in the JWT alg
 /// Header Parameter. The Client MUST use the keys provided by the Issuer." The
@@ -457,7 +450,7 @@ pub fn check_same_subject(previous: &VerifiedIdToken, new: &VerifiedIdToken) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{hs256_with, jwks, sign, unsigned};
+    use crate::test_support::{hs256_with, jwks, sign, unsigned, verify_id_token};
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
     // Tokens are built with serde_json (test tooling); what the library

@@ -28,12 +28,14 @@ macro_rules! msg {
 pub mod authorize;
 pub mod b64;
 pub mod callback;
+pub mod client;
 pub mod config;
 #[cfg(feature = "rust-verifier")]
 pub mod crypto;
 pub mod discovery;
 pub mod dpop;
 pub mod error;
+pub mod http;
 pub mod id_token;
 pub mod json;
 pub mod jwks;

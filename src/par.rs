@@ -3,9 +3,9 @@
 //! authorization endpoint with only `client_id` and a `request_uri`.
 
 use crate::config::ClientConfig;
-use crate::config::TokenRequestEncoding;
 use crate::discovery::ProviderMetadata;
 use crate::error::{code, http_error, AuthError, Result};
+use crate::token::TokenRequestEncoding;
 use crate::token::{encode, TokenRequest};
 use crate::uri::append_query;
 

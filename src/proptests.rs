@@ -2,10 +2,10 @@
 
 use proptest::prelude::*;
 
-use crate::config::TokenRequestEncoding;
 use crate::pkce::CodeVerifier;
 use crate::secret::AuthorizationCode;
 use crate::token::authorization_code_request;
+use crate::token::TokenRequestEncoding;
 use crate::transaction::Transaction;
 use crate::uri::{append_query, Uri};
 

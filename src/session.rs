@@ -13,7 +13,7 @@ use crate::token::TokenSet;
 const VERSION: u8 = 1;
 
 /// The storage key of a client's session with one provider.
-pub fn session_key(issuer: &str, client_id: &str) -> String {
+pub fn session_storage_key(issuer: &str, client_id: &str) -> String {
     format!(
         "oidc-pkce:session:{}",
         crate::transaction::client_key(issuer, client_id)
@@ -21,14 +21,9 @@ pub fn session_key(issuer: &str, client_id: &str) -> String {
 }
 
 /// Where versions before 0.1.1 kept the session: by client id alone. Read
-/// once, moved to [`session_key`] if it belongs to the issuer.
-pub fn legacy_session_key(client_id: &str) -> String {
+/// once, moved to [`session_storage_key`] if it belongs to the issuer.
+pub fn legacy_session_storage_key(client_id: &str) -> String {
     format!("oidc-pkce:session:{}", crate::transaction::key_part(client_id))
-}
-
-/// The storage key of a cached key set.
-pub fn jwks_key(jwks_uri: &str) -> String {
-    format!("oidc-pkce:jwks:{jwks_uri}")
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,11 +1,19 @@
 //! The token request (RFC 6749 §4.1.3, RFC 7636 §4.5) and response (RFC 6749
 //! §5.1, §5.2; OIDC Core §3.1.3.3).
 
-use crate::config::TokenRequestEncoding;
 use crate::error::{code, http_error, AuthError, Result};
 use crate::json;
 use crate::secret::{AccessToken, AuthorizationCode, IdToken, RefreshToken};
 use crate::transaction::Transaction;
+
+/// How the token request body is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRequestEncoding {
+    /// `application/x-www-form-urlencoded`, as RFC 6749 §4.1.3 requires.
+    Form,
+    /// A JSON object, which Auth0 also accepts.
+    Json,
+}
 
 /// A request ready for `fetch`: POST `body` with `content_type` to `url`.
 #[derive(Clone, PartialEq, Eq)]

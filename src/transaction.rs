@@ -69,13 +69,17 @@ pub fn client_key(issuer: &str, client_id: &str) -> String {
 }
 
 /// The storage key prefix of one client's transactions.
-pub fn key_prefix(issuer: &str, client_id: &str) -> String {
+pub fn transaction_storage_prefix(issuer: &str, client_id: &str) -> String {
     format!("{PREFIX}{}:", client_key(issuer, client_id))
 }
 
 impl Transaction {
-    pub fn storage_key(&self) -> String {
-        format!("{}{}", key_prefix(&self.issuer, &self.client_id), self.state)
+    pub fn transaction_storage_key(&self) -> String {
+        format!(
+            "{}{}",
+            transaction_storage_prefix(&self.issuer, &self.client_id),
+            self.state
+        )
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {
@@ -172,7 +176,7 @@ pub enum StateLookup {
 }
 
 /// Finds the transaction for `state` among the storage `keys` (those under
-/// `prefix`, the client's [`key_prefix`]). Every state is compared in constant
+/// `prefix`, the client's [`transaction_storage_prefix`]). Every state is compared in constant
 /// time, so timing does not tell how much of a guessed state was right.
 pub fn find_by_state<'a>(
     keys: impl IntoIterator<Item = &'a str>,
@@ -198,7 +202,7 @@ pub fn find_by_state<'a>(
     }
 }
 
-/// The keys under `prefix` (one client's [`key_prefix`]) of transactions that
+/// The keys under `prefix` (one client's [`transaction_storage_prefix`]) of transactions that
 /// are past their lifetime or unreadable.
 pub fn stale_keys<'a>(
     entries: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
@@ -243,7 +247,7 @@ mod tests {
         let back = Transaction::from_stored(&t.to_stored()).unwrap();
         assert_eq!(back, t);
         assert_eq!(
-            t.storage_key(),
+            t.transaction_storage_key(),
             format!(
                 "oidc-pkce:tx:https%3A%2F%2Fid.example.com:app%3A1:{}",
                 "s".repeat(43)
@@ -315,11 +319,15 @@ mod tests {
     #[test]
     fn lookup_by_state() {
         let iss = "https://id";
-        let mine = key_prefix(iss, "app:1");
+        let mine = transaction_storage_prefix(iss, "app:1");
         let a = format!("{mine}{}", "a".repeat(43));
         let b = format!("{mine}{}", "b".repeat(43));
-        let other = format!("{}{}", key_prefix(iss, "other"), "c".repeat(43));
-        let other_issuer = format!("{}{}", key_prefix("https://id2", "app:1"), "d".repeat(43));
+        let other = format!("{}{}", transaction_storage_prefix(iss, "other"), "c".repeat(43));
+        let other_issuer = format!(
+            "{}{}",
+            transaction_storage_prefix("https://id2", "app:1"),
+            "d".repeat(43)
+        );
         let keys = [
             a.as_str(),
             b.as_str(),
@@ -341,7 +349,11 @@ mod tests {
         );
         assert_eq!(find_by_state(keys, &mine, None), StateLookup::Mismatch);
         assert_eq!(
-            find_by_state(keys, &key_prefix(iss, "app"), Some(&"a".repeat(43))),
+            find_by_state(
+                keys,
+                &transaction_storage_prefix(iss, "app"),
+                Some(&"a".repeat(43))
+            ),
             StateLookup::NoneStored
         );
         assert_eq!(
@@ -355,8 +367,8 @@ mod tests {
         let fresh = sample(&"f".repeat(43), 10_000_000);
         let old = sample(&"o".repeat(43), 1_000);
         let (fs, os) = (fresh.to_stored(), old.to_stored());
-        let (fk, ok) = (fresh.storage_key(), old.storage_key());
-        let prefix = key_prefix("https://id.example.com", "app:1");
+        let (fk, ok) = (fresh.transaction_storage_key(), old.transaction_storage_key());
+        let prefix = transaction_storage_prefix("https://id.example.com", "app:1");
         let garbage_key = format!("{prefix}{}", "g".repeat(43));
         let entries = [
             (fk.as_str(), Some(fs.as_str())),

@@ -3,7 +3,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use oidc_pkce::id_token::{verify_id_token, Expected};
+use oidc_pkce::crypto::verify_id_token;
+use oidc_pkce::id_token::Expected;
 use oidc_pkce::jwks::{parse_jwks, JwkSet};
 
 #[path = "common.rs"]

@@ -1,184 +1,957 @@
-//! The WebAssembly facade: the JS API over the protocol core. Thin glue only:
-//! option conversion, fetch, Web Storage, navigation.
+//! The WebAssembly exports: the client core (`Core`), its per-operation
+//! values (`Login`, `Verification`), `createPkcePair`, and the conversions
+//! between their Rust and JS values (convert.rs). Every export is
+//! synchronous; the driver (`driver/`) awaits the I/O between them.
+//!
+//! The TS types below are part of the generated `.d.ts`, which the driver is
+//! type-checked against (`tsc --checkJs --strict`, in `npm test`): the seam
+//! between the two languages is checked by a compiler.
 
-mod client;
-mod dpop;
+mod convert;
 mod error;
-mod few;
-mod frames;
-mod handoff;
-mod http;
-mod login;
-mod refresh;
-mod session;
-mod signature;
-mod storage;
 
-pub use client::{create_auth_client, AuthClient};
-
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
-use crate::error::AuthError;
+use crate::authorize::AuthorizeOptions;
+use crate::client::keys::{Given, Input};
+use crate::client::login::LoginKind;
+use crate::client::logout::Revocation;
+use crate::client::{access, restore, Client, Confirmation, Discovered};
+use crate::error::{code, AuthError};
+use crate::json::{FirstError, Map, Value};
 use crate::pkce::{CodeVerifier, CODE_CHALLENGE_METHOD};
+use convert::{answer_from_js, effects_to_js, object_to_js, option, request_to_js, step_to_js, Reader};
 
-// The package's TypeScript types are js/index.d.ts (the documented API only);
-// wasm-bindgen's generated .d.ts is not shipped. The `unchecked_*_type` names
-// below refer to those types.
+type Result<T> = std::result::Result<T, AuthError>;
 
-/// Verifies an ID token obtained elsewhere (signature against `jwks`, then
-/// every OpenID Connect Core §3.1.3.7 check) and returns its claims. Throws
-/// `invalid_id_token` with a `reason`, like the login flow. Asynchronous: the
-/// signature is checked with `crypto.subtle` (or the fallback module).
-#[wasm_bindgen(js_name = verifyIdToken, unchecked_return_type = "Promise<IdTokenClaims>")]
-pub fn verify_id_token_js(
-    id_token: String,
-    #[wasm_bindgen(unchecked_param_type = "VerifyIdTokenOptions")] options: JsValue,
-) -> js_sys::Promise {
-    client::spawn(verify_id_token(id_token, options))
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A request the core asks the driver to send: fetch(url, { method, headers, body, cache, redirect, credentials: "omit" }), within timeoutMs, reading at most 1 MiB; a DPoP proof signed over dpopInput goes in the DPoP header. */
+export interface HttpRequest { method: string; url: string; contentType?: string; body?: string; authorization?: string; dpopInput?: string; cache: RequestCache; redirect: RequestRedirect; timeoutMs: number }
+/** What the driver got for an HttpRequest (body null: past the cap). */
+export type HttpAnswer = { status: number; body: string | null; cacheControl?: string | null; dpopNonce?: string | null; wwwAuthenticate?: string | null } | { failure: string; timedOut: boolean } | { redirected: true; status: number };
+/** What the driver does after a step: writes (must succeed), removals and the hand-off (best effort), the DPoP key's removal, the event; then it throws error. */
+export interface Effects { set: [string, string][]; remove: string[]; handoff?: [string, string]; forgetKey?: true; emit?: "signed_in" | "refreshed" | "signed_out"; error?: Error }
+/** A verification step: read a tokenStorage key, fetch, or check a signature; keep: a key set to store (or remove: null), best effort. */
+export interface Step { read?: string; fetch?: HttpRequest; check?: { alg: string; jwk: string; input: string; signature: string }; done?: true; keep?: [string, string | null] }
+/** Which stores to open; shared: tabs hand the session over through IndexedDB. */
+export interface StorePlan { transactions: "session" | "local" | "page" | "app"; tokens: "session" | "local" | "none" | "app"; shared: boolean }
+export type LoginKindName = "redirect" | "popup" | "silent" | "renewal";
+export type Failure = "storage" | "request" | "network" | "openUrl" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
+"#;
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
-async fn verify_id_token(id_token: String, options: JsValue) -> Result<JsValue, AuthError> {
-    use crate::error::code;
-    let jwks_value = js_sys::Reflect::get(&options, &"jwks".into()).unwrap_or(JsValue::UNDEFINED);
-    let required = |name: &str| {
-        text(&options, name)?
-            .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, msg!("`{name}` is required")))
+fn js_error(e: AuthError) -> JsValue {
+    e.into()
+}
+
+/// The code of a JS error (an AuthError), and whether a server sent it.
+fn error_of(e: &JsValue) -> AuthError {
+    let code = option(e, "code").as_string().unwrap_or_default();
+    let known = [code::NETWORK_ERROR, code::TIMEOUT, code::LOGIN_REQUIRED]
+        .into_iter()
+        .find(|c| *c == code)
+        .unwrap_or(code::INVALID_CONFIG);
+    match option(e, "error").as_string() {
+        Some(error) => AuthError::from_server(
+            crate::error::ServerError {
+                error,
+                error_description: None,
+                error_uri: None,
+            },
+            None,
+            code::INVALID_CALLBACK,
+        ),
+        None => AuthError::new(known, ""),
+    }
+}
+
+fn login_kind(kind: &str) -> LoginKind {
+    match kind {
+        "popup" => LoginKind::Popup,
+        "silent" => LoginKind::Silent,
+        "renewal" => LoginKind::Renewal,
+        _ => LoginKind::Redirect,
+    }
+}
+
+fn with(mut o: Map<String, Value>, name: &str, v: JsValue) -> JsValue {
+    o.insert(name.into(), Value::Null);
+    let out = object_to_js(o);
+    let _ = Reflect::set(&out, &name.into(), &v);
+    out
+}
+
+fn effects_with(effects: crate::client::Effects, name: &str, v: JsValue) -> JsValue {
+    let out = effects_to_js(effects);
+    let _ = Reflect::set(&out, &name.into(), &v);
+    out
+}
+
+/// The origin of the page (`location.origin`), where there is one.
+fn page_origin() -> Option<String> {
+    let location = Reflect::get(&js_sys::global(), &"location".into()).ok()?;
+    option(&location, "origin").as_string()
+}
+
+/// A client of one provider: what it knows and what it decides.
+#[wasm_bindgen]
+pub struct Core {
+    client: Client,
+}
+
+/// A callback on its way to a session (see `Core.callback`).
+#[wasm_bindgen]
+pub struct Login(crate::client::login::Login);
+
+/// An ID token on its way to being verified, and what came with it.
+#[wasm_bindgen]
+pub struct Verification(crate::client::keys::Verification);
+
+#[wasm_bindgen]
+impl Core {
+    /// Validates `createAuthClient`'s options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "object")] options: JsValue,
+    ) -> std::result::Result<Core, JsValue> {
+        let make = || -> Result<Core> {
+            let o = convert::client_options(&options)?;
+            let transactions = convert::storage_option(&options, "transactionStorage")?;
+            let tokens = convert::storage_option(&options, "tokenStorage")?;
+            Ok(Core {
+                client: Client::new(o, transactions, tokens)?,
+            })
+        };
+        make().map_err(js_error)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn issuer(&self) -> String {
+        self.client.config.issuer().to_string()
+    }
+
+    #[wasm_bindgen(js_name = storePlan, unchecked_return_type = "StorePlan")]
+    pub fn store_plan(&self) -> JsValue {
+        let s = self.client.stores;
+        let mut o = Map::new();
+        o.insert("transactions".into(), s.transactions.name().into());
+        o.insert("tokens".into(), s.tokens.name().into());
+        o.insert("shared".into(), s.shared_by_tabs().into());
+        object_to_js(o)
+    }
+
+    /// The store named `tokens` (or the transactions') could not be opened.
+    #[wasm_bindgen(js_name = storeUnavailable)]
+    pub fn store_unavailable(&mut self, tokens: bool) -> std::result::Result<(), JsValue> {
+        self.client.store_unavailable(tokens).map_err(js_error)
+    }
+
+    pub fn warning(&self) -> Option<String> {
+        self.client.warning().map(str::to_string)
+    }
+
+    #[wasm_bindgen(js_name = checkPlatform)]
+    pub fn check_platform(&self, dpop_supported: bool) -> std::result::Result<(), JsValue> {
+        self.client.check_platform(dpop_supported).map_err(js_error)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "HttpRequest | undefined")]
+    pub fn discovery(&mut self) -> std::result::Result<JsValue, JsValue> {
+        match self.client.discovery_request().map_err(js_error)? {
+            Some(r) => Ok(request_to_js(&r)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "{ keep?: [string, string]; offline?: [string, string] }")]
+    pub fn discovered(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let mut o = Map::new();
+        let pair = |a: String, b: String| Value::Array(vec![a.into(), b.into()]);
+        match self
+            .client
+            .discovered(answer_from_js(&answer))
+            .map_err(js_error)?
+        {
+            Discovered::Ready { keep: Some((k, v)) } => o.insert("keep".into(), pair(k, v)),
+            Discovered::Ready { keep: None } => {}
+            Discovered::Offline {
+                session_key,
+                document_key,
+            } => o.insert("offline".into(), pair(session_key, document_key)),
+        }
+        Ok(object_to_js(o))
+    }
+
+    #[wasm_bindgen(js_name = startOffline)]
+    pub fn start_offline(
+        &mut self,
+        session: Option<String>,
+        document: Option<String>,
+    ) -> std::result::Result<(), JsValue> {
+        self.client
+            .start_offline(session.as_deref(), document.as_deref())
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "HttpRequest | undefined")]
+    pub fn confirmation(&self) -> std::result::Result<JsValue, JsValue> {
+        match self.client.confirmation_request().map_err(js_error)? {
+            Some(r) => Ok(request_to_js(&r)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "{ verify?: Verification; effects?: Effects }")]
+    pub fn confirmed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> JsValue {
+        match self.client.confirmed(answer_from_js(&answer)) {
+            Confirmation::Confirmed { id_token: Some(raw) } => with(
+                Map::new(),
+                "verify",
+                Verification(crate::client::keys::Verification::new(
+                    &raw,
+                    crate::client::keys::Purpose::Stored,
+                ))
+                .into(),
+            ),
+            Confirmation::Confirmed { id_token: None } => object_to_js(Map::new()),
+            Confirmation::Refused(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+        }
+    }
+
+    /// The session's check after a confirmation failed with `error`.
+    #[wasm_bindgen(js_name = confirmationFailed, unchecked_return_type = "Effects")]
+    pub fn confirmation_failed(&mut self, error: JsValue) -> JsValue {
+        effects_to_js(self.client.confirmation_failed(&error_of(&error)))
+    }
+
+    #[wasm_bindgen(js_name = restoreKeys, unchecked_return_type = "[string, string]")]
+    pub fn restore_keys(&self) -> JsValue {
+        let (a, b) = self.client.restore_keys();
+        convert::to_js(&Value::Array(vec![a.into(), b.into()]))
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "{ effects: Effects; verify?: Verification; jkt?: string }")]
+    pub fn restore(&self, stored: Option<String>, legacy: Option<String>) -> JsValue {
+        match self.client.restore(stored, legacy) {
+            restore::Restore::Nothing(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+            restore::Restore::Verify {
+                effects,
+                dpop_jkt,
+                verification,
+            } => {
+                let mut o = Map::new();
+                crate::json::put(&mut o, "jkt", dpop_jkt.as_deref());
+                let out = with(o, "effects", effects_to_js(effects));
+                let _ = Reflect::set(&out, &"verify".into(), &Verification(*verification).into());
+                out
+            }
+        }
+    }
+
+    #[wasm_bindgen(js_name = adoptRestored, unchecked_return_type = "Effects")]
+    pub fn adopt_restored(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .adopt_restored(&mut v.0, now_ms())
+            .map(effects_to_js)
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = restoreFailed, unchecked_return_type = "Effects")]
+    pub fn restore_failed(&self, error: JsValue) -> JsValue {
+        effects_to_js(self.client.restore_failed(&error_of(&error)))
+    }
+
+    fn step(&mut self, v: &mut Verification, input: Input) -> std::result::Result<JsValue, JsValue> {
+        let (step, keep) = self
+            .client
+            .verify_step(&mut v.0, input, now_ms())
+            .map_err(js_error)?;
+        Ok(step_to_js(step, keep))
+    }
+
+    #[wasm_bindgen(js_name = verifyStart, unchecked_return_type = "Step")]
+    pub fn verify_start(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
+        self.step(v, Input::Start)
+    }
+
+    #[wasm_bindgen(js_name = verifyStored, unchecked_return_type = "Step")]
+    pub fn verify_stored(
+        &mut self,
+        v: &mut Verification,
+        value: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
+        self.step(v, Input::Stored(value))
+    }
+
+    #[wasm_bindgen(js_name = verifyFetched, unchecked_return_type = "Step")]
+    pub fn verify_fetched(
+        &mut self,
+        v: &mut Verification,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        self.step(v, Input::Fetched(answer_from_js(&answer)))
+    }
+
+    /// The platform's answer for a signature: `valid`, or `why` it could not check it.
+    #[wasm_bindgen(js_name = verifySigned, unchecked_return_type = "Step")]
+    pub fn verify_signed(
+        &mut self,
+        v: &mut Verification,
+        valid: bool,
+        why: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
+        self.step(v, Input::Signed(signature_answer(valid, why)))
+    }
+
+    /// A verification that only readies the key set (see `Verification::keys_ahead`).
+    #[wasm_bindgen(js_name = keysAhead)]
+    pub fn keys_ahead(&self) -> Verification {
+        Verification(crate::client::keys::Verification::keys_ahead())
+    }
+
+    /// A popup or iframe showing `url` has come back with the authorization response.
+    pub fn arrived(&self, url: &str) -> bool {
+        crate::callback::is_response_at(url, &self.client.config.redirect_uri)
+    }
+
+    #[wasm_bindgen(js_name = dpopKeyId)]
+    pub fn dpop_key_id(&self) -> Option<String> {
+        self.client.dpop_key_id()
+    }
+
+    /// The public half of the DPoP key the platform read (none: undefined);
+    /// its thumbprint.
+    #[wasm_bindgen(js_name = keyRead)]
+    pub fn key_read(
+        &mut self,
+        x: Option<String>,
+        y: Option<String>,
+    ) -> std::result::Result<Option<String>, JsValue> {
+        let coordinates = x.as_deref().zip(y.as_deref());
+        self.client.key_read(coordinates).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = requireKey)]
+    pub fn require_key(&self, jkt: &str) -> std::result::Result<(), JsValue> {
+        self.client.require_key(jkt).map_err(js_error)
+    }
+
+    pub fn binding(&self) -> std::result::Result<Option<String>, JsValue> {
+        self.client.binding().map_err(js_error)
+    }
+
+    /// A new pending login of `kind` with the app's options.
+    #[wasm_bindgen(unchecked_return_type = "{ url?: string; push?: HttpRequest; pending: [string, string] }")]
+    pub fn authorize(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let mut run = || -> Result<JsValue> {
+            let options = login_options(&opts, login_kind(kind))?;
+            let a = self.client.authorize(options, now_ms())?;
+            let mut o = Map::new();
+            crate::json::put(&mut o, "url", a.url.as_deref());
+            let (k, v) = a.pending;
+            o.insert("pending".into(), Value::Array(vec![k.into(), v.into()]));
+            let out = object_to_js(o);
+            if let Some(push) = a.push {
+                let _ = Reflect::set(&out, &"push".into(), &request_to_js(&push));
+            }
+            Ok(out)
+        };
+        run().map_err(js_error)
+    }
+
+    pub fn pushed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        self.client.pushed(answer_from_js(&answer)).map_err(js_error)
+    }
+
+    /// Of every key of `transactionStorage`, this client's pending logins'.
+    #[wasm_bindgen(js_name = pendingKeys)]
+    pub fn pending_keys(&self, keys: Vec<String>) -> Vec<String> {
+        let prefix = self.client.transaction_storage_prefix();
+        keys.into_iter().filter(|k| k.starts_with(&prefix)).collect()
+    }
+
+    /// The pending logins to remove, given this client's keys and their values.
+    #[wasm_bindgen(js_name = stalePending)]
+    pub fn stale_pending(
+        &self,
+        keys: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "(string | null | undefined)[]")] values: Vec<JsValue>,
+    ) -> Vec<String> {
+        let entries: Vec<(String, Option<String>)> = keys
+            .into_iter()
+            .zip(values.iter().map(JsValue::as_string))
+            .collect();
+        self.client.stale_pending(&entries, now_ms())
+    }
+
+    pub fn callback(
+        &self,
+        url: &str,
+        #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
+    ) -> std::result::Result<Login, JsValue> {
+        self.client
+            .callback(url, login_kind(kind))
+            .map(Login)
+            .map_err(js_error)
+    }
+
+    pub fn claim(&mut self, login: &mut Login) -> std::result::Result<(), JsValue> {
+        self.client.claim(&mut login.0).map_err(js_error)
+    }
+
+    pub fn release(&mut self, login: &mut Login) {
+        self.client.release(&mut login.0)
+    }
+
+    #[wasm_bindgen(js_name = pendingKey)]
+    pub fn pending_key(
+        &self,
+        login: &Login,
+        keys: Option<Vec<String>>,
+    ) -> std::result::Result<String, JsValue> {
+        self.client
+            .pending_key(&login.0, keys.as_deref())
+            .map_err(js_error)
+    }
+
+    /// The pending login read from its key: the DPoP thumbprint the exchange
+    /// needs, if any.
+    #[wasm_bindgen(js_name = takePending)]
+    pub fn take_pending(
+        &self,
+        login: &mut Login,
+        value: Option<String>,
+    ) -> std::result::Result<Option<String>, JsValue> {
+        self.client
+            .take_pending(&mut login.0, value.as_deref(), now_ms())
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = tokenRequest, unchecked_return_type = "HttpRequest")]
+    pub fn token_request(&self, login: &Login) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .token_request(&login.0, now_ms())
+            .map(|r| request_to_js(&r))
+            .map_err(js_error)
+    }
+
+    pub fn exchanged(
+        &self,
+        login: &mut Login,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<Verification, JsValue> {
+        self.client
+            .exchanged(&mut login.0, answer_from_js(&answer), now_ms())
+            .map(Verification)
+            .map_err(js_error)
+    }
+
+    /// The login verified: the effects, and the app's `appState` (JSON text).
+    #[wasm_bindgen(js_name = adoptLogin, unchecked_return_type = "Effects & { appState?: string }")]
+    pub fn adopt_login(
+        &mut self,
+        login: &mut Login,
+        v: &mut Verification,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let (effects, app_state) = self
+            .client
+            .adopt_login(&mut login.0, &mut v.0)
+            .map_err(js_error)?;
+        let app_state = app_state.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
+        Ok(effects_with(effects, "appState", app_state))
+    }
+
+    /// A login failed (the driver throws its error after these effects).
+    #[wasm_bindgen(js_name = loginFailed, unchecked_return_type = "Effects")]
+    pub fn login_failed(&mut self, login: &Login) -> JsValue {
+        effects_to_js(self.client.login_failed(&login.0))
+    }
+
+    /// Silent authentication's failure `error` only says the user must interact.
+    #[wasm_bindgen(js_name = userMustInteract)]
+    pub fn user_must_interact(&self, error: JsValue) -> bool {
+        self.client.user_must_interact(&error_of(&error))
+    }
+
+    #[wasm_bindgen(js_name = accessPlan, unchecked_return_type = "{ use?: string; refresh?: true; renew?: true }")]
+    pub fn access_plan(&self, force: bool) -> std::result::Result<JsValue, JsValue> {
+        let mut o = Map::new();
+        match self.client.access_plan(force, now_ms()).map_err(js_error)? {
+            access::AccessPlan::Use(t) => o.insert("use".into(), t.into()),
+            access::AccessPlan::Refresh => o.insert("refresh".into(), true.into()),
+            access::AccessPlan::Renew => o.insert("renew".into(), true.into()),
+        };
+        Ok(object_to_js(o))
+    }
+
+    #[wasm_bindgen(js_name = accessToken)]
+    pub fn access_token(&self, renewed: bool) -> std::result::Result<String, JsValue> {
+        self.client.access_token(renewed).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = lockName)]
+    pub fn lock_name(&self) -> String {
+        self.client.lock_name()
+    }
+
+    #[wasm_bindgen(js_name = sessionKey)]
+    pub fn session_key(&self) -> String {
+        self.client.session_storage_key()
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
+    pub fn shared(&mut self, handed: Option<String>, stored: Option<String>) -> JsValue {
+        match self.client.shared(handed, stored) {
+            access::Shared::Same => object_to_js(Map::new()),
+            access::Shared::Ended(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+            access::Shared::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
+        }
+    }
+
+    #[wasm_bindgen(js_name = adoptShared)]
+    pub fn adopt_shared(&mut self, v: &mut Verification) -> std::result::Result<(), JsValue> {
+        self.client.adopt_shared(&mut v.0).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = refreshPlan, unchecked_return_type = "{ fresh?: true; jkt?: string }")]
+    pub fn refresh_plan(&self, only_if_stale: bool) -> std::result::Result<JsValue, JsValue> {
+        let mut o = Map::new();
+        match self
+            .client
+            .refresh_plan(only_if_stale, now_ms())
+            .map_err(js_error)?
+        {
+            access::RefreshPlan::Fresh => {
+                o.insert("fresh".into(), true.into());
+            }
+            access::RefreshPlan::Send { dpop_jkt } => crate::json::put(&mut o, "jkt", dpop_jkt.as_deref()),
+        }
+        Ok(object_to_js(o))
+    }
+
+    #[wasm_bindgen(js_name = refreshRequest, unchecked_return_type = "HttpRequest")]
+    pub fn refresh_request(&self, scope: Option<String>) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .refresh_request(scope.as_deref(), now_ms())
+            .map(|r| request_to_js(&r))
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = refreshRetryMs)]
+    pub fn refresh_retry_ms(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+        attempt: u32,
+    ) -> Option<u32> {
+        self.client.refresh_retry_ms(&answer_from_js(&answer), attempt)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
+    pub fn refreshed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        Ok(
+            match self
+                .client
+                .refreshed(answer_from_js(&answer), now_ms())
+                .map_err(js_error)?
+            {
+                access::Refreshed::Stored(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+                access::Refreshed::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
+            },
+        )
+    }
+
+    #[wasm_bindgen(js_name = adoptRefreshed, unchecked_return_type = "Effects")]
+    pub fn adopt_refreshed(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .adopt_refreshed(&mut v.0)
+            .map(effects_to_js)
+            .map_err(js_error)
+    }
+
+    /// After an answer to `request`: send it once more with the server's DPoP nonce?
+    #[wasm_bindgen(js_name = retryWithNonce)]
+    pub fn retry_with_nonce(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "{ url: string; dpopInput?: string; authorization?: string }")]
+        request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+        attempt: u32,
+    ) -> bool {
+        let (url, proof, resource) = convert::proof_of(&request);
+        self.client
+            .retry_with_nonce(&url, proof, resource, &answer_from_js(&answer), attempt)
+    }
+
+    #[wasm_bindgen(js_name = resourceCredentials, unchecked_return_type = "{ authorization: string; dpopInput?: string }")]
+    pub fn resource_credentials(&self, method: &str, url: &str) -> std::result::Result<JsValue, JsValue> {
+        let (authorization, proof) = self
+            .client
+            .resource_credentials(method, url, now_ms())
+            .map_err(js_error)?;
+        let mut o = Map::new();
+        o.insert("authorization".into(), authorization.into());
+        crate::json::put(&mut o, "dpopInput", proof.as_deref());
+        Ok(object_to_js(o))
+    }
+
+    #[wasm_bindgen(js_name = checkAppRequest)]
+    pub fn check_app_request(&self, mode: Option<String>) -> std::result::Result<(), JsValue> {
+        self.client.check_app_request(mode.as_deref()).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = userinfoRequest, unchecked_return_type = "HttpRequest")]
+    pub fn userinfo_request(&self) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .userinfo_request(now_ms())
+            .map(|r| request_to_js(&r))
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown>")]
+    pub fn userinfo(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .userinfo(answer_from_js(&answer))
+            .map(object_to_js)
+            .map_err(js_error)
+    }
+
+    /// `returnTo` of a logout's options.
+    fn return_to(opts: &JsValue) -> Option<String> {
+        option(opts, "returnTo").as_string()
+    }
+
+    #[wasm_bindgen(js_name = checkLogout)]
+    pub fn check_logout(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+    ) -> std::result::Result<(), JsValue> {
+        self.client
+            .check_logout(Core::return_to(&opts).as_deref(), page_origin().as_deref())
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = logoutUrl)]
+    pub fn logout_url(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+    ) -> std::result::Result<String, JsValue> {
+        self.client
+            .logout_url(Core::return_to(&opts).as_deref(), page_origin().as_deref())
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = logoutTarget)]
+    pub fn logout_target(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+    ) -> std::result::Result<Option<String>, JsValue> {
+        self.client
+            .logout_target(Core::return_to(&opts).as_deref(), page_origin().as_deref())
+            .map_err(js_error)
+    }
+
+    /// `logout()` found the endpoints unconfirmed (the driver throws why after these).
+    #[wasm_bindgen(js_name = logoutUnconfirmed, unchecked_return_type = "Effects")]
+    pub fn logout_unconfirmed(&mut self) -> JsValue {
+        effects_to_js(self.client.forget())
+    }
+
+    #[wasm_bindgen(js_name = checkRevocation)]
+    pub fn check_revocation(&self) -> std::result::Result<(), JsValue> {
+        self.client.check_revocation().map_err(js_error)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "HttpRequest[]")]
+    pub fn revocations(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"logout\" | \"tokens\"")] what: &str,
+    ) -> JsValue {
+        let list: js_sys::Array = self
+            .client
+            .revocations(revocation(what))
+            .iter()
+            .map(request_to_js)
+            .collect();
+        list.into()
+    }
+
+    pub fn revoked(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "\"logout\" | \"tokens\"")] what: &str,
+    ) -> std::result::Result<(), JsValue> {
+        self.client
+            .revoked(answer_from_js(&answer), revocation(what))
+            .map_err(js_error)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Effects")]
+    pub fn forget(&mut self) -> JsValue {
+        effects_to_js(self.client.forget())
+    }
+
+    #[wasm_bindgen(js_name = isAuthenticated)]
+    pub fn is_authenticated(&self) -> bool {
+        self.client.is_authenticated(now_ms())
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
+    pub fn tokens(&self) -> JsValue {
+        self.client.tokens().map_or(JsValue::NULL, object_to_js)
+    }
+
+    #[wasm_bindgen(js_name = idTokenClaims, unchecked_return_type = "Record<string, unknown> | null")]
+    pub fn id_token_claims(&self) -> JsValue {
+        self.client.id_token_claims().map_or(JsValue::NULL, object_to_js)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
+    pub fn user(&self) -> JsValue {
+        self.client.user().map_or(JsValue::NULL, object_to_js)
+    }
+
+    /// `timeoutMs` of a popup or silent login's options (default: the
+    /// popup's 5 minutes, or `silentTimeoutMs`).
+    #[wasm_bindgen(js_name = timeoutMs)]
+    pub fn timeout_ms(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
+    ) -> std::result::Result<f64, JsValue> {
+        let default = match login_kind(kind) {
+            LoginKind::Popup => crate::config::DEFAULT_POPUP_TIMEOUT_MS,
+            _ => self.client.config.silent_timeout_ms,
+        };
+        match option(&opts, "timeoutMs") {
+            v if v.is_undefined() || v.is_null() => Ok(default as f64),
+            v => match v.as_f64() {
+                Some(ms) if (1.0..=3_600_000.0).contains(&ms) => Ok(ms),
+                _ => Err(js_error(AuthError::new(
+                    code::INVALID_CONFIG,
+                    "`timeoutMs` must be a number of milliseconds from 1 to 3600000",
+                ))),
+            },
+        }
+    }
+}
+
+fn revocation(what: &str) -> Revocation {
+    if what == "tokens" {
+        Revocation::Tokens
+    } else {
+        Revocation::Logout
+    }
+}
+
+fn signature_answer(valid: bool, why: Option<String>) -> std::result::Result<bool, String> {
+    match why {
+        // What the platform said goes into the message only (see `msg!`).
+        Some(why) => Err(msg!("{why}")),
+        None => Ok(valid),
+    }
+}
+
+/// The errors the driver meets, made here so that their messages stay out of
+/// the production build with every other message (`terse`).
+fn failure(what: &str, detail: String) -> AuthError {
+    let (c, message) = match what {
+        "storage" => (code::STORAGE_ERROR, msg!("the storage refused to {detail}")),
+        "request" => (
+            code::INVALID_CONFIG,
+            msg!("fetchWithAuth: not a request fetch can make ({detail})"),
+        ),
+        "network" => (
+            code::NETWORK_ERROR,
+            msg!(
+                "the request to {detail}: the server did not answer, or refused this page's origin (a CORS refusal looks the same to a page)"
+            ),
+        ),
+        "openUrl" => (code::INVALID_CONFIG, msg!("`openUrl` failed: {detail}")),
+        "openUrlType" => (code::INVALID_CONFIG, msg!("`openUrl` must be a function")),
+        "noWindow" => (code::INVALID_CONFIG, msg!("no window to navigate: pass `openUrl`")),
+        "navigate" => (code::INVALID_CONFIG, msg!("the browser refused to navigate")),
+        "blocked" => (
+            code::POPUP_BLOCKED,
+            msg!("the browser did not open the popup: call loginWithPopup() from a click handler"),
+        ),
+        "busy" => (
+            code::POPUP_IN_PROGRESS,
+            msg!("another loginWithPopup() of this page is still open: it was brought to the front"),
+        ),
+        "closed" => (
+            code::POPUP_CLOSED,
+            msg!("the popup was closed before the login completed"),
+        ),
+        "popupTimeout" => (
+            code::TIMEOUT,
+            msg!("the login in the popup did not complete in time (`timeoutMs`)"),
+        ),
+        "silentTimeout" => (
+            code::TIMEOUT,
+            msg!(
+                "silent authentication got no answer within {detail} ms (the provider's cookie may be \
+                 blocked in iframes, or its pages may refuse to be framed)"
+            ),
+        ),
+        "noCallback" => (
+            code::INVALID_CALLBACK,
+            msg!("no callback URL given and no window.location"),
+        ),
+        "dpopKey" => (
+            code::STORAGE_ERROR,
+            msg!("the DPoP key could not be read, made or stored ({detail})"),
+        ),
+        "verifier" => (code::UNSUPPORTED_PLATFORM, msg!("{detail}")),
+        _ => (code::INVALID_CONFIG, msg!("{detail}")),
     };
-    let (issuer, client_id) = (required("issuer")?, required("clientId")?);
-    let algorithms = match client::option(&options, "algorithms") {
-        v if v.is_undefined() || v.is_null() => None,
-        v => Some(strings(&v, "algorithms")?),
+    AuthError::new(c, message)
+}
+
+/// The options of one login of `kind`: the app's (checked against the login
+/// options), with `prompt=none` for silent authentication (OIDC Core
+/// §3.1.2.1). `appState` is the JSON text `JSON.stringify` makes of it (it
+/// must survive storage, and come back with its keys in the app's order).
+fn login_options(opts: &JsValue, kind: LoginKind) -> Result<AuthorizeOptions> {
+    let silent = matches!(kind, LoginKind::Silent | LoginKind::Renewal);
+    if !convert::given_value(opts) {
+        return Ok(AuthorizeOptions {
+            prompt: silent.then(|| "none".into()),
+            ..AuthorizeOptions::default()
+        });
+    }
+    convert::check_keys(opts, crate::config::LOGIN_OPTIONS, "the login options")?;
+    let extra = convert::extra_params(&option(opts, "extraParams"))?;
+    let app_state = convert::app_state_json(&option(opts, "appState"))?;
+    let mut r = FirstError::<AuthError>::default();
+    let read = AuthorizeOptions {
+        app_state,
+        scope: r.text(opts, "scope"),
+        audience: r.text(opts, "audience"),
+        prompt: r.text(opts, "prompt"),
+        max_age: r.number(opts, "maxAge"),
+        login_hint: r.text(opts, "loginHint"),
+        extra_params: extra,
     };
-    let jwks_json = js_sys::JSON::stringify(&jwks_value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`jwks` must be a key set object"))?;
-    let jwks = crate::jwks::parse_jwks(&jwks_json)?;
-    let algs = crate::id_token::allowed_algs(algorithms.as_deref(), None);
-    let trusted_audiences = match client::option(&options, "trustedAudiences") {
-        v if v.is_undefined() || v.is_null() => Vec::new(),
-        v => strings(&v, "trustedAudiences")?,
-    };
-    let nonce = text(&options, "nonce")?;
-    let expected = crate::id_token::Expected {
-        issuer: &issuer,
-        client_id: &client_id,
-        nonce: nonce.as_deref(),
-        max_age: seconds(&options, "maxAge")?,
-        algs: &algs,
-        leeway_s: seconds(&options, "leeway")?.unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
-        now_s: (js_sys::Date::now() / 1000.0) as u64,
-        trusted_audiences: &trusted_audiences,
-        check_expiry: true,
-    };
-    let verified = session::verify_with(&id_token, &jwks, &expected).await?;
-    let mut claims = verified.claims;
-    claims.insert("__raw".into(), id_token.into());
-    Ok(client::object_to_js(claims))
+    let mut read = r.finish(read)?;
+    if silent {
+        read.prompt = Some("none".into());
+    }
+    Ok(read)
+}
+
+#[wasm_bindgen]
+impl Verification {
+    /// `verifyIdToken(idToken, options)`: a verification against the key set
+    /// and expectations the app gives.
+    #[wasm_bindgen(js_name = ofToken)]
+    pub fn of_token(
+        token: &str,
+        #[wasm_bindgen(unchecked_param_type = "object")] options: JsValue,
+    ) -> std::result::Result<Verification, JsValue> {
+        let read = || -> Result<Verification> {
+            let required = |name: &str| {
+                convert::text(&options, name)?
+                    .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, msg!("`{name}` is required")))
+            };
+            let (issuer, client_id) = (required("issuer")?, required("clientId")?);
+            let algorithms = convert::strings(&options, "algorithms")?;
+            let jwks_json = js_sys::JSON::stringify(&option(&options, "jwks"))
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| AuthError::new(code::INVALID_CONFIG, "`jwks` must be a key set object"))?;
+            let keys = crate::jwks::parse_jwks(&jwks_json)?;
+            Ok(Verification(crate::client::keys::Verification::given(
+                token,
+                Given {
+                    keys,
+                    algs: crate::id_token::allowed_algs(algorithms.as_deref(), None),
+                    nonce: convert::text(&options, "nonce")?,
+                    max_age: convert::seconds(&options, "maxAge")?,
+                    leeway_s: convert::seconds(&options, "leeway")?
+                        .unwrap_or(crate::id_token::DEFAULT_LEEWAY_S),
+                    trusted_audiences: convert::strings(&options, "trustedAudiences")?.unwrap_or_default(),
+                    issuer,
+                    client_id,
+                },
+            )))
+        };
+        read().map_err(js_error)
+    }
+
+    /// The signature to check (a verification of `ofToken`).
+    #[wasm_bindgen(unchecked_return_type = "Step")]
+    pub fn start(&mut self) -> std::result::Result<JsValue, JsValue> {
+        let step = self
+            .0
+            .step_given(Input::Start, now_ms() / 1000)
+            .map_err(js_error)?;
+        Ok(step_to_js(step, None))
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Step")]
+    pub fn signed(&mut self, valid: bool, why: Option<String>) -> std::result::Result<JsValue, JsValue> {
+        let step = self
+            .0
+            .step_given(Input::Signed(signature_answer(valid, why)), now_ms() / 1000)
+            .map_err(js_error)?;
+        Ok(step_to_js(step, None))
+    }
+
+    /// The verified token's claims, with the raw token as `__raw`.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown>")]
+    pub fn claims(&self) -> JsValue {
+        match self.0.verified() {
+            Some(t) => {
+                let mut claims = t.claims.clone();
+                claims.insert("__raw".into(), t.raw.expose().into());
+                object_to_js(claims)
+            }
+            None => JsValue::NULL,
+        }
+    }
+}
+
+/// The error of something the driver met (`detail`: the platform's words).
+#[wasm_bindgen(unchecked_return_type = "Error")]
+pub fn fail(#[wasm_bindgen(unchecked_param_type = "Failure")] what: &str, detail: Option<String>) -> JsValue {
+    failure(what, detail.unwrap_or_default()).into()
 }
 
 /// A fresh PKCE pair (RFC 7636): 32 random bytes from `crypto.getRandomValues`
 /// as a base64url verifier, and its S256 challenge. Needs no `crypto.subtle`.
-#[wasm_bindgen(js_name = createPkcePair, unchecked_return_type = "PkcePair")]
-pub fn create_pkce_pair() -> Result<JsValue, JsValue> {
-    let verifier = CodeVerifier::generate()?;
+#[wasm_bindgen(js_name = createPkcePair, unchecked_return_type = "{ codeVerifier: string; codeChallenge: string; codeChallengeMethod: \"S256\" }")]
+pub fn create_pkce_pair() -> std::result::Result<JsValue, JsValue> {
+    let verifier = CodeVerifier::generate().map_err(js_error)?;
     let challenge = verifier.challenge();
-    let mut o = crate::json::Object::new();
+    let mut o = Map::new();
     o.insert("codeVerifier".into(), verifier.expose().into());
     o.insert("codeChallenge".into(), challenge.as_str().into());
     o.insert("codeChallengeMethod".into(), CODE_CHALLENGE_METHOD.into());
-    Ok(client::object_to_js(o))
-}
-
-/// Refuses keys of an options object that are not options (typos).
-fn check_keys(options: &JsValue, known: &[&str], what: &str) -> Result<(), AuthError> {
-    if !options.is_object() {
-        return Ok(());
-    }
-    let object: &js_sys::Object = options.unchecked_ref();
-    let keys: Vec<String> = js_sys::Object::keys(object)
-        .iter()
-        .filter_map(|k| k.as_string())
-        .collect();
-    crate::config::check_option_keys(keys.iter().map(String::as_str), known, what)
-}
-
-/// An option of type `T` (`undefined` and `null`: not given).
-fn typed<T>(
-    o: &JsValue,
-    name: &str,
-    read: fn(&JsValue) -> Option<T>,
-    kind: &str,
-) -> Result<Option<T>, AuthError> {
-    match client::option(o, name) {
-        v if v.is_undefined() || v.is_null() => Ok(None),
-        v => read(&v).map(Some).ok_or_else(|| {
-            AuthError::new(
-                crate::error::code::INVALID_CONFIG,
-                msg!("`{name}` must be {kind}"),
-            )
-        }),
-    }
-}
-
-fn text(o: &JsValue, name: &str) -> Result<Option<String>, AuthError> {
-    typed(o, name, JsValue::as_string, "a string")
-}
-
-fn number(o: &JsValue, name: &str) -> Result<Option<f64>, AuthError> {
-    typed(o, name, JsValue::as_f64, "a number")
-}
-
-/// Reads many options, keeping the first error (see [`FirstError`]): each
-/// read gives `None` (or `false`) for a value of the wrong type, and `finish`
-/// reports the first such error, as a chain of `?` would.
-type FirstError = crate::error::FirstError<AuthError>;
-
-impl FirstError {
-    fn text(&mut self, o: &JsValue, name: &str) -> Option<String> {
-        self.keep(text(o, name))
-    }
-
-    fn number(&mut self, o: &JsValue, name: &str) -> Option<f64> {
-        self.keep(number(o, name))
-    }
-
-    fn flag(&mut self, o: &JsValue, name: &str) -> bool {
-        self.keep(typed(o, name, JsValue::as_bool, "true or false"))
-            .unwrap_or(false)
-    }
-}
-
-/// A whole number of seconds (`maxAge`, `leeway`).
-fn seconds(o: &JsValue, name: &str) -> Result<Option<u64>, AuthError> {
-    match number(o, name)? {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 && s.fract() == 0.0 && s <= u32::MAX as f64 => {
-            Ok(Some(s as u64))
-        }
-        Some(_) => Err(AuthError::new(
-            crate::error::code::INVALID_CONFIG,
-            msg!("`{name}` must be a whole number of seconds"),
-        )),
-    }
-}
-
-/// An array of strings.
-fn strings(v: &JsValue, name: &str) -> Result<Vec<String>, AuthError> {
-    js_sys::Array::is_array(v)
-        .then(|| {
-            js_sys::Array::from(v)
-                .iter()
-                .map(|a| a.as_string())
-                .collect::<Option<Vec<_>>>()
-        })
-        .flatten()
-        .ok_or_else(|| {
-            AuthError::new(
-                crate::error::code::INVALID_CONFIG,
-                msg!("`{name}` must be an array of strings"),
-            )
-        })
+    Ok(object_to_js(o))
 }
 
 #[cfg(test)]

@@ -1,21 +1,13 @@
-//! Browser tests of the glue (run in headless Chromium by wasm-bindgen-test).
+//! Browser tests of the exports (run in headless Chromium by
+//! wasm-bindgen-test): the values that cross the seam, as the driver sees them.
 
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-use super::client::AuthClient;
-use super::create_pkce_pair;
-use super::storage::KvStore;
-
-async fn create_auth_client(options: JsValue) -> Result<AuthClient, JsValue> {
-    super::client::create(options).await.map_err(JsValue::from)
-}
-use crate::config::StorageKind;
+use super::{create_pkce_pair, fail, Core};
 use crate::error::{code, AuthError, ServerError};
 use crate::pkce::CodeVerifier;
-use crate::transaction::key_prefix;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -34,6 +26,10 @@ fn options(storage: &str) -> JsValue {
         Reflect::set(&o, &k.into(), &v.into()).unwrap();
     }
     o.into()
+}
+
+fn code_of(e: &JsValue) -> String {
+    get(e, "code").as_string().unwrap_or_default()
 }
 
 #[wasm_bindgen_test]
@@ -92,89 +88,88 @@ fn auth_errors_become_js_errors_with_stable_fields() {
     let plain: JsValue = AuthError::new(code::STATE_MISMATCH, "no").into();
     assert!(get(&plain, "error").is_undefined());
     assert!(get(&plain, "status").is_undefined());
+    // The errors the driver meets are made here too.
+    assert_eq!(code_of(&fail("busy", None)), code::POPUP_IN_PROGRESS);
+    assert_eq!(
+        code_of(&fail("storage", Some("read".into()))),
+        code::STORAGE_ERROR
+    );
 }
 
 #[wasm_bindgen_test]
-async fn every_store_kind_round_trips() {
-    for kind in [StorageKind::Session, StorageKind::Local, StorageKind::Memory] {
-        let store = KvStore::open_web(kind).unwrap();
-        let key = format!("oidc-pkce-test:{kind:?}");
-        store.set(&key, "value").await.unwrap();
-        assert_eq!(
-            store.get(&key).await.unwrap().as_deref(),
-            Some("value"),
-            "{kind:?}"
-        );
-        assert!(store.keys().await.unwrap().unwrap().contains(&key), "{kind:?}");
-        store.remove(&key).await.unwrap();
-        assert_eq!(store.get(&key).await.unwrap(), None, "{kind:?}");
-    }
-}
-
-async fn await_promise(p: js_sys::Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(p).await
-}
-
-#[wasm_bindgen_test]
-async fn authorize_url_stores_the_transaction_where_configured() {
-    for (storage, kind) in [
-        ("session", StorageKind::Session),
-        ("local", StorageKind::Local),
-        ("memory", StorageKind::Memory),
-    ] {
-        let client = create_auth_client(options(storage)).await.unwrap();
-        let url = await_promise(client.build_authorize_url(JsValue::UNDEFINED))
-            .await
-            .unwrap()
-            .as_string()
-            .unwrap();
+fn the_store_plan_and_a_pending_login_cross_the_seam() {
+    for (storage, name) in [("session", "session"), ("local", "local"), ("memory", "page")] {
+        let mut core = Core::new(options(storage)).unwrap();
+        assert_eq!(get(&core.store_plan(), "transactions").as_string().unwrap(), name);
+        // Auth0 by `domain`: no discovery request.
+        assert!(core.discovery().unwrap().is_undefined());
+        let a = core.authorize(JsValue::UNDEFINED, "redirect").unwrap();
+        let url = get(&a, "url").as_string().unwrap();
         assert!(
             url.starts_with("https://tenant.example.com/authorize?response_type=code&"),
             "{url}"
         );
-        let state = url
-            .split("&state=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap()
-            .to_string();
-        let key = format!(
-            "{}{}",
-            key_prefix("https://tenant.example.com/", "browser-test"),
-            state
+        let pending = js_sys::Array::from(&get(&a, "pending"));
+        assert!(pending.get(1).as_string().unwrap().contains("code_verifier"));
+        assert_eq!(
+            core.pending_keys(vec![pending.get(0).as_string().unwrap(), "other".into()])
+                .len(),
+            1
         );
-        let store = KvStore::open_web(kind).unwrap();
-        let stored = store.get(&key).await.unwrap();
-        assert!(stored.is_some_and(|s| s.contains("code_verifier")), "{storage}");
-        store.remove(&key).await.unwrap();
     }
 }
 
 #[wasm_bindgen_test]
-async fn callbacks_without_a_matching_transaction_are_refused_before_any_request() {
-    let client = create_auth_client(options("memory")).await.unwrap();
-    let cb = |state: &str| Some(format!("https://app.example.com/callback?code=c&state={state}"));
-    let err = await_promise(client.handle_redirect_callback(cb("nothing")))
-        .await
-        .unwrap_err();
-    assert_eq!(get(&err, "code").as_string().unwrap(), "missing_transaction");
-
-    await_promise(client.build_authorize_url(JsValue::UNDEFINED))
-        .await
-        .unwrap();
-    let err = await_promise(client.handle_redirect_callback(cb(&"x".repeat(43))))
-        .await
-        .unwrap_err();
-    assert_eq!(get(&err, "code").as_string().unwrap(), "state_mismatch");
-    assert!(client.get_tokens().unwrap().is_null());
+fn callbacks_without_a_matching_pending_login_are_refused_before_any_request() {
+    let core = Core::new(options("memory")).unwrap();
+    let cb = |state: &str| format!("https://app.example.com/callback?code=c&state={state}");
+    let login = core.callback(&cb("nothing"), "redirect").unwrap();
+    let err = core.pending_key(&login, Some(Vec::new())).unwrap_err();
+    assert_eq!(code_of(&err), code::MISSING_TRANSACTION);
+    let pending = format!("{}{}", core.client.transaction_storage_prefix(), "a".repeat(43));
+    let err = core.pending_key(&login, Some(vec![pending])).unwrap_err();
+    assert_eq!(code_of(&err), code::STATE_MISMATCH);
+    assert!(core.tokens().is_null());
 }
 
 #[wasm_bindgen_test]
-async fn bad_options_reject_with_invalid_config() {
-    let o = options("cookie");
-    let err = create_auth_client(o).await.err().unwrap();
-    assert_eq!(get(&err, "code").as_string().unwrap(), "invalid_config");
+fn answers_and_requests_keep_their_fields() {
+    let answer =
+        js_sys::JSON::parse(r#"{"status":200,"body":"{}","cacheControl":"max-age=60","dpopNonce":"n"}"#)
+            .unwrap();
+    match super::convert::answer_from_js(&answer) {
+        crate::http::HttpAnswer::Response(r) => {
+            assert_eq!((r.status, r.body.as_deref()), (200, Some("{}")));
+            assert_eq!(r.cache_control.as_deref(), Some("max-age=60"));
+            assert_eq!(r.dpop_nonce.as_deref(), Some("n"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let failed = js_sys::JSON::parse(r#"{"failure":"Failed to fetch","timedOut":true}"#).unwrap();
+    assert!(matches!(
+        super::convert::answer_from_js(&failed),
+        crate::http::HttpAnswer::Failed { timed_out: true, .. }
+    ));
+    let redirected = js_sys::JSON::parse(r#"{"redirected":true,"status":0}"#).unwrap();
+    assert_eq!(
+        super::convert::answer_from_js(&redirected),
+        crate::http::HttpAnswer::Redirected { status: 0 }
+    );
+    let request = crate::http::HttpRequest::secret(
+        "POST",
+        "https://as.example/token",
+        5000,
+        code::INVALID_TOKEN_RESPONSE,
+    );
+    let js = super::convert::request_to_js(&request);
+    assert_eq!(get(&js, "redirect").as_string().unwrap(), "manual");
+    assert_eq!(get(&js, "cache").as_string().unwrap(), "no-store");
+    assert_eq!(get(&js, "timeoutMs").as_f64().unwrap(), 5000.0);
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_invalid_config() {
+    let err = Core::new(options("cookie")).err().unwrap();
+    assert_eq!(code_of(&err), code::INVALID_CONFIG);
     assert!(err.dyn_ref::<js_sys::Error>().is_some());
 }

@@ -1,0 +1,518 @@
+// The driver: the JS API over the core (src/wasm/, src/client/). It awaits
+// the I/O (io.js) between the core's synchronous steps and branches only on
+// the core's answers and on I/O outcomes (a failed request, a closed window);
+// every protocol decision (what to send, what an answer means, whom to
+// trust, when to refresh, retry or give up) is the core's.
+
+import * as io from "./io.js";
+
+/** @typedef {import("../oidc_pkce.js").Core} Core */
+/** @typedef {import("../oidc_pkce.js").Login} Login */
+/** @typedef {import("../oidc_pkce.js").Verification} Verification */
+/** @typedef {import("../oidc_pkce.js").HttpRequest} HttpRequest */
+/** @typedef {import("../oidc_pkce.js").HttpAnswer} HttpAnswer */
+/** @typedef {import("../oidc_pkce.js").Effects} Effects */
+/** @typedef {import("../oidc_pkce.js").Step} Step */
+/** @typedef {import("../oidc_pkce.js").LoginKindName} LoginKindName */
+/** @typedef {import("./io.js").Store} Store */
+/** @typedef {typeof import("../oidc_pkce.js")} Wasm */
+
+/**
+ * @param {Wasm} wasm the loaded module
+ * @param {any} options the app's options
+ */
+export async function createAuthClient(wasm, options) {
+  const core = new wasm.Core(options);
+  const plan = core.storePlan();
+  /** @param {string} name @param {unknown} app @param {boolean} tokens */
+  const open = (name, app, tokens) => {
+    try {
+      return io.openStore(name, app);
+    } catch {
+      core.storeUnavailable(tokens);
+      return io.openStore("none", undefined);
+    }
+  };
+  const tx = open(plan.transactions, options.transactionStorage, false);
+  const tokens = open(plan.tokens, options.tokenStorage, true);
+  const warning = core.warning();
+  if (warning) console.warn(warning);
+  core.checkPlatform(io.dpopSupported());
+  const discovery = core.discovery();
+  if (discovery) {
+    const found = core.discovered(await io.http(discovery));
+    if (found.keep) await tokens.set(...found.keep).catch(() => {});
+    if (found.offline) {
+      const [session, doc] = found.offline;
+      core.startOffline(...(await Promise.all([tokens.get(session), tokens.get(doc)]).catch(() => [])));
+    }
+  }
+  const client = new Client(core, wasm.fail, tx, tokens, plan.shared);
+  await client.restore();
+  return client.api();
+}
+
+class Client {
+  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {boolean} shared */
+  constructor(core, fail, tx, tokens, shared) {
+    this.core = core;
+    /** The errors the driver meets, made by the core. */
+    this.fail = fail;
+    this.tx = tx;
+    this.tokens = tokens;
+    this.shared = shared;
+    /** @type {Set<(event: { type: string }) => void>} */
+    this.listeners = new Set();
+    /** The refresh and the silent renewal under way, shared by every caller. @type {Promise<any> | null} */
+    this.refreshing = null;
+    /** @type {Promise<boolean> | null} */
+    this.renewing = null;
+  }
+
+  /** A storage failure as the library's error. @param {unknown} words */
+  storageError(words) {
+    return this.fail("storage", typeof words === "string" ? words : "do it");
+  }
+
+  /**
+   * Applies what the core said: writes, removals, the hand-off, the DPoP key,
+   * the event; then throws its error.
+   * @param {Effects} e
+   */
+  async apply(e) {
+    for (const [k, v] of e.set) await this.tokens.set(k, v).catch((w) => Promise.reject(this.storageError(w)));
+    for (const k of e.remove) await this.tokens.remove(k).catch(() => {});
+    if (e.handoff) await io.handoffSet(...e.handoff);
+    const id = e.forgetKey && this.core.dpopKeyId();
+    if (id) await io.dpopForget(id).catch(() => {});
+    if (e.emit) {
+      for (const f of [...this.listeners]) {
+        try {
+          f({ type: e.emit });
+        } catch {}
+      }
+    }
+    if (e.error) throw e.error;
+  }
+
+  /** Sends a request the core builds, with its DPoP proof signed here; once more when the core says the server asked for a nonce. @param {() => HttpRequest} build */
+  async send(build) {
+    for (let attempt = 0; ; attempt++) {
+      const req = build();
+      const id = this.core.dpopKeyId();
+      const proof = req.dpopInput && id ? await this.sign(id, req.dpopInput) : undefined;
+      const answer = await io.http(req, proof);
+      if (!this.core.retryWithNonce(req, answer, attempt)) return answer;
+    }
+  }
+
+  /** @param {string} id @param {string} input */
+  sign(id, input) {
+    return io.dpopProof(id, input).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message))));
+  }
+
+  /** Reads this client's DPoP key (made when `create` and missing) into the core. @param {boolean} create */
+  async readKey(create) {
+    const id = this.core.dpopKeyId();
+    if (!id) return;
+    const key = await io.dpopKey(id, create).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message))));
+    this.core.keyRead(key?.x, key?.y);
+  }
+
+  /** The key of thumbprint `jkt` must be the one stored. @param {string | undefined} jkt */
+  async requireKey(jkt) {
+    if (!jkt) return;
+    await this.readKey(false);
+    this.core.requireKey(jkt);
+  }
+
+  /** Runs a verification to its end (the core chooses the keys; the platform checks the signature). @param {Verification} v */
+  async verify(v) {
+    const core = this.core;
+    for (let step = core.verifyStart(v); ; ) {
+      if (step.keep) {
+        const [k, value] = step.keep;
+        await (value === null ? this.tokens.remove(k) : this.tokens.set(k, value)).catch(() => {});
+      }
+      if (step.done) return;
+      if (step.read !== undefined) step = core.verifyStored(v, (await this.tokens.get(step.read).catch(() => null)) ?? undefined);
+      else if (step.fetch) step = core.verifyFetched(v, await io.http(step.fetch));
+      else if (step.check) step = await checkSignature(this.fail, step.check, (valid, why) => core.verifySigned(v, valid, why));
+      else break;
+    }
+  }
+
+  /** Before anything that needs the provider: its endpoints confirmed (after an offline start). */
+  async online() {
+    const req = this.core.confirmation();
+    if (!req) return;
+    const c = this.core.confirmed(await io.http(req));
+    if (c.effects) await this.apply(c.effects);
+    if (!c.verify) return;
+    try {
+      await this.verify(c.verify);
+    } catch (e) {
+      await this.apply(this.core.confirmationFailed(e));
+      throw e;
+    }
+  }
+
+  /** The stored session, if it still serves. */
+  async restore() {
+    const [key, legacyKey] = this.core.restoreKeys();
+    const get = (/** @type {string} */ k) => this.tokens.get(k).catch(() => null);
+    const [stored, legacy] = await Promise.all([get(key), get(legacyKey)]);
+    const r = this.core.restore(stored ?? undefined, legacy ?? undefined);
+    await this.apply(r.effects).catch(() => {});
+    if (!r.verify) return;
+    try {
+      await this.requireKey(r.jkt);
+      await this.verify(r.verify);
+      await this.apply(this.core.adoptRestored(r.verify));
+    } catch (e) {
+      await this.apply(this.core.restoreFailed(e)).catch(() => {});
+    }
+  }
+
+  /** A new pending login of `kind`: stored, and its URL. @param {any} opts @param {LoginKindName} kind */
+  async authorize(opts, kind) {
+    const core = this.core;
+    await this.online();
+    if (core.dpopKeyId()) await this.readKey(true);
+    const a = core.authorize(opts, kind);
+    const url = a.push ? core.pushed(await io.http(a.push)) : /** @type {string} */ (a.url);
+    await this.forgetStale();
+    await this.tx.set(...a.pending).catch((w) => Promise.reject(this.storageError(w)));
+    return url;
+  }
+
+  /** Best effort: a leftover pending login that cannot be removed does no harm. */
+  async forgetStale() {
+    try {
+      const keys = this.core.pendingKeys((await this.tx.keys()) ?? []);
+      const values = await Promise.all(keys.map((k) => this.tx.get(k)));
+      for (const k of this.core.stalePending(keys, values)) await this.tx.remove(k);
+    } catch {}
+  }
+
+  /**
+   * Completes a login of `kind` from its callback URL: the pending login
+   * taken out of storage before any network call (a callback works once),
+   * the code exchanged, the ID token verified, the session adopted.
+   * @param {string} url @param {LoginKindName} kind
+   */
+  async finishLogin(url, kind) {
+    const core = this.core;
+    const login = core.callback(url, kind);
+    await this.online();
+    core.claim(login);
+    let jkt;
+    try {
+      const key = core.pendingKey(login, await this.tx.keys().catch((w) => Promise.reject(this.storageError(w))));
+      const value = await this.tx.get(key).catch((w) => Promise.reject(this.storageError(w)));
+      await this.tx.remove(key).catch((w) => Promise.reject(this.storageError(w)));
+      jkt = core.takePending(login, value ?? undefined);
+    } finally {
+      core.release(login);
+    }
+    try {
+      await this.requireKey(jkt);
+      // The key set is fetched while the code is exchanged: one round trip of
+      // waiting instead of two. (A failure here is reported by the verification.)
+      const keys = this.prefetchKeys();
+      const answer = await this.send(() => core.tokenRequest(login));
+      const v = core.exchanged(login, answer);
+      await keys;
+      await this.verify(v);
+      const adopted = core.adoptLogin(login, v);
+      await this.apply(adopted);
+      return { appState: adopted.appState === undefined ? undefined : JSON.parse(adopted.appState) };
+    } catch (e) {
+      await this.apply(core.loginFailed(login));
+      throw e;
+    }
+  }
+
+  /** Readies the provider's key set ahead of a verification, as the core decides; errors are left to the verification. */
+  prefetchKeys() {
+    return this.verify(this.core.keysAhead()).catch(() => {});
+  }
+
+  /**
+   * Signs in through `target` (a popup opened by the caller, or a hidden
+   * iframe): the login sent there, the callback read when it arrives, the
+   * code exchanged here. The window is disposed of whatever happens.
+   * @param {Window | HTMLIFrameElement} target @param {any} opts @param {LoginKindName} kind
+   */
+  async loginIn(target, opts, kind) {
+    const core = this.core;
+    let outcome;
+    try {
+      const timeout = core.timeoutMs(opts, kind);
+      io.go(target, await this.authorize(opts, kind));
+      outcome = await io.waitForRedirect(target, (href) => core.arrived(href), timeout);
+    } finally {
+      io.dispose(target);
+    }
+    if (outcome.url) return this.finishLogin(outcome.url, kind);
+    if (outcome.closed && kind !== "popup") return null;
+    throw this.fail(outcome.closed ? "closed" : kind === "popup" ? "popupTimeout" : "silentTimeout", String(core.timeoutMs(opts, kind)));
+  }
+
+  /** Silent authentication (prompt=none): true when the provider signed the user in. @param {any} opts @param {LoginKindName} kind */
+  async silent(opts, kind) {
+    const frame = io.openFrame();
+    if (!frame) return false; // no document to hold an iframe (a worker)
+    try {
+      return (await this.loginIn(frame, opts, kind)) !== null;
+    } catch (e) {
+      if (this.core.userMustInteract(e)) return false;
+      throw e;
+    }
+  }
+
+  /** @param {boolean} force @param {string | undefined} scope */
+  async accessToken(force, scope) {
+    const core = this.core;
+    const plan = core.accessPlan(force);
+    if (plan.use !== undefined) return plan.use;
+    if (plan.refresh) {
+      await this.refreshShared(scope, !force);
+      return core.accessToken(true);
+    }
+    // One silent renewal for every caller at once.
+    this.renewing ??= this.silent(undefined, "renewal").finally(() => (this.renewing = null));
+    return core.accessToken(await this.renewing);
+  }
+
+  /** One refresh for every caller in this page, and one at a time across tabs (Web Locks). @param {string | undefined} scope @param {boolean} onlyIfStale */
+  refreshShared(scope, onlyIfStale) {
+    this.refreshing ??= io
+      .withLock(this.core.lockName(), () => this.refreshLocked(scope, onlyIfStale))
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  /** Under the lock: take up what another tab stored meanwhile, and refresh only if still needed. @param {string | undefined} scope @param {boolean} onlyIfStale */
+  async refreshLocked(scope, onlyIfStale) {
+    const core = this.core;
+    await this.online();
+    await this.adoptShared();
+    const plan = core.refreshPlan(onlyIfStale);
+    if (plan.fresh) return;
+    await this.requireKey(plan.jkt);
+    let answer;
+    for (let attempt = 0; ; attempt++) {
+      answer = await this.send(() => core.refreshRequest(scope));
+      const wait = core.refreshRetryMs(answer, attempt);
+      if (wait === undefined) break;
+      await io.sleep(wait);
+    }
+    const r = core.refreshed(answer);
+    if (r.effects) return this.apply(r.effects);
+    if (r.verify) {
+      await this.verify(r.verify);
+      await this.apply(core.adoptRefreshed(r.verify));
+    }
+  }
+
+  /** Another tab sharing tokenStorage may have refreshed or signed out: the stored session is the newer truth. */
+  async adoptShared() {
+    const key = this.core.sessionKey();
+    const handed = this.shared ? await io.handoffGet(key) : undefined;
+    const stored = await this.tokens.get(key).catch((w) => Promise.reject(this.storageError(w)));
+    const s = this.core.shared(handed, stored ?? undefined);
+    if (s.effects) await this.apply(s.effects);
+    if (s.verify) {
+      await this.verify(s.verify);
+      this.core.adoptShared(s.verify);
+    }
+  }
+
+  /** @param {string} what "logout" | "tokens" */
+  async revoke(what) {
+    const core = this.core;
+    await this.online();
+    for (const req of core.revocations(/** @type {"logout" | "tokens"} */ (what))) {
+      core.revoked(await this.send(() => req), /** @type {"logout" | "tokens"} */ (what));
+    }
+  }
+
+  /** Sends the browser to `url`: the app's openUrl (awaited), or location.assign. @param {unknown} openUrl @param {string} url */
+  async open(openUrl, url) {
+    const core = this.core;
+    if (openUrl === undefined || openUrl === null) {
+      if (typeof location === "undefined") throw this.fail("noWindow");
+      try {
+        location.assign(url);
+      } catch {
+        throw this.fail("navigate");
+      }
+      return;
+    }
+    if (typeof openUrl !== "function") throw this.fail("openUrlType");
+    try {
+      await openUrl(url);
+    } catch (e) {
+      throw this.fail("openUrl", typeof e === "string" ? e : String((e instanceof Error && e.message) || "unknown error"));
+    }
+  }
+
+  /** The key the session's tokens are bound to, read. */
+  async bindingKey() {
+    await this.requireKey(this.core.binding());
+  }
+
+  /** The public API: a plain object of methods. */
+  api() {
+    const self = this;
+    const core = this.core;
+    return {
+      get issuer() {
+        return core.issuer;
+      },
+      /** @param {any} opts */
+      buildAuthorizeUrl: (opts) => self.authorize(opts, "redirect"),
+      /** @param {any} opts */
+      async loginWithRedirect(opts) {
+        await self.open(opts?.openUrl, await self.authorize(opts, "redirect"));
+      },
+      /** @param {string} [url] */
+      async handleRedirectCallback(url) {
+        if (url === undefined) {
+          if (typeof location === "undefined") throw self.fail("noCallback");
+          url = location.href;
+        }
+        // In a popup or iframe of loginWithPopup or checkSession: the waiting page exchanges the code.
+        if (io.handToOpener(url)) return { appState: undefined };
+        return self.finishLogin(url, "redirect");
+      },
+      /** @param {any} opts */
+      loginWithPopup(opts) {
+        // Synchronously, while the click's user activation lasts.
+        const popup = io.openPopup();
+        if (popup === undefined) return Promise.reject(self.fail("busy"));
+        if (popup === null) return Promise.reject(self.fail("blocked"));
+        return self.loginIn(popup, opts, "popup");
+      },
+      /** @param {any} opts */
+      checkSession: (opts) => self.silent(opts, "silent"),
+      getTokens: () => core.tokens(),
+      isAuthenticated: () => core.isAuthenticated(),
+      getIdTokenClaims: () => core.idTokenClaims(),
+      getUser: () => core.user(),
+      async fetchUserInfo() {
+        const token = self.accessToken(false, undefined);
+        token.catch(() => {}); // (awaited below)
+        await self.online();
+        await token;
+        await self.bindingKey();
+        return core.userinfo(await self.send(() => core.userinfoRequest()));
+      },
+      /** @param {any} opts */
+      buildLogoutUrl: (opts) => core.logoutUrl(opts),
+      /** @param {any} opts */
+      async logout(opts) {
+        core.checkLogout(opts);
+        try {
+          await self.online();
+        } catch (e) {
+          // The kept discovery document is never trusted to send the browser anywhere.
+          await self.apply(core.logoutUnconfirmed());
+          throw e;
+        }
+        const target = core.logoutTarget(opts);
+        // RFC 7009: the refresh token stops working at the provider too (best effort).
+        await self.revoke("logout").catch(() => {});
+        await self.apply(core.forget());
+        if (target) await self.open(opts?.openUrl, target);
+      },
+      async revokeTokens() {
+        core.checkRevocation();
+        await self.revoke("tokens");
+        await self.apply(core.forget());
+      },
+      /** @param {any} opts */
+      getAccessToken: (opts) => self.accessToken(!!opts?.forceRefresh, opts?.scope),
+      /** @param {RequestInfo | URL} input @param {RequestInit} [init] */
+      async fetchWithAuth(input, init) {
+        await self.accessToken(false, undefined);
+        let request;
+        try {
+          request = new Request(input, init);
+        } catch (e) {
+          throw self.fail("request", String((e instanceof Error && e.message) || e));
+        }
+        core.checkAppRequest(request.mode);
+        await self.bindingKey();
+        const id = core.dpopKeyId();
+        for (let attempt = 0; ; attempt++) {
+          const credentials = core.resourceCredentials(request.method, request.url);
+          // The app's request as it made it (its own signal, credentials,
+          // body), from a clone: a retry has the body again.
+          const r = request.clone();
+          r.headers.set("Authorization", credentials.authorization);
+          if (credentials.dpopInput && id) r.headers.set("DPoP", await self.sign(id, credentials.dpopInput));
+          let response;
+          try {
+            response = await fetch(r);
+          } catch (e) {
+            throw self.fail("network", `${request.url} failed (${String((e instanceof Error && e.message) || e)})`);
+          }
+          /** @type {HttpAnswer} */
+          const answer = {
+            status: response.status,
+            body: "",
+            dpopNonce: response.headers.get("dpop-nonce"),
+            wwwAuthenticate: response.headers.get("www-authenticate"),
+          };
+          if (!core.retryWithNonce({ url: request.url, ...credentials }, answer, attempt)) return response;
+        }
+      },
+      /** @param {any} opts */
+      async refresh(opts) {
+        core.accessPlan(false); // not signed in: login_required
+        await self.refreshShared(opts?.scope, false);
+        return core.tokens();
+      },
+      /** @param {(event: { type: string }) => void} callback */
+      onSessionChange(callback) {
+        /** @param {{ type: string }} event */
+        const listener = (event) => callback(event);
+        self.listeners.add(listener);
+        return () => void self.listeners.delete(listener);
+      },
+    };
+  }
+}
+
+/**
+ * `verifyIdToken`: the signature (crypto.subtle, or the fallback module)
+ * and every claim check, against the app's key set.
+ * @param {Wasm} wasm @param {string} idToken @param {any} options
+ */
+export async function verify(wasm, idToken, options) {
+  const v = wasm.Verification.ofToken(idToken, options);
+  const step = v.start();
+  if (step.check) await checkSignature(wasm.fail, step.check, (valid, why) => v.signed(valid, why));
+  return v.claims();
+}
+
+/**
+ * Checks a signature the core chose the key and algorithm for, and hands the
+ * platform's answer (or why it could not check it) to `answer`.
+ * @param {Wasm["fail"]} fail
+ * @param {NonNullable<Step["check"]>} check
+ * @param {(valid: boolean, why?: string) => Step} answer
+ */
+async function checkSignature(fail, check, answer) {
+  let valid;
+  try {
+    valid = await io.verifySignature(check);
+  } catch (e) {
+    const why = String((e instanceof Error && e.message) || e);
+    if (e instanceof Error && e.name === "VerifierLoadError") throw fail("verifier", why);
+    return answer(false, why);
+  }
+  return answer(valid === true);
+}

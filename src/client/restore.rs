@@ -1,0 +1,106 @@
+//! A stored session read back when the client is made (a reload, a new
+//! page): validated like any input, its DPoP key still there, its ID token
+//! verified again, still active. One that cannot serve is removed; one that
+//! cannot be checked now (no answer from the provider) is kept for a later
+//! page load.
+
+use super::keys::{Purpose, Verification};
+use super::{Client, Effects};
+use crate::error::{AuthError, Result};
+use crate::http::is_unreachable;
+use crate::session::{legacy_session_storage_key, Session};
+
+/// What a stored session leads to.
+#[derive(Debug)]
+pub enum Restore {
+    /// Nothing to take up (apply the effects: a legacy entry removed).
+    Nothing(Effects),
+    /// Apply the effects (a legacy entry moved), check the DPoP key of this
+    /// thumbprint if any ([`Client::require_key`]), verify the ID token, then
+    /// [`Client::adopt_restored`]; a failure goes to [`Client::restore_failed`].
+    Verify {
+        effects: Effects,
+        dpop_jkt: Option<String>,
+        verification: Box<Verification>,
+    },
+}
+
+impl Client {
+    /// The storage keys to read: this client's session, and where versions
+    /// before 0.1.1 kept it (by client id alone).
+    pub fn restore_keys(&self) -> (String, String) {
+        (
+            self.session_storage_key(),
+            legacy_session_storage_key(&self.config.client_id),
+        )
+    }
+
+    /// The values read under [`Client::restore_keys`]. A legacy entry is read
+    /// once and removed whatever it holds; if it is this issuer's, it moves
+    /// under the issuer's key (when that has none).
+    pub fn restore(&self, stored: Option<String>, legacy: Option<String>) -> Restore {
+        let (key, legacy_key) = self.restore_keys();
+        let mut effects = Effects::default();
+        if legacy.is_some() {
+            effects.remove.push(legacy_key);
+        }
+        let legacy = legacy.filter(|l| self.parse_stored(l).is_ok());
+        let stored = match (stored, legacy) {
+            (Some(s), _) => s,
+            (None, Some(l)) => {
+                effects.set.push((key, l.clone()));
+                l
+            }
+            (None, None) => return Restore::Nothing(effects),
+        };
+        match self.parse_stored(&stored) {
+            Ok(parsed) => {
+                let mut verification = Verification::new(parsed.id_token.expose(), Purpose::Stored);
+                verification.tokens = Some(parsed.tokens);
+                verification.dpop_jkt = parsed.dpop_jkt.clone();
+                Restore::Verify {
+                    effects,
+                    dpop_jkt: parsed.dpop_jkt,
+                    verification: Box::new(verification),
+                }
+            }
+            Err(_) => {
+                effects.remove.push(self.session_storage_key());
+                Restore::Nothing(effects)
+            }
+        }
+    }
+
+    /// The stored session, verified: the session if still active, else removed.
+    pub fn adopt_restored(&mut self, v: &mut Verification, now_ms: u64) -> Result<Effects> {
+        let id_token = v.take_verified()?;
+        let session = Session {
+            tokens: v.tokens.take().ok_or_else(|| {
+                crate::error::AuthError::new(crate::error::code::STORAGE_ERROR, "no tokens")
+            })?,
+            id_token,
+            dpop_jkt: v.dpop_jkt.take(),
+        };
+        if session.is_active(now_ms) {
+            self.session = Some(session);
+            return Ok(Effects::default());
+        }
+        Ok(Effects {
+            remove: vec![self.session_storage_key()],
+            ..Effects::default()
+        })
+    }
+
+    /// The stored session could not be taken up because of `e`: removed
+    /// (tampered, foreign, its key gone), or kept when the provider only gave
+    /// no answer. Never an error of the client's creation.
+    pub fn restore_failed(&self, e: &AuthError) -> Effects {
+        if is_unreachable(e) {
+            return Effects::default();
+        }
+        Effects {
+            remove: vec![self.session_storage_key()],
+            ..Effects::default()
+        }
+    }
+}
