@@ -107,7 +107,7 @@ pub fn authorization_request(
         dpop_jkt,
     };
     let challenge = tx.code_verifier.challenge();
-    let max_age_s = max_age.map(|m| m.to_string());
+    let max_age_s = max_age.map(crate::json::decimal);
 
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
@@ -156,7 +156,7 @@ fn extra_params(extra: Option<crate::json::Object>) -> Result<Vec<(String, Strin
         let v = match v {
             crate::json::Value::String(s) => s,
             crate::json::Value::Number(n) => n.as_text().to_string(),
-            crate::json::Value::Bool(b) => b.to_string(),
+            crate::json::Value::Bool(b) => if b { "true" } else { "false" }.to_string(),
             crate::json::Value::Null => continue,
             _ => {
                 return Err(invalid(msg!(

@@ -435,7 +435,7 @@ pub fn auth0_issuer(domain: &str, allow_insecure: bool) -> Result<String> {
     let with_scheme = if crate::uri::contains(domain, "://") {
         domain.trim_end_matches('/').to_string()
     } else {
-        format!("https://{}", domain.trim_end_matches('/'))
+        ["https://", domain.trim_end_matches('/')].concat()
     };
     let uri = parse_http_url(&with_scheme, "`domain`")?;
     if !uri.path.is_empty() || uri.query.is_some() || uri.fragment.is_some() {
@@ -444,7 +444,7 @@ pub fn auth0_issuer(domain: &str, allow_insecure: bool) -> Result<String> {
         ));
     }
     check_endpoint_url(&with_scheme, "`domain`", allow_insecure)?;
-    Ok(format!("{with_scheme}/"))
+    Ok(with_scheme + "/")
 }
 
 /// Space-separated, each scope once, `openid` always first: this is an
@@ -740,17 +740,26 @@ mod tests {
             .and_then(|t| t.split("\n};").next())
             .unwrap();
         for name in CLIENT_OPTIONS {
-            assert!(reader.contains(&format!("\"{name}\"")), "the reader does not read {name}");
+            assert!(
+                reader.contains(&format!("\"{name}\"")),
+                "the reader does not read {name}"
+            );
             assert!(
                 options_type.contains(&format!(" {name}?:")) || options_type.contains(&format!(" {name}:")),
                 "index.d.ts does not type {name}"
             );
-            assert!(guide.contains(&format!("| `{name}`")) || guide.contains(&format!(", `{name}` |")), "js/README.md does not document {name}");
+            assert!(
+                guide.contains(&format!("| `{name}`")) || guide.contains(&format!(", `{name}` |")),
+                "js/README.md does not document {name}"
+            );
         }
         // Every member of the type is an option.
         for line in options_type.lines() {
             let member = line.trim().split(['?', ':']).next().unwrap_or_default();
-            let is_member = line.starts_with("  ") && !line.trim_start().starts_with(['/', '*', '|', '&', '(', ')', '{', '}']);
+            let is_member = line.starts_with("  ")
+                && !line
+                    .trim_start()
+                    .starts_with(['/', '*', '|', '&', '(', ')', '{', '}']);
             if is_member && !member.is_empty() && line.contains(':') {
                 assert!(
                     CLIENT_OPTIONS.contains(&member) || ENDPOINT_OPTIONS.contains(&member),

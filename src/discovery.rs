@@ -29,10 +29,7 @@ pub struct ProviderMetadata {
 /// OIDC Discovery §4: "If the Issuer value contains a path component, any
 /// terminating / MUST be removed before appending /.well-known/openid-configuration."
 pub fn discovery_url(issuer: &str) -> String {
-    format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    )
+    [issuer.trim_end_matches('/'), "/.well-known/openid-configuration"].concat()
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -128,13 +125,13 @@ pub fn auth0_metadata(issuer: &str) -> ProviderMetadata {
     // `issuer` ends with "/" (see config::auth0_issuer).
     ProviderMetadata {
         issuer: issuer.to_string(),
-        authorization_endpoint: format!("{issuer}authorize"),
-        token_endpoint: format!("{issuer}oauth/token"),
-        userinfo_endpoint: Some(format!("{issuer}userinfo")),
-        jwks_uri: Some(format!("{issuer}.well-known/jwks.json")),
-        end_session_endpoint: Some(format!("{issuer}v2/logout")),
-        revocation_endpoint: Some(format!("{issuer}oauth/revoke")),
-        pushed_authorization_request_endpoint: Some(format!("{issuer}oauth/par")),
+        authorization_endpoint: [issuer, "authorize"].concat(),
+        token_endpoint: [issuer, "oauth/token"].concat(),
+        userinfo_endpoint: Some([issuer, "userinfo"].concat()),
+        jwks_uri: Some([issuer, ".well-known/jwks.json"].concat()),
+        end_session_endpoint: Some([issuer, "v2/logout"].concat()),
+        revocation_endpoint: Some([issuer, "oauth/revoke"].concat()),
+        pushed_authorization_request_endpoint: Some([issuer, "oauth/par"].concat()),
         require_pushed_authorization_requests: false,
         // Auth0 does not send `iss` in authorization responses; when one is
         // present it is still checked.

@@ -43,10 +43,14 @@ impl PublicKey {
     /// (RFC 7638 §3.2), which is also the proof's `jwk` header.
     fn jwk_json(&self) -> String {
         // x and y are base64url (checked above): nothing to escape.
-        format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            self.x, self.y
-        )
+        [
+            r#"{"crv":"P-256","kty":"EC","x":""#,
+            &self.x,
+            r#"","y":""#,
+            &self.y,
+            r#""}"#,
+        ]
+        .concat()
     }
 
     /// The JWK SHA-256 thumbprint (RFC 7638 §3.1), base64url: the `dpop_jkt`
@@ -96,28 +100,40 @@ pub struct Claims<'a> {
 /// The proof's JWS signing input, `base64url(header) "." base64url(payload)`,
 /// for `key` to sign (ES256: the R || S signature, as `crypto.subtle` makes it).
 pub fn signing_input(key: &PublicKey, c: &Claims<'_>) -> Result<String> {
-    let header = format!(r#"{{"typ":"{TYP}","alg":"{ALG}","jwk":{}}}"#, key.jwk_json());
+    let header = [
+        r#"{"typ":""#,
+        TYP,
+        r#"","alg":""#,
+        ALG,
+        r#"","jwk":"#,
+        &key.jwk_json(),
+        "}",
+    ]
+    .concat();
     // JSON string literals (the method and URL come from the app).
     let text = crate::json::quote;
-    let mut payload = format!(
-        r#"{{"jti":{},"htm":{},"htu":{},"iat":{}"#,
-        text(c.jti),
-        text(c.htm),
-        text(&target_uri(c.url)?),
-        c.iat_s
-    );
+    let mut payload = [
+        r#"{"jti":"#,
+        &text(c.jti),
+        r#","htm":"#,
+        &text(c.htm),
+        r#","htu":"#,
+        &text(&target_uri(c.url)?),
+        r#","iat":"#,
+        &crate::json::decimal(c.iat_s),
+    ]
+    .concat();
     if let Some(n) = c.nonce {
-        payload += &format!(r#","nonce":{}"#, text(n));
+        payload.push_str(r#","nonce":"#);
+        payload.push_str(&text(n));
     }
     if let Some(t) = c.access_token {
-        payload += &format!(r#","ath":"{}""#, access_token_hash(t));
+        payload.push_str(r#","ath":""#);
+        payload.push_str(&access_token_hash(t));
+        payload.push('"');
     }
     payload.push('}');
-    Ok(format!(
-        "{}.{}",
-        crate::b64::encode(header),
-        crate::b64::encode(payload)
-    ))
+    Ok([crate::b64::encode(header), crate::b64::encode(payload)].join("."))
 }
 
 /// A `DPoP-Nonce` header worth keeping: §8.1, `nonce = 1*NQCHAR`. Anything

@@ -12,7 +12,7 @@
 
 mod value;
 
-pub use value::{Map, Number, Value};
+pub use value::{decimal, Map, Number, Value};
 
 /// The most bytes of a response body or stored entry this library will parse.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

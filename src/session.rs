@@ -14,16 +14,17 @@ const VERSION: u8 = 1;
 
 /// The storage key of a client's session with one provider.
 pub fn session_storage_key(issuer: &str, client_id: &str) -> String {
-    format!(
-        "oidc-pkce:session:{}",
-        crate::transaction::client_key(issuer, client_id)
-    )
+    [
+        "oidc-pkce:session:",
+        &crate::transaction::client_key(issuer, client_id),
+    ]
+    .concat()
 }
 
 /// Where versions before 0.1.1 kept the session: by client id alone. Read
 /// once, moved to [`session_storage_key`] if it belongs to the issuer.
 pub fn legacy_session_storage_key(client_id: &str) -> String {
-    format!("oidc-pkce:session:{}", crate::transaction::key_part(client_id))
+    ["oidc-pkce:session:", &crate::transaction::key_part(client_id)].concat()
 }
 
 #[derive(Clone, Debug, PartialEq)]

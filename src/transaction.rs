@@ -65,21 +65,17 @@ pub fn key_part(value: &str) -> String {
 /// each percent-encoded. Two providers with the same client id on one origin
 /// thus never read or overwrite each other's entries.
 pub fn client_key(issuer: &str, client_id: &str) -> String {
-    format!("{}:{}", key_part(issuer), key_part(client_id))
+    [key_part(issuer), key_part(client_id)].join(":")
 }
 
 /// The storage key prefix of one client's transactions.
 pub fn transaction_storage_prefix(issuer: &str, client_id: &str) -> String {
-    format!("{PREFIX}{}:", client_key(issuer, client_id))
+    [PREFIX, &client_key(issuer, client_id), ":"].concat()
 }
 
 impl Transaction {
     pub fn transaction_storage_key(&self) -> String {
-        format!(
-            "{}{}",
-            transaction_storage_prefix(&self.issuer, &self.client_id),
-            self.state
-        )
+        transaction_storage_prefix(&self.issuer, &self.client_id) + &self.state
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {

@@ -110,8 +110,8 @@ impl<'a> Uri<'a> {
         let default = special_default_port(&scheme)?;
         let host = self.host().filter(|h| !h.is_empty())?.to_ascii_lowercase();
         Some(match self.port_text().and_then(port_number) {
-            Some(p) if p != default => format!("{scheme}://{host}:{p}"),
-            _ => format!("{scheme}://{host}"),
+            Some(p) if p != default => [&scheme, "://", &host, ":", &crate::json::decimal(p.into())].concat(),
+            _ => [&scheme, "://", &host].concat(),
         })
     }
 

@@ -101,10 +101,11 @@ impl Client {
 
     /// The Web Lock tabs take turns in to refresh (shared by the origin's tabs).
     pub fn lock_name(&self) -> String {
-        format!(
-            "oidc-pkce:refresh:{}",
-            client_key(self.config.issuer(), &self.config.client_id)
-        )
+        [
+            "oidc-pkce:refresh:",
+            &client_key(self.config.issuer(), &self.config.client_id),
+        ]
+        .concat()
     }
 
     /// Another tab sharing `tokenStorage` may have refreshed (rotating the

@@ -56,7 +56,7 @@ impl Purpose {
 
 /// The storage key of a key set kept in `tokenStorage`.
 pub fn key_set_storage_key(jwks_uri: &str) -> String {
-    format!("oidc-pkce:jwks:{jwks_uri}")
+    ["oidc-pkce:jwks:", jwks_uri].concat()
 }
 
 /// What the driver does next for a verification. (A value handed over at

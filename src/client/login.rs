@@ -182,7 +182,7 @@ impl Client {
         let state = login.response.as_ref().and_then(|r| r.state.as_deref());
         let prefix = self.transaction_storage_prefix();
         let Some(keys) = keys else {
-            return Ok(format!("{prefix}{}", state.unwrap_or_default()));
+            return Ok([prefix.as_str(), state.unwrap_or_default()].concat());
         };
         match find_by_state(keys.iter().map(String::as_str), &prefix, state) {
             StateLookup::Found(key) => Ok(key),

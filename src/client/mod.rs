@@ -328,10 +328,11 @@ impl Client {
 
     /// The storage key of the discovery document kept with a session.
     pub fn discovery_storage_key(&self) -> String {
-        format!(
-            "oidc-pkce:discovery:{}",
-            crate::transaction::key_part(self.config.issuer())
-        )
+        [
+            "oidc-pkce:discovery:",
+            &crate::transaction::key_part(self.config.issuer()),
+        ]
+        .concat()
     }
 
     fn set_endpoints(&mut self, metadata: ProviderMetadata, trust: Trust) -> Result<()> {

@@ -165,10 +165,10 @@ impl Client {
         let token = s.tokens.access_token.expose();
         match self.binding()? {
             Some(_) => Ok((
-                format!("DPoP {token}"),
+                ["DPoP ", token].concat(),
                 Some(self.proof_input(method, url, Some(token), now_ms)?),
             )),
-            None => Ok((format!("Bearer {token}"), None)),
+            None => Ok((["Bearer ", token].concat(), None)),
         }
     }
 

@@ -292,8 +292,25 @@ impl From<bool> for Value {
 
 impl From<u64> for Value {
     fn from(n: u64) -> Value {
-        Value::Number(Number(n.to_string()))
+        Value::Number(Number(decimal(n)))
     }
+}
+
+/// `n` in decimal digits. (By hand: an integer's `Display` links core's
+/// formatting machinery into the browser module, which has no other use for
+/// it in the production build.)
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().map(|&d| d as char).collect()
 }
 
 impl From<u8> for Value {
