@@ -10,12 +10,13 @@
 // builds through the "production" export condition.
 // Usage: node scripts/build.mjs [--dev]   (--dev: debug build, no wasm-opt)
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 // Vite's own bundler; its minifier (oxc) is the one Vite uses for production builds.
 import { minify } from "rolldown/experimental";
+import { renameGlue } from "./minify-names.mjs";
 import { rolldown } from "rolldown";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,6 +31,9 @@ function run(cmd, args) {
 
 // `--crate-type cdylib` here, rather than in Cargo.toml: with ["cdylib", "rlib"]
 // cargo silently drops LTO.
+/** binaryen's name mappings (JSON text) by .wasm path, for the glue's rewrite. */
+const names = new Map();
+
 function buildModule(crate, features, outDir, { types = false } = {}) {
   run("cargo", [
     "rustc", "-p", crate, "--lib", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib",
@@ -65,11 +69,17 @@ function buildModule(crate, features, outDir, { types = false } = {}) {
     // at 1 MiB and only a stack 1 KiB from overflowing would reach low memory.
     // --strip-target-features: the target_features custom section is for
     // linkers; browsers ignore it (107 B gzip).
-    run(wasmOpt, [
-      wasmOut, "--low-memory-unused", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features", "-o", wasmOut,
+    // Last, binaryen's renaming of the imports, exports and modules to short
+    // names (scripts/minify-names.mjs): it prints the mapping, kept here until
+    // the glue is bundled and minified, then rewritten to match.
+    const args = [
+      wasmOut, "--low-memory-unused", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features",
+      "--minify-imports-and-exports-and-modules", "-o", wasmOut,
       "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
       "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
-    ]);
+    ];
+    console.log(`$ ${wasmOpt} ${args.join(" ")}`);
+    names.set(join(outDir, `${name}_bg.wasm`), execFileSync(wasmOpt, args, { cwd: root, encoding: "utf8" }));
   }
   rmSync(join(outDir, ".gitignore"), { force: true });
 }
@@ -146,19 +156,9 @@ async function bundleEntry(dir) {
   writeFileSync(join(dir, "index.js"), code);
   rmSync(join(dir, "oidc_pkce.js"));
   rmSync(join(dir, "driver"), { recursive: true, force: true });
-  rmSync(join(dir, "snippets"), { recursive: true, force: true });
 }
 await bundleEntry(pkg);
 await bundleEntry(production);
-const snippets = [];
-const walk = (dir) => {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p);
-    else snippets.push(p.slice(pkg.length + 1));
-  }
-};
-if (existsSync(join(pkg, "snippets"))) walk(join(pkg, "snippets"));
 const sizes = (files) => {
   let raw = 0;
   let gz = 0;
@@ -168,157 +168,33 @@ const sizes = (files) => {
   }
   return { raw, gz };
 };
-// Release: minify the JS (the wasm-bindgen glue, the entry, the snippets): about
+// Release: minify the JS (the wasm-bindgen glue, the entry, the driver): about
 // 4.5 KB gzip less. Exported names and import-object keys are kept.
 if (!dev) {
-  for (const f of ["index.js", "production/index.js", "verifier/oidc_pkce_verifier.js", ...snippets]) {
+  for (const f of ["index.js", "production/index.js", "verifier/oidc_pkce_verifier.js"]) {
     const file = join(pkg, f);
     const out = await minify(file, readFileSync(file, "utf8"), { compress: true, mangle: true });
     if (out.errors?.length) throw new Error(`minifying ${f}: ${JSON.stringify(out.errors)}`);
     writeFileSync(file, out.code);
   }
 }
-// Release: wasm-bindgen names each import of its glue `__wbg_<name>_<16 hex
-// digits>`; the names are written twice (the .wasm's import section and the
-// glue's import object) and the hashes do not compress. Each import of the
-// glue's own module gets a short name instead, in both files: 2.4 KB gzip
-// less (measured 2026-11-23: .wasm 79,387 -> 78,054 B, glue 7,452 -> 6,391 B).
-// The exports the glue reads only as properties (`wasm.authclient_getUser`,
-// `wasm.__wbindgen_malloc`) get short names too: 0.5 KB less; so does the
-// crate's snippet module, keyed by a hashed path (0.1 KB), and the glue's
-// own module, `./oidc_pkce_bg.js` before each of its 72 imports (69 B,
-// measured 2026-11-23: login path 83,500 -> 83,431 B). Each old
-// import name must occur exactly once in the glue (its import-object key),
-// else the build fails rather than ship a module that cannot link; an export
-// named anywhere but after a `.` keeps its name.
+// Release: the short names binaryen gave the imports, exports and modules
+// (see buildModule) are written into the glue too (scripts/minify-names.mjs):
+// wasm-bindgen's names carry 16-hex-digit hashes, written in both files.
+// binaryen's pass replaced a hand-written rewriter of the .wasm's sections
+// (measured 2026-12-02: production login path 73,690 -> 73,630 B, default
+// 83,258 -> 83,198 B, verifier/ 60,640 -> 60,575 B).
 if (!dev) {
-  shortenNames(join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "index.js"), "./oidc_pkce_bg.js");
-  shortenNames(join(production, "oidc_pkce_bg.wasm"), join(production, "index.js"), "./oidc_pkce_bg.js");
-  shortenNames(
-    join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"),
-    join(pkg, "verifier", "oidc_pkce_verifier.js"),
-    "./oidc_pkce_verifier_bg.js",
-  );
-}
-
-function shortenNames(wasmPath, gluePath, glueModule) {
-  const b = readFileSync(wasmPath);
-  let glue = readFileSync(gluePath, "utf8");
-  let p = 8;
-  const uleb = () => {
-    let r = 0;
-    let shift = 0;
-    let x;
-    do {
-      x = b[p++];
-      r += (x & 127) * 2 ** shift;
-      shift += 7;
-    } while (x & 128);
-    return r;
-  };
-  const leb = (n) => {
-    const out = [];
-    do {
-      let x = n % 128;
-      n = Math.floor(n / 128);
-      if (n) x |= 128;
-      out.push(x);
-    } while (n);
-    return Buffer.from(out);
-  };
-  const text = () => {
-    const l = uleb();
-    p += l;
-    return b.subarray(p - l, p).toString();
-  };
-  const name = (s) => Buffer.concat([leb(Buffer.byteLength(s)), Buffer.from(s)]);
-  // a, b, ... z, A ... Z, then two letters: object keys that need no quotes.
-  const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  const short = (i) => (i < letters.length ? letters[i] : short(Math.floor(i / letters.length) - 1) + letters[i % letters.length]);
-  const identifier = /^\w+$/;
-  let imported = 0;
-  let exported = 0;
-  const snippetModules = new Map();
-
-  // Import section (2): module, name, description.
-  const importEntry = () => {
-    let module = text();
-    let field = text();
-    const desc = p;
-    const kind = b[p++];
-    if (kind === 0) uleb(); // function: type index
-    else if (kind === 1) { p++; const flags = uleb(); uleb(); if (flags & 1) uleb(); } // table
-    else if (kind === 2) { const flags = uleb(); uleb(); if (flags & 1) uleb(); } // memory
-    else if (kind === 3) p += 2; // global
-    else throw new Error(`${wasmPath}: import kind ${kind} not understood`);
-    if (module === glueModule) {
-      if (!identifier.test(field)) throw new Error(`${wasmPath}: import name ${field}`);
-      const re = new RegExp(`\\b${field}\\b`, "g");
-      const hits = glue.match(re)?.length ?? 0;
-      if (hits !== 1) throw new Error(`${gluePath}: ${field} occurs ${hits} times, not once`);
-      field = short(imported++);
-      glue = glue.replace(re, field);
-      module = "w";
-    } else if (module.startsWith("./snippets/")) {
-      // The crate's own JS module (bundled into the glue) is keyed by its
-      // snippet path, with a hash: a short module name in both files too.
-      if (!snippetModules.has(module)) {
-        const quoted = JSON.stringify(module);
-        if (!glue.includes(quoted)) throw new Error(`${gluePath}: no ${quoted}`);
-        snippetModules.set(module, `s${snippetModules.size}`);
-        glue = glue.replaceAll(quoted, JSON.stringify(snippetModules.get(module)));
-      }
-      module = snippetModules.get(module);
-    }
-    return Buffer.concat([name(module), name(field), b.subarray(desc, p)]);
-  };
-  // Export section (7): name, kind, index. Renamed only where the glue reads
-  // it as a property and nowhere else.
-  const exportEntry = () => {
-    let field = text();
-    const desc = p;
-    p++;
-    uleb();
-    if (identifier.test(field) && field !== "memory") {
-      const access = new RegExp(`\\.${field}\\b`, "g");
-      if (access.test(glue) && !new RegExp(`[^.\\w$]${field}\\b`).test(glue)) {
-        const renamed = `x${short(exported++)}`;
-        glue = glue.replace(access, `.${renamed}`);
-        field = renamed;
-      }
-    }
-    return Buffer.concat([name(field), b.subarray(desc, p)]);
-  };
-
-  const out = [b.subarray(0, 8)];
-  while (p < b.length) {
-    const start = p;
-    const id = b[p++];
-    const size = uleb();
-    const end = p + size;
-    const entry = { 2: importEntry, 7: exportEntry }[id];
-    if (!entry) {
-      p = end;
-      out.push(b.subarray(start, end));
-      continue;
-    }
-    const count = uleb();
-    const entries = [leb(count)];
-    for (let i = 0; i < count; i++) entries.push(entry());
-    if (p !== end) throw new Error(`${wasmPath}: section ${id} misread`);
-    const section = Buffer.concat(entries);
-    out.push(Buffer.from([id]), leb(section.length), section);
+  for (const [wasm, glue, module] of [
+    [join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "index.js"), "./oidc_pkce_bg.js"],
+    [join(production, "oidc_pkce_bg.wasm"), join(production, "index.js"), "./oidc_pkce_bg.js"],
+    [join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"), join(pkg, "verifier", "oidc_pkce_verifier.js"), "./oidc_pkce_verifier_bg.js"],
+  ]) {
+    writeFileSync(glue, renameGlue(readFileSync(glue, "utf8"), JSON.parse(names.get(wasm)), module));
   }
-  // The glue's own module name, written before each of its imports in the
-  // .wasm, becomes one letter too (its key in the glue's import object).
-  const key = JSON.stringify(glueModule);
-  if (glue.split(key).length !== 2) throw new Error(`${gluePath}: ${key} is not there exactly once`);
-  glue = glue.replace(key, '"w"');
-  writeFileSync(wasmPath, Buffer.concat(out));
-  writeFileSync(gluePath, glue);
 }
 
-const shipped = ["index.js", "oidc_pkce_bg.wasm", ...snippets];
+const shipped = ["index.js", "oidc_pkce_bg.wasm"];
 const main = sizes(shipped);
 console.log(`pkg/ built (${profile}): ${shipped.join(" + ")} = ${main.raw} B, ${main.gz} B gzip -9 (what a secure page downloads)`);
 const terse = sizes(["production/index.js", "production/oidc_pkce_bg.wasm"]);
