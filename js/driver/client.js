@@ -14,6 +14,8 @@ import * as io from "./io.js";
 /** @typedef {import("../oidc_pkce.js").Effects} Effects */
 /** @typedef {import("../oidc_pkce.js").Step} Step */
 /** @typedef {import("../oidc_pkce.js").LoginKindName} LoginKindName */
+/** @typedef {import("../oidc_pkce.js").Setup} Setup */
+/** @typedef {import("../oidc_pkce.js").StepInput} StepInput */
 /** @typedef {import("./io.js").Store} Store */
 /** @typedef {typeof import("../oidc_pkce.js")} Wasm */
 
@@ -23,7 +25,7 @@ import * as io from "./io.js";
  */
 export async function createAuthClient(wasm, options) {
   const core = new wasm.Core(options);
-  const plan = core.storePlan();
+  const setup = core.setup(io.dpopSupported());
   /** @param {string} name @param {unknown} app @param {boolean} tokens */
   const open = (name, app, tokens) => {
     try {
@@ -33,34 +35,31 @@ export async function createAuthClient(wasm, options) {
       return io.openStore("none", undefined);
     }
   };
-  const tx = open(plan.transactions, options.transactionStorage, false);
-  const tokens = open(plan.tokens, options.tokenStorage, true);
-  const warning = core.warning();
-  if (warning) console.warn(warning);
-  core.checkPlatform(io.dpopSupported());
-  const discovery = core.discovery();
-  if (discovery) {
-    const found = core.discovered(await io.http(discovery));
+  const tx = open(setup.transactions, options.transactionStorage, false);
+  const tokens = open(setup.tokens, options.tokenStorage, true);
+  if (setup.warning) console.warn(setup.warning);
+  if (setup.discovery) {
+    const found = core.discovered(await io.http(setup.discovery));
     if (found.keep) await tokens.set(...found.keep).catch(() => {});
     if (found.offline) {
       const [session, doc] = found.offline;
       core.startOffline(...(await Promise.all([tokens.get(session), tokens.get(doc)]).catch(() => [])));
     }
   }
-  const client = new Client(core, wasm.fail, tx, tokens, plan.shared);
+  const client = new Client(core, wasm.fail, tx, tokens, setup);
   await client.restore();
   return client.api();
 }
 
 class Client {
-  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {boolean} shared */
-  constructor(core, fail, tx, tokens, shared) {
+  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {Setup} setup */
+  constructor(core, fail, tx, tokens, setup) {
     this.core = core;
     /** The errors the driver meets, made by the core. */
     this.fail = fail;
     this.tx = tx;
     this.tokens = tokens;
-    this.shared = shared;
+    this.setup = setup;
     /** @type {Set<(event: { type: string }) => void>} */
     this.listeners = new Set();
     /** The refresh and the silent renewal under way, shared by every caller. @type {Promise<any> | null} */
@@ -83,7 +82,7 @@ class Client {
     for (const [k, v] of e.set) await this.tokens.set(k, v).catch((w) => Promise.reject(this.storageError(w)));
     for (const k of e.remove) await this.tokens.remove(k).catch(() => {});
     if (e.handoff) await io.handoffSet(...e.handoff);
-    const id = e.forgetKey && this.core.dpopKeyId();
+    const id = e.forgetKey && this.setup.dpop;
     if (id) await io.dpopForget(id).catch(() => {});
     if (e.emit) {
       for (const f of [...this.listeners]) {
@@ -99,7 +98,7 @@ class Client {
   async send(build) {
     for (let attempt = 0; ; attempt++) {
       const req = build();
-      const id = this.core.dpopKeyId();
+      const id = this.setup.dpop;
       const proof = req.dpopInput && id ? await this.sign(id, req.dpopInput) : undefined;
       const answer = await io.http(req, proof);
       if (!this.core.retryWithNonce(req, answer, attempt)) return answer;
@@ -111,34 +110,39 @@ class Client {
     return io.dpopProof(id, input).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message))));
   }
 
-  /** Reads this client's DPoP key (made when `create` and missing) into the core. @param {boolean} create */
-  async readKey(create) {
-    const id = this.core.dpopKeyId();
-    if (!id) return;
-    const key = await io.dpopKey(id, create).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message))));
-    this.core.keyRead(key?.x, key?.y);
+  /**
+   * Reads this client's DPoP key (made when `create` and missing) into the
+   * core; with `jkt`, the core requires it to be that key.
+   * @param {boolean} create @param {string} [jkt]
+   */
+  async readKey(create, jkt) {
+    const id = this.setup.dpop;
+    if (!id && !jkt) return;
+    const key = id ? await io.dpopKey(id, create).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message)))) : null;
+    this.core.keyRead(key?.x, key?.y, jkt);
   }
 
   /** The key of thumbprint `jkt` must be the one stored. @param {string | undefined} jkt */
   async requireKey(jkt) {
-    if (!jkt) return;
-    await this.readKey(false);
-    this.core.requireKey(jkt);
+    if (jkt) await this.readKey(false, jkt);
   }
 
   /** Runs a verification to its end (the core chooses the keys; the platform checks the signature). @param {Verification} v */
   async verify(v) {
     const core = this.core;
-    for (let step = core.verifyStart(v); ; ) {
+    /** @type {StepInput} */
+    let input;
+    for (;;) {
+      const step = core.verify(v, input);
       if (step.keep) {
         const [k, value] = step.keep;
         await (value === null ? this.tokens.remove(k) : this.tokens.set(k, value)).catch(() => {});
       }
       if (step.done) return;
-      if (step.read !== undefined) step = core.verifyStored(v, (await this.tokens.get(step.read).catch(() => null)) ?? undefined);
-      else if (step.fetch) step = core.verifyFetched(v, await io.http(step.fetch));
-      else if (step.check) step = await checkSignature(this.fail, step.check, (valid, why) => core.verifySigned(v, valid, why));
-      else break;
+      if (step.read !== undefined) input = { stored: await this.tokens.get(step.read).catch(() => null) };
+      else if (step.fetch) input = { answer: await io.http(step.fetch) };
+      else if (step.check) input = await checkSignature(this.fail, step.check);
+      else return;
     }
   }
 
@@ -152,25 +156,24 @@ class Client {
     try {
       await this.verify(c.verify);
     } catch (e) {
-      await this.apply(this.core.confirmationFailed(e));
+      await this.apply(this.core.failed("confirmation", e));
       throw e;
     }
   }
 
   /** The stored session, if it still serves. */
   async restore() {
-    const [key, legacyKey] = this.core.restoreKeys();
     const get = (/** @type {string} */ k) => this.tokens.get(k).catch(() => null);
-    const [stored, legacy] = await Promise.all([get(key), get(legacyKey)]);
+    const [stored, legacy] = await Promise.all([get(this.setup.session), get(this.setup.legacy)]);
     const r = this.core.restore(stored ?? undefined, legacy ?? undefined);
     await this.apply(r.effects).catch(() => {});
     if (!r.verify) return;
     try {
       await this.requireKey(r.jkt);
       await this.verify(r.verify);
-      await this.apply(this.core.adoptRestored(r.verify));
+      await this.apply(this.core.adopt(r.verify));
     } catch (e) {
-      await this.apply(this.core.restoreFailed(e)).catch(() => {});
+      await this.apply(this.core.failed("restore", e)).catch(() => {});
     }
   }
 
@@ -178,7 +181,7 @@ class Client {
   async authorize(opts, kind) {
     const core = this.core;
     await this.online();
-    if (core.dpopKeyId()) await this.readKey(true);
+    await this.readKey(true);
     const a = core.authorize(opts, kind);
     const url = a.push ? core.pushed(await io.http(a.push)) : /** @type {string} */ (a.url);
     await this.forgetStale();
@@ -205,16 +208,17 @@ class Client {
     const core = this.core;
     const login = core.callback(url, kind);
     await this.online();
-    core.claim(login);
-    let jkt;
+    const keys = await this.tx.keys().catch((w) => Promise.reject(this.storageError(w)));
+    const key = core.claim(login, keys);
+    let value;
     try {
-      const key = core.pendingKey(login, await this.tx.keys().catch((w) => Promise.reject(this.storageError(w))));
-      const value = await this.tx.get(key).catch((w) => Promise.reject(this.storageError(w)));
+      value = await this.tx.get(key).catch((w) => Promise.reject(this.storageError(w)));
       await this.tx.remove(key).catch((w) => Promise.reject(this.storageError(w)));
-      jkt = core.takePending(login, value ?? undefined);
-    } finally {
+    } catch (e) {
       core.release(login);
+      throw e;
     }
+    const jkt = core.takePending(login, value ?? undefined);
     try {
       await this.requireKey(jkt);
       // The key set is fetched while the code is exchanged: one round trip of
@@ -224,7 +228,7 @@ class Client {
       const v = core.exchanged(login, answer);
       await keys;
       await this.verify(v);
-      const adopted = core.adoptLogin(login, v);
+      const adopted = core.adopt(v);
       await this.apply(adopted);
       return { appState: adopted.appState === undefined ? undefined : JSON.parse(adopted.appState) };
     } catch (e) {
@@ -288,7 +292,7 @@ class Client {
   /** One refresh for every caller in this page, and one at a time across tabs (Web Locks). @param {string | undefined} scope @param {boolean} onlyIfStale */
   refreshShared(scope, onlyIfStale) {
     this.refreshing ??= io
-      .withLock(this.core.lockName(), () => this.refreshLocked(scope, onlyIfStale))
+      .withLock(this.setup.lock, () => this.refreshLocked(scope, onlyIfStale))
       .finally(() => (this.refreshing = null));
     return this.refreshing;
   }
@@ -312,20 +316,20 @@ class Client {
     if (r.effects) return this.apply(r.effects);
     if (r.verify) {
       await this.verify(r.verify);
-      await this.apply(core.adoptRefreshed(r.verify));
+      await this.apply(core.adopt(r.verify));
     }
   }
 
   /** Another tab sharing tokenStorage may have refreshed or signed out: the stored session is the newer truth. */
   async adoptShared() {
-    const key = this.core.sessionKey();
-    const handed = this.shared ? await io.handoffGet(key) : undefined;
+    const key = this.setup.session;
+    const handed = this.setup.shared ? await io.handoffGet(key) : undefined;
     const stored = await this.tokens.get(key).catch((w) => Promise.reject(this.storageError(w)));
     const s = this.core.shared(handed, stored ?? undefined);
     if (s.effects) await this.apply(s.effects);
     if (s.verify) {
       await this.verify(s.verify);
-      this.core.adoptShared(s.verify);
+      this.core.adopt(s.verify);
     }
   }
 
@@ -368,9 +372,7 @@ class Client {
     const self = this;
     const core = this.core;
     return {
-      get issuer() {
-        return core.issuer;
-      },
+      issuer: self.setup.issuer,
       /** @param {any} opts */
       buildAuthorizeUrl: (opts) => self.authorize(opts, "redirect"),
       /** @param {any} opts */
@@ -397,10 +399,10 @@ class Client {
       },
       /** @param {any} opts */
       checkSession: (opts) => self.silent(opts, "silent"),
-      getTokens: () => core.tokens(),
-      isAuthenticated: () => core.isAuthenticated(),
-      getIdTokenClaims: () => core.idTokenClaims(),
-      getUser: () => core.user(),
+      getTokens: () => core.session().tokens,
+      isAuthenticated: () => core.session().authenticated,
+      getIdTokenClaims: () => core.session().claims,
+      getUser: () => core.session().user,
       async fetchUserInfo() {
         const token = self.accessToken(false, undefined);
         token.catch(() => {}); // (awaited below)
@@ -418,7 +420,7 @@ class Client {
           await self.online();
         } catch (e) {
           // The kept discovery document is never trusted to send the browser anywhere.
-          await self.apply(core.logoutUnconfirmed());
+          await self.apply(core.forget());
           throw e;
         }
         const target = core.logoutTarget(opts);
@@ -428,7 +430,6 @@ class Client {
         if (target) await self.open(opts?.openUrl, target);
       },
       async revokeTokens() {
-        core.checkRevocation();
         await self.revoke("tokens");
         await self.apply(core.forget());
       },
@@ -443,11 +444,10 @@ class Client {
         } catch (e) {
           throw self.fail("request", String((e instanceof Error && e.message) || e));
         }
-        core.checkAppRequest(request.mode);
         await self.bindingKey();
-        const id = core.dpopKeyId();
+        const id = self.setup.dpop;
         for (let attempt = 0; ; attempt++) {
-          const credentials = core.resourceCredentials(request.method, request.url);
+          const credentials = core.resourceCredentials(request.method, request.url, request.mode);
           // The app's request as it made it (its own signal, credentials,
           // body), from a clone: a retry has the body again.
           const r = request.clone();
@@ -473,7 +473,7 @@ class Client {
       async refresh(opts) {
         core.accessPlan(false); // not signed in: login_required
         await self.refreshShared(opts?.scope, false);
-        return core.tokens();
+        return core.session().tokens;
       },
       /** @param {(event: { type: string }) => void} callback */
       onSessionChange(callback) {
@@ -493,26 +493,24 @@ class Client {
  */
 export async function verify(wasm, idToken, options) {
   const v = wasm.Verification.ofToken(idToken, options);
-  const step = v.start();
-  if (step.check) await checkSignature(wasm.fail, step.check, (valid, why) => v.signed(valid, why));
+  const step = v.step(undefined);
+  if (step.check) v.step(await checkSignature(wasm.fail, step.check));
   return v.claims();
 }
 
 /**
- * Checks a signature the core chose the key and algorithm for, and hands the
- * platform's answer (or why it could not check it) to `answer`.
+ * Checks a signature the core chose the key and algorithm for: the
+ * platform's answer, or why it could not check it.
  * @param {Wasm["fail"]} fail
  * @param {NonNullable<Step["check"]>} check
- * @param {(valid: boolean, why?: string) => Step} answer
+ * @returns {Promise<{ valid: boolean; why?: string }>}
  */
-async function checkSignature(fail, check, answer) {
-  let valid;
+async function checkSignature(fail, check) {
   try {
-    valid = await io.verifySignature(check);
+    return { valid: (await io.verifySignature(check)) === true };
   } catch (e) {
     const why = String((e instanceof Error && e.message) || e);
     if (e instanceof Error && e.name === "VerifierLoadError") throw fail("verifier", why);
-    return answer(false, why);
+    return { valid: false, why };
   }
-  return answer(valid === true);
 }

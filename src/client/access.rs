@@ -3,7 +3,7 @@
 //! refresh itself (RFC 6749 §6) with its retries and rotation, and the
 //! session another tab stored meanwhile.
 
-use super::keys::{Purpose, Verification};
+use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects, Trust};
 use crate::error::{code, AuthError, Result};
 use crate::http::{HttpAnswer, HttpRequest};
@@ -135,7 +135,7 @@ impl Client {
         if self.session.as_ref().is_some_and(|s| s.tokens == parsed.tokens) {
             return Shared::Same;
         }
-        let mut v = Verification::new(parsed.id_token.expose(), Purpose::Stored);
+        let mut v = Verification::new(parsed.id_token.expose(), Purpose::Stored).becomes(Adoption::Shared);
         v.tokens = Some(parsed.tokens);
         v.dpop_jkt = parsed.dpop_jkt;
         Shared::Verify(Box::new(v))
@@ -230,7 +230,7 @@ impl Client {
         };
         match new.id_token.clone() {
             Some(raw) => {
-                let mut v = Verification::new(raw.expose(), Purpose::Refreshed);
+                let mut v = Verification::new(raw.expose(), Purpose::Refreshed).becomes(Adoption::Refreshed);
                 v.tokens = Some(new);
                 Ok(Refreshed::Verify(Box::new(v)))
             }

@@ -170,11 +170,11 @@ impl Driver {
             self.apply(effects)?;
             let adopted = self
                 .verify(&mut verification)
-                .and_then(|_| self.client.adopt_restored(&mut verification, NOW_MS));
+                .and_then(|_| self.client.adopt(&mut verification, NOW_MS));
             match adopted {
-                Ok(e) => self.apply(e)?,
+                Ok((e, _)) => self.apply(e)?,
                 Err(e) => {
-                    let failed = self.client.restore_failed(&e);
+                    let failed = self.client.failed(Failed::Restore, &e);
                     self.apply(failed)?;
                 }
             }
@@ -264,7 +264,7 @@ impl Driver {
             let a = self.send(|c| c.token_request(&login, NOW_MS))?;
             let mut v = self.client.exchanged(&mut login, a, NOW_MS)?;
             self.verify(&mut v)?;
-            let (effects, app_state) = self.client.adopt_login(&mut login, &mut v)?;
+            let (effects, app_state) = self.client.adopt(&mut v, NOW_MS)?;
             self.apply(effects)?;
             Ok(app_state)
         })();
@@ -302,7 +302,7 @@ impl Driver {
             Shared::Ended(e) => self.apply(e)?,
             Shared::Verify(mut v) => {
                 self.verify(&mut v)?;
-                self.client.adopt_shared(&mut v)?;
+                self.client.adopt(&mut v, NOW_MS)?;
             }
         }
         if self.client.refresh_plan(only_if_stale, NOW_MS)? == RefreshPlan::Fresh {
@@ -320,7 +320,7 @@ impl Driver {
             Refreshed::Stored(e) => self.apply(e),
             Refreshed::Verify(mut v) => {
                 self.verify(&mut v)?;
-                let e = self.client.adopt_refreshed(&mut v)?;
+                let (e, _) = self.client.adopt(&mut v, NOW_MS)?;
                 self.apply(e)
             }
         }
@@ -438,6 +438,14 @@ fn a_claimed_state_cannot_be_taken_twice_at_once() {
     );
     client.release(&mut first);
     assert!(client.claim(&mut second).is_ok());
+    client.release(&mut second);
+    // A refused claim (no pending login with that state) is released at once.
+    let none: &[String] = &[];
+    assert_eq!(
+        client.claim_pending(&mut first, Some(none)).unwrap_err().code(),
+        code::MISSING_TRANSACTION
+    );
+    assert!(client.claim(&mut second).is_ok(), "nothing left claimed");
 }
 
 #[test]

@@ -54,6 +54,22 @@ impl Purpose {
     }
 }
 
+/// What a verified token becomes ([`Client::adopt`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adoption {
+    /// Nothing: the session's own token checked again (an offline start's
+    /// confirmation), or the key set readied ahead.
+    Nothing,
+    /// The session read back when the client is made.
+    Restored,
+    /// The session another tab stored.
+    Shared,
+    /// A refresh response.
+    Refreshed,
+    /// A login's code exchange.
+    Login,
+}
+
 /// The storage key of a key set kept in `tokenStorage`.
 pub fn key_set_storage_key(jwks_uri: &str) -> String {
     ["oidc-pkce:jwks:", jwks_uri].concat()
@@ -121,6 +137,9 @@ pub struct Verification {
     pub(crate) dpop_jkt: Option<String>,
     /// Only the key set is wanted (fetched ahead of a token's arrival).
     keys_only: bool,
+    pub(crate) adoption: Adoption,
+    /// A login's pending login (its `appState`, its DPoP key) and kind.
+    pub(crate) login: Option<(crate::transaction::Transaction, super::LoginKind)>,
 }
 
 impl Verification {
@@ -138,7 +157,15 @@ impl Verification {
             tokens: None,
             dpop_jkt: None,
             keys_only: false,
+            adoption: Adoption::Nothing,
+            login: None,
         }
+    }
+
+    /// What the token becomes once verified.
+    pub fn becomes(mut self, adoption: Adoption) -> Verification {
+        self.adoption = adoption;
+        self
     }
 
     /// The key set a token straight from the provider would be checked with,

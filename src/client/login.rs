@@ -3,7 +3,7 @@
 //! §4.1.2, RFC 9207), the code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5), and
 //! what the verified result may replace.
 
-use super::keys::{Purpose, Verification};
+use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
@@ -12,23 +12,10 @@ use crate::http::{HttpAnswer, HttpRequest};
 use crate::par;
 use crate::secret::AuthorizationCode;
 use crate::session::Session;
-use crate::token::{authorization_code_request, parse_token_response, TokenSet};
+use crate::token::{authorization_code_request, parse_token_response};
 use crate::transaction::{find_by_state, stale_keys, transaction_storage_prefix, StateLookup, Transaction};
 
-/// Which kind of login a callback completes, which decides what it may do
-/// to the session already here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoginKind {
-    /// `handleRedirectCallback`: a login that fails leaves no session behind.
-    Redirect,
-    /// `loginWithPopup`: a failure leaves the session here as it was.
-    Popup,
-    /// `checkSession`: asks the provider; a failure leaves the session as it was.
-    Silent,
-    /// Silent renewal of this session (no refresh token): as `Silent`, and
-    /// only the same End-User may replace it ([`Session::check_renewal`]).
-    Renewal,
-}
+pub use super::LoginKind;
 
 /// A new authorization request.
 #[derive(Debug)]
@@ -50,7 +37,6 @@ pub struct Login {
     claim: Option<String>,
     tx: Option<Transaction>,
     code: Option<AuthorizationCode>,
-    tokens: Option<TokenSet>,
 }
 
 fn no_pending_login() -> AuthError {
@@ -146,7 +132,6 @@ impl Client {
             claim: None,
             tx: None,
             code: None,
-            tokens: None,
         })
     }
 
@@ -165,6 +150,17 @@ impl Client {
         self.consuming.push(state.clone());
         login.claim = Some(state);
         Ok(())
+    }
+
+    /// [`Client::claim`] and [`Client::pending_key`] at once: the key of
+    /// the callback's pending login, claimed; a refused claim is released.
+    pub fn claim_pending(&mut self, login: &mut Login, keys: Option<&[String]>) -> Result<String> {
+        self.claim(login)?;
+        let key = self.pending_key(login, keys);
+        if key.is_err() {
+            self.release(login);
+        }
+        key
     }
 
     pub fn release(&mut self, login: &mut Login) {
@@ -257,26 +253,25 @@ impl Client {
             .as_ref()
             .map(|t| t.expose().to_string())
             .unwrap_or_default();
-        login.tokens = Some(tokens);
-        Ok(Verification::new(
-            &raw,
-            Purpose::Login {
-                nonce: tx.nonce.clone(),
-                max_age: tx.max_age,
-            },
-        ))
+        let purpose = Purpose::Login {
+            nonce: tx.nonce.clone(),
+            max_age: tx.max_age,
+        };
+        let mut v = Verification::new(&raw, purpose).becomes(Adoption::Login);
+        v.tokens = Some(tokens);
+        v.login = login.tx.take().map(|tx| (tx, login.kind));
+        Ok(v)
     }
 
     /// The verified login becomes the session; for a renewal only when it is
     /// the same End-User's (otherwise `login_required`, nothing stored).
     /// Also the app's `appState` (its JSON text).
-    pub fn adopt_login(
-        &mut self,
-        login: &mut Login,
-        v: &mut Verification,
-    ) -> Result<(Effects, Option<String>)> {
+    pub fn adopt_login(&mut self, v: &mut Verification) -> Result<(Effects, Option<String>)> {
         let id_token = v.take_verified()?;
-        if login.kind == LoginKind::Renewal {
+        let (Some((tx, kind)), Some(tokens)) = (v.login.take(), v.tokens.take()) else {
+            return Err(out_of_order());
+        };
+        if kind == LoginKind::Renewal {
             match &self.session {
                 Some(current) => current.check_renewal(&id_token)?,
                 None => {
@@ -287,15 +282,12 @@ impl Client {
                 }
             }
         }
-        let (Some(tx), Some(tokens)) = (login.tx.take(), login.tokens.take()) else {
-            return Err(out_of_order());
-        };
         let mut effects = self.store_session(Session {
             tokens,
             id_token,
             dpop_jkt: tx.dpop_jkt,
         });
-        effects.emit = Some(if login.kind == LoginKind::Renewal {
+        effects.emit = Some(if kind == LoginKind::Renewal {
             "refreshed"
         } else {
             "signed_in"

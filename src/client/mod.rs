@@ -168,6 +168,30 @@ impl Effects {
     }
 }
 
+/// Which kind of login a callback completes, which decides what it may do
+/// to the session already here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginKind {
+    /// `handleRedirectCallback`: a login that fails leaves no session behind.
+    Redirect,
+    /// `loginWithPopup`: a failure leaves the session here as it was.
+    Popup,
+    /// `checkSession`: asks the provider; a failure leaves the session as it was.
+    Silent,
+    /// Silent renewal of this session (no refresh token): as `Silent`, and
+    /// only the same End-User may replace it ([`crate::session::Session::check_renewal`]).
+    Renewal,
+}
+
+/// An operation whose failure may leave effects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failed {
+    /// Verifying the session again after an offline start's confirmation.
+    Confirmation,
+    /// Taking up the stored session when the client is made.
+    Restore,
+}
+
 /// What discovery's answer means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Discovered {
@@ -478,6 +502,29 @@ impl Client {
             )),
             Trust::Refused => Err(endpoints_refused()),
             _ => Ok(()),
+        }
+    }
+
+    /// A verified token becomes what its verification was for: the session
+    /// (a login, a refresh, a stored one, another tab's), or nothing. A login
+    /// needs its [`login::Login`]; the app's `appState` comes back with it.
+    pub fn adopt(&mut self, v: &mut keys::Verification, now_ms: u64) -> Result<(Effects, Option<String>)> {
+        let effects = match v.adoption {
+            keys::Adoption::Login => return self.adopt_login(v),
+            keys::Adoption::Restored => self.adopt_restored(v, now_ms),
+            keys::Adoption::Shared => self.adopt_shared(v).map(|_| Effects::default()),
+            keys::Adoption::Refreshed => self.adopt_refreshed(v),
+            keys::Adoption::Nothing => Ok(Effects::default()),
+        }?;
+        Ok((effects, None))
+    }
+
+    /// What a step's failure with `e` leaves (the driver rethrows the error
+    /// after these effects): see [`Failed`] (a login's: [`Client::login_failed`]).
+    pub fn failed(&mut self, what: Failed, e: &AuthError) -> Effects {
+        match what {
+            Failed::Confirmation => self.confirmation_failed(e),
+            Failed::Restore => self.restore_failed(e),
         }
     }
 

@@ -4,7 +4,7 @@
 //! cannot be checked now (no answer from the provider) is kept for a later
 //! page load.
 
-use super::keys::{Purpose, Verification};
+use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects};
 use crate::error::{AuthError, Result};
 use crate::http::is_unreachable;
@@ -55,7 +55,8 @@ impl Client {
         };
         match self.parse_stored(&stored) {
             Ok(parsed) => {
-                let mut verification = Verification::new(parsed.id_token.expose(), Purpose::Stored);
+                let mut verification =
+                    Verification::new(parsed.id_token.expose(), Purpose::Stored).becomes(Adoption::Restored);
                 verification.tokens = Some(parsed.tokens);
                 verification.dpop_jkt = parsed.dpop_jkt.clone();
                 Restore::Verify {

@@ -17,7 +17,7 @@ use crate::authorize::AuthorizeOptions;
 use crate::client::keys::{Given, Input};
 use crate::client::login::LoginKind;
 use crate::client::logout::Revocation;
-use crate::client::{access, restore, Client, Confirmation, Discovered};
+use crate::client::{access, restore, Client, Confirmation, Discovered, Failed};
 use crate::error::{code, AuthError};
 use crate::json::{FirstError, Map, Value};
 use crate::pkce::{CodeVerifier, CODE_CHALLENGE_METHOD};
@@ -35,9 +35,14 @@ export type HttpAnswer = { status: number; body: string | null; cacheControl?: s
 export interface Effects { set: [string, string][]; remove: string[]; handoff?: [string, string]; forgetKey?: true; emit?: "signed_in" | "refreshed" | "signed_out"; error?: Error }
 /** A verification step: read a tokenStorage key, fetch, or check a signature; keep: a key set to store (or remove: null), best effort. */
 export interface Step { read?: string; fetch?: HttpRequest; check?: { alg: string; jwk: string; input: string; signature: string }; done?: true; keep?: [string, string | null] }
-/** Which stores to open; shared: tabs hand the session over through IndexedDB. */
-export interface StorePlan { transactions: "session" | "local" | "page" | "app"; tokens: "session" | "local" | "none" | "app"; shared: boolean }
+/** What the driver needs once: the stores to open (shared: tabs hand the session over through IndexedDB), a warning to print, the discovery request, the storage keys of a stored session (and its pre-0.1.1 place), the refresh's Web Lock, this client's DPoP key's name. */
+export interface Setup { issuer: string; transactions: "session" | "local" | "page" | "app"; tokens: "session" | "local" | "none" | "app"; shared: boolean; warning?: string; discovery?: HttpRequest; session: string; legacy: string; lock: string; dpop?: string }
+/** What the driver brings back for a verification step: nothing (the start), a stored value, an answer, or the platform's answer for a signature. */
+export type StepInput = undefined | { stored: string | null } | { answer: HttpAnswer } | { valid: boolean; why?: string };
+/** The session as the app sees it. */
+export interface SessionView { authenticated: boolean; tokens: Record<string, unknown> | null; claims: Record<string, unknown> | null; user: Record<string, unknown> | null }
 export type LoginKindName = "redirect" | "popup" | "silent" | "renewal";
+export type FailedStep = "confirmation" | "restore";
 export type Failure = "storage" | "request" | "network" | "openUrl" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
 "#;
 
@@ -130,42 +135,35 @@ impl Core {
         make().map_err(js_error)
     }
 
-    #[wasm_bindgen(getter)]
-    pub fn issuer(&self) -> String {
-        self.client.config.issuer().to_string()
-    }
-
-    #[wasm_bindgen(js_name = storePlan, unchecked_return_type = "StorePlan")]
-    pub fn store_plan(&self) -> JsValue {
-        let s = self.client.stores;
+    /// What the driver needs once (see `Setup`); `dpop_supported`: the
+    /// platform has `crypto.subtle` and IndexedDB.
+    #[wasm_bindgen(unchecked_return_type = "Setup")]
+    pub fn setup(&mut self, dpop_supported: bool) -> std::result::Result<JsValue, JsValue> {
+        let c = &mut self.client;
+        c.check_platform(dpop_supported).map_err(js_error)?;
+        let discovery = c.discovery_request().map_err(js_error)?;
+        let (session, legacy) = c.restore_keys();
         let mut o = Map::new();
-        o.insert("transactions".into(), s.transactions.name().into());
-        o.insert("tokens".into(), s.tokens.name().into());
-        o.insert("shared".into(), s.shared_by_tabs().into());
-        object_to_js(o)
+        o.insert("issuer".into(), c.config.issuer().into());
+        o.insert("transactions".into(), c.stores.transactions.name().into());
+        o.insert("tokens".into(), c.stores.tokens.name().into());
+        o.insert("shared".into(), c.stores.shared_by_tabs().into());
+        crate::json::put(&mut o, "warning", c.warning());
+        o.insert("session".into(), session.into());
+        o.insert("legacy".into(), legacy.into());
+        o.insert("lock".into(), c.lock_name().into());
+        crate::json::put(&mut o, "dpop", c.dpop_key_id());
+        let out = object_to_js(o);
+        if let Some(r) = discovery {
+            let _ = Reflect::set(&out, &"discovery".into(), &request_to_js(&r));
+        }
+        Ok(out)
     }
 
     /// The store named `tokens` (or the transactions') could not be opened.
     #[wasm_bindgen(js_name = storeUnavailable)]
     pub fn store_unavailable(&mut self, tokens: bool) -> std::result::Result<(), JsValue> {
         self.client.store_unavailable(tokens).map_err(js_error)
-    }
-
-    pub fn warning(&self) -> Option<String> {
-        self.client.warning().map(str::to_string)
-    }
-
-    #[wasm_bindgen(js_name = checkPlatform)]
-    pub fn check_platform(&self, dpop_supported: bool) -> std::result::Result<(), JsValue> {
-        self.client.check_platform(dpop_supported).map_err(js_error)
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "HttpRequest | undefined")]
-    pub fn discovery(&mut self) -> std::result::Result<JsValue, JsValue> {
-        match self.client.discovery_request().map_err(js_error)? {
-            Some(r) => Ok(request_to_js(&r)),
-            None => Ok(JsValue::UNDEFINED),
-        }
     }
 
     #[wasm_bindgen(unchecked_return_type = "{ keep?: [string, string]; offline?: [string, string] }")]
@@ -229,18 +227,7 @@ impl Core {
         }
     }
 
-    /// The session's check after a confirmation failed with `error`.
-    #[wasm_bindgen(js_name = confirmationFailed, unchecked_return_type = "Effects")]
-    pub fn confirmation_failed(&mut self, error: JsValue) -> JsValue {
-        effects_to_js(self.client.confirmation_failed(&error_of(&error)))
-    }
-
-    #[wasm_bindgen(js_name = restoreKeys, unchecked_return_type = "[string, string]")]
-    pub fn restore_keys(&self) -> JsValue {
-        let (a, b) = self.client.restore_keys();
-        convert::to_js(&Value::Array(vec![a.into(), b.into()]))
-    }
-
+    /// The values read under `Setup`'s `session` and `legacy` keys.
     #[wasm_bindgen(unchecked_return_type = "{ effects: Effects; verify?: Verification; jkt?: string }")]
     pub fn restore(&self, stored: Option<String>, legacy: Option<String>) -> JsValue {
         match self.client.restore(stored, legacy) {
@@ -259,59 +246,47 @@ impl Core {
         }
     }
 
-    #[wasm_bindgen(js_name = adoptRestored, unchecked_return_type = "Effects")]
-    pub fn adopt_restored(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
-        self.client
-            .adopt_restored(&mut v.0, now_ms())
-            .map(effects_to_js)
-            .map_err(js_error)
+    /// What a step's failure with `error` leaves (the driver rethrows it after these effects).
+    #[wasm_bindgen(unchecked_return_type = "Effects")]
+    pub fn failed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "FailedStep")] what: &str,
+        error: JsValue,
+    ) -> JsValue {
+        let what = match what {
+            "confirmation" => Failed::Confirmation,
+            _ => Failed::Restore,
+        };
+        effects_to_js(self.client.failed(what, &error_of(&error)))
     }
 
-    #[wasm_bindgen(js_name = restoreFailed, unchecked_return_type = "Effects")]
-    pub fn restore_failed(&self, error: JsValue) -> JsValue {
-        effects_to_js(self.client.restore_failed(&error_of(&error)))
+    /// A login failed (the driver rethrows its error after these effects).
+    #[wasm_bindgen(js_name = loginFailed, unchecked_return_type = "Effects")]
+    pub fn login_failed(&mut self, login: &Login) -> JsValue {
+        effects_to_js(self.client.login_failed(&login.0))
     }
 
-    fn step(&mut self, v: &mut Verification, input: Input) -> std::result::Result<JsValue, JsValue> {
+    /// One step of a verification: what the driver brought back in, what to do next out.
+    #[wasm_bindgen(unchecked_return_type = "Step")]
+    pub fn verify(
+        &mut self,
+        v: &mut Verification,
+        #[wasm_bindgen(unchecked_param_type = "StepInput")] input: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
         let (step, keep) = self
             .client
-            .verify_step(&mut v.0, input, now_ms())
+            .verify_step(&mut v.0, step_input(&input), now_ms())
             .map_err(js_error)?;
         Ok(step_to_js(step, keep))
     }
 
-    #[wasm_bindgen(js_name = verifyStart, unchecked_return_type = "Step")]
-    pub fn verify_start(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
-        self.step(v, Input::Start)
-    }
-
-    #[wasm_bindgen(js_name = verifyStored, unchecked_return_type = "Step")]
-    pub fn verify_stored(
-        &mut self,
-        v: &mut Verification,
-        value: Option<String>,
-    ) -> std::result::Result<JsValue, JsValue> {
-        self.step(v, Input::Stored(value))
-    }
-
-    #[wasm_bindgen(js_name = verifyFetched, unchecked_return_type = "Step")]
-    pub fn verify_fetched(
-        &mut self,
-        v: &mut Verification,
-        #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
-    ) -> std::result::Result<JsValue, JsValue> {
-        self.step(v, Input::Fetched(answer_from_js(&answer)))
-    }
-
-    /// The platform's answer for a signature: `valid`, or `why` it could not check it.
-    #[wasm_bindgen(js_name = verifySigned, unchecked_return_type = "Step")]
-    pub fn verify_signed(
-        &mut self,
-        v: &mut Verification,
-        valid: bool,
-        why: Option<String>,
-    ) -> std::result::Result<JsValue, JsValue> {
-        self.step(v, Input::Signed(signature_answer(valid, why)))
+    /// A verified token becomes what it was verified for; a login's gives
+    /// back the app's `appState` (JSON text).
+    #[wasm_bindgen(unchecked_return_type = "Effects & { appState?: string }")]
+    pub fn adopt(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
+        let (effects, app_state) = self.client.adopt(&mut v.0, now_ms()).map_err(js_error)?;
+        let app_state = app_state.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
+        Ok(effects_with(effects, "appState", app_state))
     }
 
     /// A verification that only readies the key set (see `Verification::keys_ahead`).
@@ -325,26 +300,21 @@ impl Core {
         crate::callback::is_response_at(url, &self.client.config.redirect_uri)
     }
 
-    #[wasm_bindgen(js_name = dpopKeyId)]
-    pub fn dpop_key_id(&self) -> Option<String> {
-        self.client.dpop_key_id()
-    }
-
-    /// The public half of the DPoP key the platform read (none: undefined);
-    /// its thumbprint.
+    /// The public half of the DPoP key the platform read (none: undefined):
+    /// its thumbprint; with `jkt`, it must be that key (`login_required`).
     #[wasm_bindgen(js_name = keyRead)]
     pub fn key_read(
         &mut self,
         x: Option<String>,
         y: Option<String>,
+        jkt: Option<String>,
     ) -> std::result::Result<Option<String>, JsValue> {
         let coordinates = x.as_deref().zip(y.as_deref());
-        self.client.key_read(coordinates).map_err(js_error)
-    }
-
-    #[wasm_bindgen(js_name = requireKey)]
-    pub fn require_key(&self, jkt: &str) -> std::result::Result<(), JsValue> {
-        self.client.require_key(jkt).map_err(js_error)
+        let read = self.client.key_read(coordinates).map_err(js_error)?;
+        if let Some(jkt) = jkt {
+            self.client.require_key(&jkt).map_err(js_error)?;
+        }
+        Ok(read)
     }
 
     pub fn binding(&self) -> std::result::Result<Option<String>, JsValue> {
@@ -413,33 +383,31 @@ impl Core {
             .map_err(js_error)
     }
 
-    pub fn claim(&mut self, login: &mut Login) -> std::result::Result<(), JsValue> {
-        self.client.claim(&mut login.0).map_err(js_error)
+    /// Claims the callback's `state` in this page, and names the storage key
+    /// of its pending login among `keys` (null: the store cannot list them).
+    pub fn claim(
+        &mut self,
+        login: &mut Login,
+        keys: Option<Vec<String>>,
+    ) -> std::result::Result<String, JsValue> {
+        self.client
+            .claim_pending(&mut login.0, keys.as_deref())
+            .map_err(js_error)
     }
 
     pub fn release(&mut self, login: &mut Login) {
         self.client.release(&mut login.0)
     }
 
-    #[wasm_bindgen(js_name = pendingKey)]
-    pub fn pending_key(
-        &self,
-        login: &Login,
-        keys: Option<Vec<String>>,
-    ) -> std::result::Result<String, JsValue> {
-        self.client
-            .pending_key(&login.0, keys.as_deref())
-            .map_err(js_error)
-    }
-
-    /// The pending login read from its key: the DPoP thumbprint the exchange
-    /// needs, if any.
+    /// The pending login read from its key (and released): the DPoP
+    /// thumbprint the exchange needs, if any.
     #[wasm_bindgen(js_name = takePending)]
     pub fn take_pending(
-        &self,
+        &mut self,
         login: &mut Login,
         value: Option<String>,
     ) -> std::result::Result<Option<String>, JsValue> {
+        self.client.release(&mut login.0);
         self.client
             .take_pending(&mut login.0, value.as_deref(), now_ms())
             .map_err(js_error)
@@ -464,27 +432,6 @@ impl Core {
             .map_err(js_error)
     }
 
-    /// The login verified: the effects, and the app's `appState` (JSON text).
-    #[wasm_bindgen(js_name = adoptLogin, unchecked_return_type = "Effects & { appState?: string }")]
-    pub fn adopt_login(
-        &mut self,
-        login: &mut Login,
-        v: &mut Verification,
-    ) -> std::result::Result<JsValue, JsValue> {
-        let (effects, app_state) = self
-            .client
-            .adopt_login(&mut login.0, &mut v.0)
-            .map_err(js_error)?;
-        let app_state = app_state.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
-        Ok(effects_with(effects, "appState", app_state))
-    }
-
-    /// A login failed (the driver throws its error after these effects).
-    #[wasm_bindgen(js_name = loginFailed, unchecked_return_type = "Effects")]
-    pub fn login_failed(&mut self, login: &Login) -> JsValue {
-        effects_to_js(self.client.login_failed(&login.0))
-    }
-
     /// Silent authentication's failure `error` only says the user must interact.
     #[wasm_bindgen(js_name = userMustInteract)]
     pub fn user_must_interact(&self, error: JsValue) -> bool {
@@ -507,16 +454,6 @@ impl Core {
         self.client.access_token(renewed).map_err(js_error)
     }
 
-    #[wasm_bindgen(js_name = lockName)]
-    pub fn lock_name(&self) -> String {
-        self.client.lock_name()
-    }
-
-    #[wasm_bindgen(js_name = sessionKey)]
-    pub fn session_key(&self) -> String {
-        self.client.session_storage_key()
-    }
-
     #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
     pub fn shared(&mut self, handed: Option<String>, stored: Option<String>) -> JsValue {
         match self.client.shared(handed, stored) {
@@ -524,11 +461,6 @@ impl Core {
             access::Shared::Ended(effects) => with(Map::new(), "effects", effects_to_js(effects)),
             access::Shared::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
         }
-    }
-
-    #[wasm_bindgen(js_name = adoptShared)]
-    pub fn adopt_shared(&mut self, v: &mut Verification) -> std::result::Result<(), JsValue> {
-        self.client.adopt_shared(&mut v.0).map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = refreshPlan, unchecked_return_type = "{ fresh?: true; jkt?: string }")]
@@ -581,14 +513,6 @@ impl Core {
         )
     }
 
-    #[wasm_bindgen(js_name = adoptRefreshed, unchecked_return_type = "Effects")]
-    pub fn adopt_refreshed(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
-        self.client
-            .adopt_refreshed(&mut v.0)
-            .map(effects_to_js)
-            .map_err(js_error)
-    }
-
     /// After an answer to `request`: send it once more with the server's DPoP nonce?
     #[wasm_bindgen(js_name = retryWithNonce)]
     pub fn retry_with_nonce(
@@ -603,8 +527,16 @@ impl Core {
             .retry_with_nonce(&url, proof, resource, &answer_from_js(&answer), attempt)
     }
 
+    /// For `fetchWithAuth`'s request of `method` to `url` (`mode` is
+    /// checked first): the `Authorization` header, and a proof to sign.
     #[wasm_bindgen(js_name = resourceCredentials, unchecked_return_type = "{ authorization: string; dpopInput?: string }")]
-    pub fn resource_credentials(&self, method: &str, url: &str) -> std::result::Result<JsValue, JsValue> {
+    pub fn resource_credentials(
+        &self,
+        method: &str,
+        url: &str,
+        mode: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
+        self.client.check_app_request(mode.as_deref()).map_err(js_error)?;
         let (authorization, proof) = self
             .client
             .resource_credentials(method, url, now_ms())
@@ -613,11 +545,6 @@ impl Core {
         o.insert("authorization".into(), authorization.into());
         crate::json::put(&mut o, "dpopInput", proof.as_deref());
         Ok(object_to_js(o))
-    }
-
-    #[wasm_bindgen(js_name = checkAppRequest)]
-    pub fn check_app_request(&self, mode: Option<String>) -> std::result::Result<(), JsValue> {
-        self.client.check_app_request(mode.as_deref()).map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = userinfoRequest, unchecked_return_type = "HttpRequest")]
@@ -674,29 +601,18 @@ impl Core {
             .map_err(js_error)
     }
 
-    /// `logout()` found the endpoints unconfirmed (the driver throws why after these).
-    #[wasm_bindgen(js_name = logoutUnconfirmed, unchecked_return_type = "Effects")]
-    pub fn logout_unconfirmed(&mut self) -> JsValue {
-        effects_to_js(self.client.forget())
-    }
-
-    #[wasm_bindgen(js_name = checkRevocation)]
-    pub fn check_revocation(&self) -> std::result::Result<(), JsValue> {
-        self.client.check_revocation().map_err(js_error)
-    }
-
+    /// The revocation requests; for `revokeTokens()` a revocation endpoint is required.
     #[wasm_bindgen(unchecked_return_type = "HttpRequest[]")]
     pub fn revocations(
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"logout\" | \"tokens\"")] what: &str,
-    ) -> JsValue {
-        let list: js_sys::Array = self
-            .client
-            .revocations(revocation(what))
-            .iter()
-            .map(request_to_js)
-            .collect();
-        list.into()
+    ) -> std::result::Result<JsValue, JsValue> {
+        let what = revocation(what);
+        if what == Revocation::Tokens {
+            self.client.check_revocation().map_err(js_error)?;
+        }
+        let list: js_sys::Array = self.client.revocations(what).iter().map(request_to_js).collect();
+        Ok(list.into())
     }
 
     pub fn revoked(
@@ -709,29 +625,26 @@ impl Core {
             .map_err(js_error)
     }
 
+    /// The session and the DPoP key forgotten (logout, revokeTokens, and a
+    /// logout whose endpoints could not be confirmed).
     #[wasm_bindgen(unchecked_return_type = "Effects")]
     pub fn forget(&mut self) -> JsValue {
         effects_to_js(self.client.forget())
     }
 
-    #[wasm_bindgen(js_name = isAuthenticated)]
-    pub fn is_authenticated(&self) -> bool {
-        self.client.is_authenticated(now_ms())
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
-    pub fn tokens(&self) -> JsValue {
-        self.client.tokens().map_or(JsValue::NULL, object_to_js)
-    }
-
-    #[wasm_bindgen(js_name = idTokenClaims, unchecked_return_type = "Record<string, unknown> | null")]
-    pub fn id_token_claims(&self) -> JsValue {
-        self.client.id_token_claims().map_or(JsValue::NULL, object_to_js)
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "Record<string, unknown> | null")]
-    pub fn user(&self) -> JsValue {
-        self.client.user().map_or(JsValue::NULL, object_to_js)
+    /// The session as the app sees it now.
+    #[wasm_bindgen(unchecked_return_type = "SessionView")]
+    pub fn session(&self) -> JsValue {
+        let c = &self.client;
+        let mut o = Map::new();
+        o.insert("authenticated".into(), c.is_authenticated(now_ms()).into());
+        o.insert("tokens".into(), c.tokens().map_or(Value::Null, Value::Object));
+        o.insert(
+            "claims".into(),
+            c.id_token_claims().map_or(Value::Null, Value::Object),
+        );
+        o.insert("user".into(), c.user().map_or(Value::Null, Value::Object));
+        object_to_js(o)
     }
 
     /// `timeoutMs` of a popup or silent login's options (default: the
@@ -757,6 +670,25 @@ impl Core {
             },
         }
     }
+}
+
+/// A verification step's input as the driver gives it (`StepInput`).
+fn step_input(input: &JsValue) -> Input {
+    if !input.is_object() {
+        return Input::Start;
+    }
+    let stored = option(input, "stored");
+    if Reflect::has(input, &"stored".into()).unwrap_or(false) {
+        return Input::Stored(stored.as_string());
+    }
+    let answer = option(input, "answer");
+    if !answer.is_undefined() {
+        return Input::Fetched(answer_from_js(&answer));
+    }
+    Input::Signed(signature_answer(
+        option(input, "valid").is_truthy(),
+        option(input, "why").as_string(),
+    ))
 }
 
 fn revocation(what: &str) -> Revocation {
@@ -902,21 +834,16 @@ impl Verification {
         read().map_err(js_error)
     }
 
-    /// The signature to check (a verification of `ofToken`).
+    /// A step of a verification of `ofToken`: the signature to check, then
+    /// (with the platform's answer) done.
     #[wasm_bindgen(unchecked_return_type = "Step")]
-    pub fn start(&mut self) -> std::result::Result<JsValue, JsValue> {
+    pub fn step(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "StepInput")] input: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
         let step = self
             .0
-            .step_given(Input::Start, now_ms() / 1000)
-            .map_err(js_error)?;
-        Ok(step_to_js(step, None))
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "Step")]
-    pub fn signed(&mut self, valid: bool, why: Option<String>) -> std::result::Result<JsValue, JsValue> {
-        let step = self
-            .0
-            .step_given(Input::Signed(signature_answer(valid, why)), now_ms() / 1000)
+            .step_given(step_input(&input), now_ms() / 1000)
             .map_err(js_error)?;
         Ok(step_to_js(step, None))
     }

@@ -100,9 +100,14 @@ fn auth_errors_become_js_errors_with_stable_fields() {
 fn the_store_plan_and_a_pending_login_cross_the_seam() {
     for (storage, name) in [("session", "session"), ("local", "local"), ("memory", "page")] {
         let mut core = Core::new(options(storage)).unwrap();
-        assert_eq!(get(&core.store_plan(), "transactions").as_string().unwrap(), name);
+        let setup = core.setup(true).unwrap();
+        assert_eq!(get(&setup, "transactions").as_string().unwrap(), name);
+        assert_eq!(
+            get(&setup, "issuer").as_string().unwrap(),
+            "https://tenant.example.com/"
+        );
         // Auth0 by `domain`: no discovery request.
-        assert!(core.discovery().unwrap().is_undefined());
+        assert!(get(&setup, "discovery").is_undefined());
         let a = core.authorize(JsValue::UNDEFINED, "redirect").unwrap();
         let url = get(&a, "url").as_string().unwrap();
         assert!(
@@ -123,13 +128,16 @@ fn the_store_plan_and_a_pending_login_cross_the_seam() {
 fn callbacks_without_a_matching_pending_login_are_refused_before_any_request() {
     let core = Core::new(options("memory")).unwrap();
     let cb = |state: &str| format!("https://app.example.com/callback?code=c&state={state}");
-    let login = core.callback(&cb("nothing"), "redirect").unwrap();
-    let err = core.pending_key(&login, Some(Vec::new())).unwrap_err();
+    let mut core = core;
+    let mut login = core.callback(&cb("nothing"), "redirect").unwrap();
+    let err = core.claim(&mut login, Some(Vec::new())).unwrap_err();
     assert_eq!(code_of(&err), code::MISSING_TRANSACTION);
+    // (A refused claim is released: the same state can be tried again.)
     let pending = format!("{}{}", core.client.transaction_storage_prefix(), "a".repeat(43));
-    let err = core.pending_key(&login, Some(vec![pending])).unwrap_err();
+    let err = core.claim(&mut login, Some(vec![pending])).unwrap_err();
     assert_eq!(code_of(&err), code::STATE_MISMATCH);
-    assert!(core.tokens().is_null());
+    assert!(get(&core.session(), "tokens").is_null());
+    assert_eq!(get(&core.session(), "authenticated").as_bool(), Some(false));
 }
 
 #[wasm_bindgen_test]
