@@ -127,6 +127,13 @@ fn parse(token: &str) -> Result<Parts<'_>> {
             "the ID token's payload is not a base64url JSON object",
         )
     })?;
+    // RFC 7515 §7.1: the third part is BASE64URL(JWS Signature).
+    if crate::b64::decode(s).is_none() {
+        return Err(fail(
+            reason::SIGNATURE,
+            "the ID token's signature is not base64url",
+        ));
+    }
     Ok(Parts {
         alg,
         kid,
@@ -157,7 +164,8 @@ pub struct SignatureCheck {
     /// The provider's key chosen for the token (it fits `alg`: see [`crate::jwks::key_fits`]).
     pub jwk: Jwk,
     pub signing_input: String,
-    /// Base64url, as in the token.
+    /// The third part of the token, base64url (it decodes: checked when
+    /// the token was split).
     pub signature: String,
 }
 
@@ -531,6 +539,11 @@ mod tests {
         let es = sign("ec", json!({}), &claims());
         let bad_sig = format!("{}{}", &es[..es.len() - 4], "AAAA");
         assert_eq!(reason_of(&bad_sig), reason::SIGNATURE);
+        // A third part that is not base64url (padding, the standard alphabet,
+        // a stray byte) is refused before any key is looked at.
+        for tail in ["=", "+/", "!"] {
+            assert_eq!(reason_of(&format!("{es}{tail}")), reason::SIGNATURE, "{tail}");
+        }
     }
 
     #[test]

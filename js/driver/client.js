@@ -493,9 +493,13 @@ class Client {
  */
 export async function verify(wasm, idToken, options) {
   const v = wasm.Verification.ofToken(idToken, options);
-  const step = v.step(undefined);
-  if (step.check) v.step(await checkSignature(wasm.fail, step.check));
-  return v.claims();
+  try {
+    const step = v.step(undefined);
+    if (step.check) v.step(await checkSignature(wasm.fail, step.check));
+    return v.claims();
+  } finally {
+    v.free();
+  }
 }
 
 /**

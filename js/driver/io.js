@@ -380,7 +380,11 @@ function base64url(bytes) {
 /** @param {string} text */
 function base64urlDecode(text) {
   const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  // (A plain loop: Uint8Array.from with a mapping function took a sixth of a
+  // verification's time on the main thread.)
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
 }
 
 // ---- popups and hidden iframes ----

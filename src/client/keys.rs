@@ -186,12 +186,8 @@ impl Verification {
         }
     }
 
-    /// The token, once [`Step::Done`].
-    pub fn verified(&self) -> Option<&VerifiedIdToken> {
-        self.verified.as_ref()
-    }
-
-    pub(crate) fn take_verified(&mut self) -> Result<VerifiedIdToken> {
+    /// The token, once [`Step::Done`] (taken: once).
+    pub fn take_verified(&mut self) -> Result<VerifiedIdToken> {
         self.verified.take().ok_or_else(|| {
             AuthError::new(code::INVALID_ID_TOKEN, "the ID token was not verified")
                 .with_reason(reason::SIGNATURE)

@@ -848,16 +848,16 @@ impl Verification {
         Ok(step_to_js(step, None))
     }
 
-    /// The verified token's claims, with the raw token as `__raw`.
+    /// The verified token's claims, with the raw token as `__raw` (once).
     #[wasm_bindgen(unchecked_return_type = "Record<string, unknown>")]
-    pub fn claims(&self) -> JsValue {
-        match self.0.verified() {
-            Some(t) => {
-                let mut claims = t.claims.clone();
+    pub fn claims(&mut self) -> JsValue {
+        match self.0.take_verified() {
+            Ok(t) => {
+                let mut claims = t.claims;
                 claims.insert("__raw".into(), t.raw.expose().into());
                 object_to_js(claims)
             }
-            None => JsValue::NULL,
+            Err(_) => JsValue::NULL,
         }
     }
 }
