@@ -89,6 +89,13 @@ export type AuthClientOptions = (
    * (set it only to hand the refresh token to native code).
    */
   exposeRefreshToken?: boolean;
+  /**
+   * Sends every request the library makes (discovery, key sets, token, userinfo, PAR, revocation,
+   * `fetchWithAuth`) instead of the page's `fetch`, e.g. native HTTP in a Capacitor app whose
+   * provider refuses CORS. The library's timeout, body cap and redirect policy still apply; a
+   * function that throws or answers something that is not a `Response` is `network_error`.
+   */
+  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -117,8 +124,12 @@ export interface AuthorizeOptions<TAppState = unknown> {
 }
 
 export interface LoginWithRedirectOptions<TAppState = unknown> extends AuthorizeOptions<TAppState> {
-  /** Opens the URL instead of `window.location.assign` (e.g. Capacitor's `url => Browser.open({ url })`). */
-  openUrl?: (url: string) => void | Promise<void>;
+  /**
+   * Opens the URL instead of `window.location.assign` (e.g. Capacitor's `url => Browser.open({ url })`).
+   * An auth session that hands back the callback URL resolves to it: the login then completes in
+   * `loginWithRedirect`. A rejected promise is the user cancelling (`login_cancelled`).
+   */
+  openUrl?: (url: string) => void | string | Promise<void | string>;
 }
 
 export interface PopupLoginOptions<TAppState = unknown> extends AuthorizeOptions<TAppState> {
@@ -213,8 +224,13 @@ export interface AuthClient {
   readonly issuer: string;
   /** Stores a new pending login and resolves to the authorization URL. */
   buildAuthorizeUrl<TAppState = unknown>(opts?: AuthorizeOptions<TAppState>): Promise<string>;
-  /** Starts a login: `opts.openUrl(url)` when given, else `window.location.assign(url)`. */
-  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<void>;
+  /**
+   * Starts a login: `opts.openUrl(url)` when given, else `window.location.assign(url)`. When
+   * `openUrl` resolves to the callback URL (an auth session: ASWebAuthenticationSession, Custom
+   * Tabs), the login is completed here and resolves like `handleRedirectCallback`; when its promise
+   * rejects (the user cancelled), `login_cancelled` and no pending login is left.
+   */
+  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<RedirectResult<TAppState> | undefined>;
   /**
    * Completes the login on the callback URL (default `window.location.href`). Inside the popup or
    * iframe of `loginWithPopup`/`checkSession`, it hands the URL to the waiting page instead and
@@ -310,6 +326,7 @@ export type LibraryErrorCode =
   | "popup_blocked"
   | "popup_closed"
   | "popup_in_progress"
+  | "login_cancelled"
   | "revocation_failed"
   | "invalid_par_response";
 

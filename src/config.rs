@@ -285,6 +285,7 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "dpop",
     "trustedAudiences",
     "exposeRefreshToken",
+    "fetch",
 ];
 
 /// The members of `endpoints`.

@@ -54,6 +54,9 @@ pub mod code {
     /// `loginWithPopup`: another popup login of this page is still open (it
     /// is brought to the front; this call opens nothing).
     pub const POPUP_IN_PROGRESS: &str = "popup_in_progress";
+    /// `loginWithRedirect`: the app's `openUrl` promise was rejected (the
+    /// user cancelled the auth session); no pending login is left.
+    pub const LOGIN_CANCELLED: &str = "login_cancelled";
     /// The revocation endpoint answered with an error that is not an OAuth error body.
     pub const REVOCATION_FAILED: &str = "revocation_failed";
     /// The pushed authorization request endpoint (RFC 9126) answered without

@@ -39,27 +39,29 @@ export async function createAuthClient(wasm, options) {
   const tokens = open(setup.tokens, options.tokenStorage, true);
   if (setup.warning) console.warn(setup.warning);
   if (setup.discovery) {
-    const found = core.discovered(await io.http(setup.discovery));
+    const found = core.discovered(await io.http(setup.discovery, undefined, options.fetch));
     if (found.keep) await tokens.set(...found.keep).catch(() => {});
     if (found.offline) {
       const [session, doc] = found.offline;
       core.startOffline(...(await Promise.all([tokens.get(session), tokens.get(doc)]).catch(() => [])));
     }
   }
-  const client = new Client(core, wasm.fail, tx, tokens, setup);
+  const client = new Client(core, wasm.fail, tx, tokens, setup, options.fetch);
   await client.restore();
   return client.api();
 }
 
 class Client {
-  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {Setup} setup */
-  constructor(core, fail, tx, tokens, setup) {
+  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {Setup} setup @param {io.Transport} [transport] the app's `fetch` */
+  constructor(core, fail, tx, tokens, setup, transport) {
     this.core = core;
     /** The errors the driver meets, made by the core. */
     this.fail = fail;
     this.tx = tx;
     this.tokens = tokens;
     this.setup = setup;
+    /** Every request goes through it (the core checked that it is a function). */
+    this.transport = transport;
     /** @type {Set<(event: { type: string }) => void>} */
     this.listeners = new Set();
     /** The refresh and the silent renewal under way, shared by every caller. @type {Promise<any> | null} */
@@ -100,7 +102,7 @@ class Client {
       const req = build();
       const id = this.setup.dpop;
       const proof = req.dpopInput && id ? await this.sign(id, req.dpopInput) : undefined;
-      const answer = await io.http(req, proof);
+      const answer = await io.http(req, proof, this.transport);
       if (!this.core.retryWithNonce(req, answer, attempt)) return answer;
     }
   }
@@ -140,7 +142,7 @@ class Client {
       }
       if (step.done) return;
       if (step.read !== undefined) input = { stored: await this.tokens.get(step.read).catch(() => null) };
-      else if (step.fetch) input = { answer: await io.http(step.fetch) };
+      else if (step.fetch) input = { answer: await io.http(step.fetch, undefined, this.transport) };
       else if (step.check) input = await checkSignature(this.fail, step.check);
       else return;
     }
@@ -150,7 +152,7 @@ class Client {
   async online() {
     const req = this.core.confirmation();
     if (!req) return;
-    const c = this.core.confirmed(await io.http(req));
+    const c = this.core.confirmed(await io.http(req, undefined, this.transport));
     if (c.effects) await this.apply(c.effects);
     if (!c.verify) return;
     try {
@@ -179,14 +181,19 @@ class Client {
 
   /** A new pending login of `kind`: stored, and its URL. @param {any} opts @param {LoginKindName} kind */
   async authorize(opts, kind) {
+    return (await this.pending(opts, kind)).url;
+  }
+
+  /** A new pending login of `kind`: stored; its URL and storage key. @param {any} opts @param {LoginKindName} kind */
+  async pending(opts, kind) {
     const core = this.core;
     await this.online();
     await this.readKey(true);
     const a = core.authorize(opts, kind);
-    const url = a.push ? core.pushed(await io.http(a.push)) : /** @type {string} */ (a.url);
+    const url = a.push ? core.pushed(await io.http(a.push, undefined, this.transport)) : /** @type {string} */ (a.url);
     await this.forgetStale();
     await this.tx.set(...a.pending).catch((w) => Promise.reject(this.storageError(w)));
-    return url;
+    return { url, key: a.pending[0] };
   }
 
   /** Best effort: a leftover pending login that cannot be removed does no harm. */
@@ -342,8 +349,14 @@ class Client {
     }
   }
 
-  /** Sends the browser to `url`: the app's openUrl (awaited), or location.assign. @param {unknown} openUrl @param {string} url */
-  async open(openUrl, url) {
+  /**
+   * Sends the browser to `url`: the app's openUrl (awaited: what it resolves
+   * to), or location.assign. openUrl throwing is the app's failure; its
+   * promise rejecting is the user cancelling a login (`login_cancelled`).
+   * @param {unknown} openUrl @param {string} url @param {boolean} [login]
+   * @returns {Promise<unknown>}
+   */
+  async open(openUrl, url, login) {
     const core = this.core;
     if (openUrl === undefined || openUrl === null) {
       if (typeof location === "undefined") throw this.fail("noWindow");
@@ -355,10 +368,18 @@ class Client {
       return;
     }
     if (typeof openUrl !== "function") throw this.fail("openUrlType");
+    /** @param {unknown} e */
+    const words = (e) => (typeof e === "string" ? e : String((e instanceof Error && e.message) || "unknown error"));
+    let opened;
     try {
-      await openUrl(url);
+      opened = openUrl(url);
     } catch (e) {
-      throw this.fail("openUrl", typeof e === "string" ? e : String((e instanceof Error && e.message) || "unknown error"));
+      throw this.fail("openUrl", words(e));
+    }
+    try {
+      return await opened;
+    } catch (e) {
+      throw this.fail(login ? "cancelled" : "openUrl", words(e));
     }
   }
 
@@ -377,7 +398,17 @@ class Client {
       buildAuthorizeUrl: (opts) => self.authorize(opts, "redirect"),
       /** @param {any} opts */
       async loginWithRedirect(opts) {
-        await self.open(opts?.openUrl, await self.authorize(opts, "redirect"));
+        const { url, key } = await self.pending(opts, "redirect");
+        let back;
+        try {
+          back = await self.open(opts?.openUrl, url, true);
+        } catch (e) {
+          // Cancelled or not opened: no pending login is left behind.
+          await self.tx.remove(key).catch(() => {});
+          throw e;
+        }
+        // An auth session (ASWebAuthenticationSession, Custom Tabs) hands back the callback URL.
+        if (typeof back === "string") return self.finishLogin(back, "redirect");
       },
       /** @param {string} [url] */
       async handleRedirectCallback(url) {
@@ -455,9 +486,12 @@ class Client {
           if (credentials.dpopInput && id) r.headers.set("DPoP", await self.sign(id, credentials.dpopInput));
           let response;
           try {
-            response = await fetch(r);
+            response = await (self.transport ?? fetch)(r);
           } catch (e) {
             throw self.fail("network", `${request.url} failed (${String((e instanceof Error && e.message) || e)})`);
+          }
+          if (!Number.isInteger(response?.status) || typeof response.headers?.get !== "function") {
+            throw self.fail("network", `${request.url}: the fetch option gave something that is not a Response`);
           }
           /** @type {HttpAnswer} */
           const answer = {

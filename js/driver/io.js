@@ -12,16 +12,22 @@ const CAP = 1 << 20;
 /**
  * The body as text, or null past CAP: by its Content-Length before anything
  * is read, else while streaming, so an endless or huge answer is never held
- * whole (the stream is cancelled, which closes the connection).
+ * whole (the stream is cancelled, which closes the connection). An answer of
+ * the app's `fetch` without a stream is read by its `text()`.
  * @param {Response} response
+ * @param {(name: string) => string | null} header
  */
-async function readCapped(response) {
-  const length = response.headers.get("content-length");
+async function readCapped(response, header) {
+  const length = header("content-length");
   if (length !== null && Number(length) > CAP) {
     cancel(response);
     return null;
   }
-  if (!response.body) return "";
+  if (!response.body || typeof response.body.getReader !== "function") {
+    const text = typeof response.text === "function" ? await response.text() : "";
+    if (typeof text !== "string") throw new Error("the body is not text");
+    return new TextEncoder().encode(text).byteLength > CAP ? null : text;
+  }
   const reader = response.body.getReader();
   const chunks = [];
   let size = 0;
@@ -52,45 +58,74 @@ function cancel(response) {
 }
 
 /**
+ * @typedef {(input: RequestInfo | URL, init?: RequestInit) => Promise<Response>} Transport
+ * fetch, or the app's function of fetch's signature (the `fetch` option).
+ */
+
+/**
  * Sends a request the core built, within its timeout (which covers the whole
- * body); never rejects. Cookies are never sent.
+ * body, and holds even when `transport` ignores the abort signal); never
+ * rejects. Cookies are never sent; redirects are never followed (one that
+ * the app's `fetch` followed anyway is answered as a redirect, so the core
+ * refuses what came back).
  * @param {HttpRequest} req
  * @param {string} [dpop] the signed proof for the DPoP header
+ * @param {Transport} [transport]
  * @returns {Promise<HttpAnswer>}
  */
-export async function http(req, dpop) {
+export async function http(req, dpop, transport) {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, req.timeoutMs);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {Promise<never>} */
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+      reject(new Error(`no answer within ${req.timeoutMs} ms`));
+    }, req.timeoutMs);
+  });
+  expired.catch(() => {});
   try {
     /** @type {Record<string, string>} */
     const headers = { Accept: "application/json" };
     if (req.contentType) headers["Content-Type"] = req.contentType;
     if (req.authorization) headers.Authorization = req.authorization;
     if (dpop) headers.DPoP = dpop;
-    const response = await fetch(req.url, {
-      method: req.method,
-      headers,
-      body: req.body,
-      credentials: "omit",
-      cache: req.cache,
-      redirect: req.redirect,
-      signal: controller.signal,
-    });
+    const send = transport ?? fetch;
+    const response = await Promise.race([
+      send(req.url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        credentials: "omit",
+        cache: req.cache,
+        redirect: req.redirect,
+        signal: controller.signal,
+      }),
+      expired,
+    ]);
     // redirect "manual": a redirect is answered, never followed (status 0
     // where the browser hides it: an opaque redirect).
-    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+    if (response?.type === "opaqueredirect") {
       cancel(response);
-      return { redirected: true, status: response.status };
+      return { redirected: true, status: 0 };
     }
+    const status = response?.status;
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      return { failure: "the fetch option gave something that is not a Response", timedOut: false };
+    }
+    if (response.redirected === true || (status >= 300 && status < 400)) {
+      cancel(response);
+      return { redirected: true, status: response.redirected === true ? 0 : status };
+    }
+    const get = response.headers?.get;
     /** @param {string} name */
-    const h = (name) => response.headers.get(name);
+    const h = (name) => (typeof get === "function" ? (get.call(response.headers, name) ?? null) : null);
     return {
-      status: response.status,
-      body: await readCapped(response),
+      status,
+      body: await Promise.race([readCapped(response, h), expired]),
       cacheControl: h("cache-control"),
       dpopNonce: h("dpop-nonce"),
       wwwAuthenticate: h("www-authenticate"),

@@ -136,6 +136,14 @@ pub fn client_options(o: &JsValue) -> Result<ClientOptions> {
             "`endpoints` must be an object",
         ));
     }
+    // The app's transport (the driver sends every request through it).
+    let transport = option(o, "fetch");
+    if given(&transport) && !transport.is_function() {
+        return Err(AuthError::new(
+            code::INVALID_CONFIG,
+            "`fetch` must be a function of fetch's signature",
+        ));
+    }
     let algs = strings(o, "idTokenSigningAlgs")?;
     let trusted_audiences = strings(o, "trustedAudiences")?;
     let mut r = FirstError::<AuthError>::default();

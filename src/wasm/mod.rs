@@ -43,7 +43,7 @@ export type StepInput = undefined | { stored: string | null } | { answer: HttpAn
 export interface SessionView { authenticated: boolean; tokens: Record<string, unknown> | null; claims: Record<string, unknown> | null; user: Record<string, unknown> | null }
 export type LoginKindName = "redirect" | "popup" | "silent" | "renewal";
 export type FailedStep = "confirmation" | "restore";
-export type Failure = "storage" | "request" | "network" | "openUrl" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
+export type Failure = "storage" | "request" | "network" | "openUrl" | "cancelled" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
 "#;
 
 fn now_ms() -> u64 {
@@ -723,6 +723,10 @@ fn failure(what: &str, detail: String) -> AuthError {
             ),
         ),
         "openUrl" => (code::INVALID_CONFIG, msg!("`openUrl` failed: {detail}")),
+        "cancelled" => (
+            code::LOGIN_CANCELLED,
+            msg!("the login was cancelled: `openUrl`'s promise was rejected ({detail})"),
+        ),
         "openUrlType" => (code::INVALID_CONFIG, msg!("`openUrl` must be a function")),
         "noWindow" => (code::INVALID_CONFIG, msg!("no window to navigate: pass `openUrl`")),
         "navigate" => (code::INVALID_CONFIG, msg!("the browser refused to navigate")),

@@ -179,7 +179,8 @@ describe("login against oidc-provider", () => {
       return url;
     }, opts());
     assert.ok(opened.startsWith(`${world.op.url}/auth?`), opened);
-    // An openUrl that throws (or rejects) is the app's failure: invalid_config, saying what it threw.
+    // An openUrl that throws is the app's failure: invalid_config, saying what it threw. Its
+    // promise rejecting is the user cancelling an auth session (issue 25): login_cancelled.
     const failed = await page.evaluate(async (o) => {
       const auth = await window.oidc.createAuthClient(o);
       const thrown = await window.errorOf(() => auth.loginWithRedirect({ openUrl: () => { throw new Error("no browser plugin"); } }));
@@ -188,7 +189,7 @@ describe("login against oidc-provider", () => {
     }, opts());
     assert.deepEqual(failed.map((e) => [e.code, e.message]), [
       ["invalid_config", "`openUrl` failed: no browser plugin"],
-      ["invalid_config", "`openUrl` failed: closed"],
+      ["login_cancelled", "the login was cancelled: `openUrl`'s promise was rejected (closed)"],
     ]);
     await Promise.all([
       page.waitForURL((u) => u.pathname.startsWith("/interaction/")),
