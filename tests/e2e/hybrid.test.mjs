@@ -67,9 +67,14 @@ describe("the Capacitor example", () => {
     await browserTab.waitForEvent("close", { timeout: 5000 }).catch(() => {});
     assert.ok(browserTab.isClosed(), "Browser.close() closed the in-app browser");
 
-    const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("CapacitorStorage.")));
-    assert.ok(stored.some((k) => k.includes("oidc-pkce:session:")), stored.join());
-    assert.ok(!stored.some((k) => k.includes("oidc-pkce:tx:")), "the pending login was consumed");
+    // The session in the secure store (the plugin's web fallback writes localStorage under its
+    // prefix; on a phone, the Keychain/Keystore), the pending login in Preferences, consumed.
+    const keys = await page.evaluate(() => Object.keys(localStorage));
+    const preferences = keys.filter((k) => k.startsWith("CapacitorStorage."));
+    const secure = keys.filter((k) => k.startsWith("capacitor-storage_"));
+    assert.ok(secure.some((k) => k.includes("oidc-pkce:session:")), keys.join());
+    assert.ok(!preferences.some((k) => k.includes("oidc-pkce:session:")), "the session is not in Preferences");
+    assert.ok(!preferences.some((k) => k.includes("oidc-pkce:tx:")), "the pending login was consumed");
 
     // The app restarts: the session comes back from Preferences.
     await page.reload();
