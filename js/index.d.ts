@@ -105,6 +105,12 @@ export interface StorageAdapter {
   remove(key: string): void | Promise<void>;
   /** Optional: lets the library tell a wrong `state` from no pending login, and clean up old ones. */
   keys?(): string[] | Promise<string[]>;
+  /**
+   * Optional, for `tokenStorage`: called once with a listener to call when another writer (another
+   * tab, a native part of the app) changed a key (`null`: maybe every key). The client then follows
+   * the stored session, as tabs sharing `"local"` do through `storage` events.
+   */
+  onChange?(listener: (key: string | null) => void): void;
 }
 
 /** @deprecated alias of StorageAdapter */
@@ -281,7 +287,10 @@ export interface AuthClient {
   fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Refreshes now with the refresh token, and resolves to the new tokens. */
   refresh(opts?: RefreshOptions): Promise<Tokens>;
-  /** Calls `callback({ type })` when the session changes; returns a function that unsubscribes. */
+  /**
+   * Calls `callback({ type })` when the session changes, here or (with a `tokenStorage` shared by
+   * tabs: `"local"`, an adapter with `onChange`) in another tab; returns a function that unsubscribes.
+   */
   onSessionChange(callback: (event: SessionEvent) => void): () => void;
 }
 

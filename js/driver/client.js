@@ -48,6 +48,9 @@ export async function createAuthClient(wasm, options) {
   }
   const client = new Client(core, wasm.fail, tx, tokens, setup, options.fetch);
   await client.restore();
+  io.watchStore(setup.tokens, options.tokenStorage, (key) => {
+    if (key === null || key === setup.session) client.following = client.following.then(() => client.follow());
+  });
   return client.api();
 }
 
@@ -68,6 +71,8 @@ class Client {
     this.refreshing = null;
     /** @type {Promise<boolean> | null} */
     this.renewing = null;
+    /** The changes other tabs made to the stored session, followed one at a time. @type {Promise<void>} */
+    this.following = Promise.resolve();
   }
 
   /** A storage failure as the library's error. @param {unknown} words */
@@ -325,6 +330,23 @@ class Client {
       await this.verify(r.verify);
       await this.apply(core.adopt(r.verify));
     }
+  }
+
+  /**
+   * Another tab changed the stored session: this tab follows it (signed in,
+   * refreshed, signed out, another user), as the core decides; a value that
+   * cannot be read or verified leaves this tab as it is. Never rejects.
+   */
+  async follow() {
+    try {
+      const stored = await this.tokens.get(this.setup.session);
+      const s = this.core.notified(stored ?? undefined);
+      if (s.effects) await this.apply(s.effects);
+      if (s.verify) {
+        await this.verify(s.verify);
+        await this.apply(this.core.adopt(s.verify));
+      }
+    } catch {}
   }
 
   /** Another tab sharing tokenStorage may have refreshed or signed out: the stored session is the newer truth. */

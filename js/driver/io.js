@@ -242,6 +242,29 @@ export function openStore(name, app) {
   return web(s);
 }
 
+/**
+ * Calls `changed(key)` when another tab (or the adapter's other writer)
+ * changes the store: `storage` events of localStorage (fired in the other
+ * tabs only, after their copy was updated), or the adapter's `onChange`.
+ * `key` null: the whole store may have changed (localStorage.clear()).
+ * Other stores cannot change under this tab.
+ * @param {string} name @param {unknown} app the app's adapter
+ * @param {(key: string | null) => void} changed
+ */
+export function watchStore(name, app, changed) {
+  if (name === "local" && typeof addEventListener === "function") {
+    addEventListener("storage", (e) => {
+      if (e.storageArea === globalThis.localStorage) changed(e.key);
+    });
+  }
+  const onChange = /** @type {any} */ (app)?.onChange;
+  if (name === "app" && typeof onChange === "function") {
+    try {
+      onChange.call(app, (/** @type {unknown} */ key) => changed(typeof key === "string" ? key : null));
+    } catch {}
+  }
+}
+
 // ---- the hand-off between tabs sharing localStorage (IndexedDB) ----
 // Chromium keeps a per-tab cache of localStorage that other tabs' writes
 // reach asynchronously, with no ordering against the Web Lock being handed

@@ -7,7 +7,7 @@ use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects, Trust};
 use crate::error::{code, AuthError, Result};
 use crate::http::{HttpAnswer, HttpRequest};
-use crate::id_token::check_same_subject;
+use crate::id_token::{check_same_end_user, check_same_subject};
 use crate::session::Session;
 use crate::token::{merge_refreshed, parse_token_response, refresh_token_request};
 use crate::transaction::client_key;
@@ -139,6 +139,50 @@ impl Client {
         v.tokens = Some(parsed.tokens);
         v.dpop_jkt = parsed.dpop_jkt;
         Shared::Verify(Box::new(v))
+    }
+
+    /// Another tab changed the stored session (a `storage` event of
+    /// `localStorage`, or the adapter's `onChange`): this tab follows it at
+    /// once, so that tabs agree and none keeps calling APIs with tokens
+    /// another has signed out of. `stored`: what `tokenStorage` holds now.
+    /// Nothing is written back (the store already has it); a stored value
+    /// that does not parse leaves this tab as it is, and its ID token is
+    /// verified like any stored session's before it is taken up.
+    pub fn notified(&mut self, stored: Option<String>) -> Shared {
+        match self.shared(None, stored) {
+            // Signed out elsewhere: forgotten here too (`signed_out` if
+            // there was a session); no error, and nothing written.
+            Shared::Ended(e) => Shared::Ended(Effects {
+                emit: e.emit,
+                ..Effects::default()
+            }),
+            Shared::Verify(mut v) => {
+                v.adoption = Adoption::Notified;
+                Shared::Verify(v)
+            }
+            Shared::Same => Shared::Same,
+        }
+    }
+
+    /// A session another tab stored, verified ([`Client::notified`]):
+    /// `refreshed` when it is this session's user's, `signed_in` when this
+    /// tab had none or another user's (the app reads the user again).
+    pub fn adopt_notified(&mut self, v: &mut Verification) -> Result<Effects> {
+        let id_token = v.take_verified()?;
+        let tokens = v.tokens.take().ok_or_else(not_signed_in)?;
+        let same_user = self
+            .session
+            .as_ref()
+            .is_some_and(|s| check_same_end_user(&s.id_token, &id_token).is_ok());
+        self.session = Some(Session {
+            tokens,
+            id_token,
+            dpop_jkt: v.dpop_jkt.take(),
+        });
+        Ok(Effects {
+            emit: Some(if same_user { "refreshed" } else { "signed_in" }),
+            ..Effects::default()
+        })
     }
 
     /// Another tab's session, verified: taken up if it is the same user's.

@@ -327,6 +327,23 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Another tab changed the stored session (a `storage` event): follow it,
+    /// as the driver's `follow`.
+    fn notify(&mut self) -> Result<()> {
+        let key = self.client.session_storage_key();
+        match self.client.notified(self.get(&key)) {
+            Shared::Same => Ok(()),
+            Shared::Ended(e) => self.apply(e),
+            Shared::Verify(mut v) => {
+                self.verify(&mut v)?;
+                let (e, _) = self.client.adopt(&mut v, NOW_MS)?;
+                self.apply(e)
+            }
+        }
+    }
+}
+
 impl Client {
     /// The nonce of a stored pending login (test helper).
     fn stored_nonce(&self, stored: &str) -> Option<String> {
@@ -567,6 +584,77 @@ fn another_tabs_session_is_taken_up_and_an_ended_one_ends_here() {
     d.tokens.retain(|(k, _)| *k != key);
     assert_eq!(d.refresh(true).unwrap_err().code(), code::LOGIN_REQUIRED);
     assert!(!d.client.is_authenticated(NOW_MS));
+}
+
+#[test]
+fn tabs_agree_a_sign_in_refresh_user_switch_and_sign_out_elsewhere_are_followed() {
+    let a = signed_in();
+    let key = a.client.session_storage_key();
+    let alices = a.get(&key).unwrap();
+    let alice_raw = a.client.id_token_claims().unwrap()["__raw"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Tab B, open before tab A signed in: no session yet.
+    let mut b = Driver::new(options(|_| {}));
+    b.answers.push(answer(200, discovery_document(json!({}))));
+    b.create().unwrap();
+    assert!(!b.client.is_authenticated(NOW_MS));
+    // Storage events: B reads what A stored; the stored session is verified
+    // against the key set the provider serves (fetched once by this page;
+    // once more when a signature fails).
+    b.tokens = a.tokens.clone();
+    for _ in 0..3 {
+        b.answers.push(answer(200, jwks_body()));
+    }
+    b.notify().unwrap();
+    assert_eq!(b.events, ["signed_in"]);
+    assert_eq!(b.client.access_token(true).unwrap(), "at-1");
+    assert!(
+        b.tokens.iter().any(|t| *t == (key.clone(), alices.clone())),
+        "the session is not written back"
+    );
+    // The same value again (an adapter that notifies its own writes): nothing.
+    b.notify().unwrap();
+    assert_eq!(b.events, ["signed_in"]);
+    // A refreshed.
+    b.set(key.clone(), alices.replace("at-1", "at-2"));
+    b.notify().unwrap();
+    assert_eq!(b.events, ["signed_in", "refreshed"]);
+    assert_eq!(b.client.access_token(true).unwrap(), "at-2");
+    // Hostile rows: garbage, and a session whose ID token was tampered with,
+    // leave B as it is.
+    b.set(key.clone(), "{not json".into());
+    b.notify().unwrap();
+    let mut forged = alice_raw.clone();
+    forged.pop();
+    forged.push(if alice_raw.ends_with('A') { 'B' } else { 'A' });
+    b.set(
+        key.clone(),
+        alices.replace(&alice_raw, &forged).replace("at-1", "at-forged"),
+    );
+    assert_eq!(b.notify().unwrap_err().code(), code::INVALID_ID_TOKEN);
+    assert_eq!(b.client.access_token(true).unwrap(), "at-2");
+    // A signed out, then Bob signed in there: B follows, as a sign-in.
+    b.tokens.retain(|(k, _)| *k != key);
+    b.notify().unwrap();
+    assert_eq!(b.events, ["signed_in", "refreshed", "signed_out"]);
+    assert!(!b.client.is_authenticated(NOW_MS));
+    assert_eq!(
+        b.client.access_plan(false, NOW_MS).unwrap_err().code(),
+        code::LOGIN_REQUIRED
+    );
+    b.notify().unwrap();
+    assert_eq!(b.events.len(), 3, "no second signed_out");
+    b.set(
+        key.clone(),
+        alices
+            .replace(&alice_raw, &id_token(None, "bob"))
+            .replace("at-1", "bobs"),
+    );
+    b.notify().unwrap();
+    assert_eq!(b.events.last(), Some(&"signed_in"));
+    assert_eq!(b.client.user().unwrap()["sub"], "bob");
 }
 
 #[test]

@@ -62,8 +62,10 @@ pub enum Adoption {
     Nothing,
     /// The session read back when the client is made.
     Restored,
-    /// The session another tab stored.
+    /// The session another tab stored, read before a refresh.
     Shared,
+    /// The session another tab stored, followed when it changed.
+    Notified,
     /// A refresh response.
     Refreshed,
     /// A login's code exchange.

@@ -513,6 +513,7 @@ impl Client {
             keys::Adoption::Login => return self.adopt_login(v),
             keys::Adoption::Restored => self.adopt_restored(v, now_ms),
             keys::Adoption::Shared => self.adopt_shared(v).map(|_| Effects::default()),
+            keys::Adoption::Notified => self.adopt_notified(v),
             keys::Adoption::Refreshed => self.adopt_refreshed(v),
             keys::Adoption::Nothing => Ok(Effects::default()),
         }?;

@@ -456,11 +456,14 @@ impl Core {
 
     #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
     pub fn shared(&mut self, handed: Option<String>, stored: Option<String>) -> JsValue {
-        match self.client.shared(handed, stored) {
-            access::Shared::Same => object_to_js(Map::new()),
-            access::Shared::Ended(effects) => with(Map::new(), "effects", effects_to_js(effects)),
-            access::Shared::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
-        }
+        shared_to_js(self.client.shared(handed, stored))
+    }
+
+    /// Another tab changed the stored session: what this tab does (see
+    /// `Client::notified`).
+    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
+    pub fn notified(&mut self, stored: Option<String>) -> JsValue {
+        shared_to_js(self.client.notified(stored))
     }
 
     #[wasm_bindgen(js_name = refreshPlan, unchecked_return_type = "{ fresh?: true; jkt?: string }")]
@@ -696,6 +699,14 @@ fn revocation(what: &str) -> Revocation {
         Revocation::Tokens
     } else {
         Revocation::Logout
+    }
+}
+
+fn shared_to_js(s: access::Shared) -> JsValue {
+    match s {
+        access::Shared::Same => object_to_js(Map::new()),
+        access::Shared::Ended(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+        access::Shared::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
     }
 }
 

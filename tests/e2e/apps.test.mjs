@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
-import { KEYS, newPage, signIn, signInCustomScheme, startWorld } from "./harness.mjs";
+import { KEYS, newPage, signIn, signInCustomScheme, signInWithClient, startWorld } from "./harness.mjs";
 
 let world;
 let native; // a provider that refuses the page's origin: its only client has a custom-scheme redirect URI
@@ -300,6 +300,99 @@ describe("3. the auth session's answer: openUrl resolving to the callback URL", 
       );
     }, o());
     assert.equal(r.code, "state_mismatch");
+    await page.context().close();
+  });
+});
+
+describe("4. tabs that agree", () => {
+  it("a sign-in, a refresh and a sign-out in one tab reach the other within a second; it then sends nothing with the old tokens", async () => {
+    const api = await startApi(world.app.url);
+    const a = await newPage(world);
+    const b = await a.context().newPage();
+    await b.goto(world.appPage);
+    await b.waitForFunction(() => window.oidc);
+    const o = { issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, tokenStorage: "local" };
+    await b.evaluate(async (o) => {
+      window.auth = await window.oidc.createAuthClient(o);
+      window.events = [];
+      window.auth.onSessionChange((e) =>
+        window.events.push({
+          type: e.type,
+          at: Date.now(),
+          authenticated: window.auth.isAuthenticated(),
+          sub: window.auth.getUser()?.sub ?? null,
+          accessToken: window.auth.getTokens()?.accessToken ?? null,
+        }),
+      );
+    }, o);
+    const nextEvent = async (n) => {
+      await b.waitForFunction((n) => window.events.length >= n, n, { timeout: 1000 });
+      return b.evaluate((n) => window.events[n - 1], n);
+    };
+
+    await signInWithClient(a, o, { scope: "openid profile offline_access", prompt: "consent" }, world.app.url);
+    const signedInAt = Date.now();
+    const first = await nextEvent(1);
+    assert.deepEqual([first.type, first.authenticated, first.sub], ["signed_in", true, "alice"]);
+    assert.ok(first.at - signedInAt < 1000);
+
+    const refreshed = await a.evaluate(async () => (await window.auth.refresh()).accessToken);
+    const second = await nextEvent(2);
+    assert.deepEqual([second.type, second.accessToken], ["refreshed", refreshed]);
+    assert.equal(await b.evaluate(() => window.auth.getTokens().accessToken), refreshed);
+
+    await a.evaluate(() => window.auth.logout({ openUrl: () => {} }));
+    const third = await nextEvent(3);
+    assert.deepEqual([third.type, third.authenticated, third.accessToken], ["signed_out", false, null]);
+    const after = await b.evaluate(async (apiUrl) => ({
+      token: await window.errorOf(() => window.auth.getAccessToken()),
+      fetched: await window.errorOf(() => window.auth.fetchWithAuth(`${apiUrl}/orders`)),
+    }), api.url);
+    assert.equal(after.token.code, "login_required");
+    assert.equal(after.fetched.code, "login_required");
+    assert.deepEqual(api.seen, [], "no request with the old tokens");
+    await a.context().close();
+    await api.close();
+  });
+
+  it("an adapter with onChange is followed the same way", async () => {
+    const page = await newPage(world);
+    const o = { issuer: world.op.issuer, clientId: "web", redirectUri: world.appPage, tokenStorage: "local" };
+    await signInWithClient(page, o, {}, world.app.url); // a real session, stored in localStorage
+    const r = await page.evaluate(async (o) => {
+      const listeners = [];
+      const store = {
+        get: (k) => localStorage.getItem(k),
+        set: (k, v) => localStorage.setItem(k, v),
+        remove: (k) => localStorage.removeItem(k),
+        onChange: (l) => listeners.push(l),
+      };
+      const follower = await window.oidc.createAuthClient({ ...o, tokenStorage: store });
+      const events = [];
+      follower.onSessionChange((e) => events.push(e.type));
+      const key = Object.keys(localStorage).find((k) => k.startsWith("oidc-pkce:session:"));
+      const session = localStorage.getItem(key);
+      const changed = async (k) => {
+        for (const l of listeners) l(k);
+        await new Promise((r) => setTimeout(r, 200));
+        return follower.isAuthenticated();
+      };
+      const states = [follower.isAuthenticated()];
+      // The adapter's other writer (native code, say) ends the session, then puts it back.
+      localStorage.removeItem(key);
+      states.push(await changed(key));
+      localStorage.setItem(key, session);
+      states.push(await changed(key));
+      // A change to another key, and a value that is not a session: nothing changes here.
+      states.push(await changed("unrelated"));
+      localStorage.setItem(key, "{not a session");
+      states.push(await changed(key));
+      return { events, states, listeners: listeners.length, sub: follower.getUser()?.sub };
+    }, o);
+    assert.equal(r.listeners, 1, "the client subscribed once");
+    assert.deepEqual(r.states, [true, false, true, true, true]);
+    assert.deepEqual(r.events, ["signed_out", "signed_in"]);
+    assert.equal(r.sub, "alice");
     await page.context().close();
   });
 });
