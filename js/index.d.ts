@@ -96,6 +96,13 @@ export type AuthClientOptions = (
    * function that throws or answers something that is not a `Response` is `network_error`.
    */
   fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /**
+   * How an API is named to the provider: `"audience"` (default; Auth0) or `"resource"` (RFC 8707
+   * resource indicators: absolute URIs without a fragment).
+   */
+  apiParameter?: "audience" | "resource";
+  /** With `apiParameter: "resource"`: the other APIs to ask for at login, so that the refresh token covers them. */
+  apis?: string[];
 };
 
 /** Your own storage, e.g. over Capacitor Preferences. Methods may return promises. */
@@ -169,7 +176,18 @@ export interface Tokens {
 export interface GetAccessTokenOptions {
   /** Refresh even if the cached access token is still valid. */
   forceRefresh?: boolean;
-  /** Ask the refresh for this (narrower) scope. */
+  /**
+   * Another API's token: its identifier (sent as `audience` or, with `apiParameter: "resource"`, as
+   * `resource`). Kept apart from the session's own token, one per (API, scope).
+   */
+  audience?: string;
+  /** A token for this scope, kept apart from the session's own token like another API's. */
+  scope?: string;
+}
+
+/** `fetchWithAuth`'s `init`: fetch's, and which API's token to send (see `GetAccessTokenOptions`). */
+export interface FetchWithAuthInit extends RequestInit {
+  audience?: string;
   scope?: string;
 }
 
@@ -284,7 +302,7 @@ export interface AuthClient {
    * `Authorization: Bearer`, or with `dpop` `Authorization: DPoP` and a proof (retried once when the
    * server asks for a nonce). Resolves to the last `Response` whatever its status, as fetch does.
    */
-  fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  fetchWithAuth(input: RequestInfo | URL, init?: FetchWithAuthInit): Promise<Response>;
   /** Refreshes now with the refresh token, and resolves to the new tokens. */
   refresh(opts?: RefreshOptions): Promise<Tokens>;
   /**

@@ -20,6 +20,9 @@ pub struct AuthorizeOptions {
     pub max_age: Option<f64>,
     pub login_hint: Option<String>,
     pub extra_params: Option<crate::json::Object>,
+    /// More APIs the grant is to cover (RFC 8707 §2.1, `resource` once each):
+    /// the client's `apis`, on a login in resource mode.
+    pub apis: Vec<String>,
 }
 
 /// Parameters the library sets itself; `extraParams` may not touch them,
@@ -35,6 +38,8 @@ const RESERVED: &[&str] = &[
     "code_challenge_method",
     "scope",
     "audience",
+    // RFC 8707: the `audience` option and `apis` in resource mode.
+    "resource",
     "prompt",
     "max_age",
     "login_hint",
@@ -120,7 +125,10 @@ pub fn authorization_request(
         ("code_challenge_method", CODE_CHALLENGE_METHOD),
     ];
     if let Some(a) = &tx.audience {
-        params.push(("audience", a));
+        params.push((config.api_parameter.name(), a));
+    }
+    for api in opts.apis.iter().filter(|a| Some(*a) != tx.audience.as_ref()) {
+        params.push(("resource", api));
     }
     if let Some(p) = opts.prompt.as_deref().filter(|p| !p.is_empty()) {
         params.push(("prompt", p));

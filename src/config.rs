@@ -1,5 +1,6 @@
 //! The client's options, validated once when the client is created.
 
+use crate::api::{check_resource, ApiParameter};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::DEFAULT_LEEWAY_S;
 use crate::id_token::SUPPORTED_ALGS;
@@ -50,6 +51,11 @@ pub struct ClientOptions {
     pub trusted_audiences: Option<Vec<String>>,
     /// `getTokens()` includes the refresh token (for apps that hand it to native code).
     pub expose_refresh_token: bool,
+    /// How an API is named to the provider: `"audience"` (default) or `"resource"` (RFC 8707).
+    pub api_parameter: Option<String>,
+    /// The other APIs the app asks tokens for; with `"resource"`, asked for at
+    /// login (RFC 8707 §2.1) so that the refresh token covers them.
+    pub apis: Option<Vec<String>>,
 }
 
 /// Endpoints the app sets itself, in place of discovered ones.
@@ -111,6 +117,10 @@ pub struct ClientConfig {
     pub trusted_audiences: Vec<String>,
     /// See [`ClientOptions::expose_refresh_token`].
     pub expose_refresh_token: bool,
+    /// See [`ClientOptions::api_parameter`].
+    pub api_parameter: ApiParameter,
+    /// See [`ClientOptions::apis`].
+    pub apis: Vec<String>,
 }
 
 fn invalid(message: impl Into<String>) -> AuthError {
@@ -214,6 +224,16 @@ impl ClientConfig {
         if trusted_audiences.iter().any(|a| a.is_empty()) {
             return Err(invalid("`trustedAudiences` must list non-empty strings"));
         }
+        let api_parameter = ApiParameter::from_option(o.api_parameter.as_deref())?;
+        let apis = o.apis.unwrap_or_default();
+        if apis.iter().any(|a| a.is_empty()) {
+            return Err(invalid("`apis` must list non-empty strings"));
+        }
+        if api_parameter == ApiParameter::Resource {
+            for a in audience.iter().chain(&apis) {
+                check_resource(a, "`audience` and each of `apis`")?;
+            }
+        }
         let e = &o.endpoints;
         for (value, name) in [
             (&e.authorization, "`endpoints.authorization`"),
@@ -250,6 +270,8 @@ impl ClientConfig {
             dpop: o.dpop,
             trusted_audiences,
             expose_refresh_token: o.expose_refresh_token,
+            api_parameter,
+            apis,
         })
     }
 
@@ -286,6 +308,8 @@ pub const CLIENT_OPTIONS: &[&str] = &[
     "trustedAudiences",
     "exposeRefreshToken",
     "fetch",
+    "apiParameter",
+    "apis",
 ];
 
 /// The members of `endpoints`.

@@ -25,6 +25,7 @@ macro_rules! msg {
     }};
 }
 
+pub mod api;
 pub mod authorize;
 pub mod b64;
 pub mod callback;

@@ -77,7 +77,7 @@ proptest! {
     #[test]
     fn token_request_bodies_read_back(code in any::<String>(), redirect in any::<String>(), client in any::<String>()) {
         let t = tx(client.clone(), redirect.clone(), None, 0, [3; 32]);
-        let r = authorization_code_request("https://id/token", TokenRequestEncoding::Form, &t, &AuthorizationCode::new(code.clone()));
+        let r = authorization_code_request("https://id/token", TokenRequestEncoding::Form, &t, &AuthorizationCode::new(code.clone()), None);
         let got: Vec<(String, String)> = form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
         prop_assert_eq!(got, vec![
             ("grant_type".to_string(), "authorization_code".to_string()),
@@ -86,7 +86,7 @@ proptest! {
             ("code".to_string(), code.clone()),
             ("redirect_uri".to_string(), redirect.clone()),
         ]);
-        let j = authorization_code_request("https://id/token", TokenRequestEncoding::Json, &t, &AuthorizationCode::new(code.clone()));
+        let j = authorization_code_request("https://id/token", TokenRequestEncoding::Json, &t, &AuthorizationCode::new(code.clone()), None);
         let v: serde_json::Value = serde_json::from_str(&j.body).unwrap();
         prop_assert_eq!(v["code"].as_str(), Some(code.as_str()));
         prop_assert_eq!(v["redirect_uri"].as_str(), Some(redirect.as_str()));

@@ -4,6 +4,7 @@
 
 use crate::json::{Map, Value};
 
+use crate::api::ApiToken;
 use crate::error::{code, AuthError, Result};
 use crate::id_token::{check_same_end_user, VerifiedIdToken};
 use crate::json;
@@ -33,6 +34,8 @@ pub struct Session {
     pub id_token: VerifiedIdToken,
     /// DPoP: the thumbprint of the key the tokens are bound to (RFC 9449).
     pub dpop_jkt: Option<String>,
+    /// Tokens for other APIs (or scopes), obtained for this session.
+    pub apis: Vec<ApiToken>,
 }
 
 /// Claims about the authentication itself rather than about the user.
@@ -126,6 +129,12 @@ impl Session {
         json::put(&mut o, "expires_at_ms", t.expires_at_ms);
         json::put(&mut o, "scope", t.scope.as_deref());
         json::put(&mut o, "dpop_jkt", self.dpop_jkt.as_deref());
+        if !self.apis.is_empty() {
+            o.insert(
+                "apis".into(),
+                Value::Array(self.apis.iter().map(ApiToken::to_json).collect()),
+            );
+        }
         json::to_string(&Value::Object(o))
     }
 }
@@ -142,6 +151,7 @@ const STORED_MEMBERS: &[&str] = &[
     "expires_at_ms",
     "scope",
     "dpop_jkt",
+    "apis",
 ];
 
 /// A stored session before its ID token is verified again.
@@ -150,6 +160,7 @@ pub struct StoredSession {
     pub tokens: TokenSet,
     pub id_token: IdToken,
     pub dpop_jkt: Option<String>,
+    pub apis: Vec<ApiToken>,
 }
 
 /// Reads a stored session back. Anything this library would not have written
@@ -188,6 +199,17 @@ pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Resul
         },
         id_token: IdToken::new(id_token),
         dpop_jkt: text("dpop_jkt")?,
+        apis: match o.get("apis") {
+            None => Vec::new(),
+            Some(Value::Array(list)) => {
+                let mut apis = Vec::new();
+                for entry in list {
+                    apis.push(ApiToken::from_json(entry).ok_or_else(|| bad("not the JSON it should be"))?);
+                }
+                apis
+            }
+            Some(_) => return Err(bad("not the JSON it should be")),
+        },
     })
 }
 
@@ -220,6 +242,7 @@ mod tests {
                 exp: 10,
             },
             dpop_jkt: None,
+            apis: Vec::new(),
         }
     }
 

@@ -43,35 +43,38 @@ pub fn authorization_code_request(
     encoding: TokenRequestEncoding,
     tx: &Transaction,
     code: &AuthorizationCode,
+    resource: Option<&str>,
 ) -> TokenRequest {
-    let params = [
+    let mut params = vec![
         ("grant_type", "authorization_code"),
         ("client_id", tx.client_id.as_str()),
         ("code_verifier", tx.code_verifier.expose()),
         ("code", code.expose()),
         ("redirect_uri", tx.redirect_uri.as_str()),
     ];
+    if let Some(r) = resource {
+        params.push(("resource", r));
+    }
     encode(token_endpoint, encoding, &params)
 }
 
 /// The refresh request (RFC 6749 §6): `grant_type=refresh_token`, `client_id`
-/// (a public client identifies itself, §3.2.1), `refresh_token`, and `scope`
-/// when a narrower one is asked for.
+/// (a public client identifies itself, §3.2.1), `refresh_token`, and `more`:
+/// `scope` when a narrower one is asked for, the API's `audience` or
+/// `resource` (RFC 8707 §2.2) for an API's token.
 pub fn refresh_token_request(
     token_endpoint: &str,
     encoding: TokenRequestEncoding,
     client_id: &str,
     refresh_token: &RefreshToken,
-    scope: Option<&str>,
+    more: &[(&str, &str)],
 ) -> TokenRequest {
     let mut params = vec![
         ("grant_type", "refresh_token"),
         ("client_id", client_id),
         ("refresh_token", refresh_token.expose()),
     ];
-    if let Some(s) = scope {
-        params.push(("scope", s));
-    }
+    params.extend_from_slice(more);
     encode(token_endpoint, encoding, &params)
 }
 
@@ -237,7 +240,14 @@ pub fn parse_token_response(
         refresh_token: string("refresh_token")?.map(RefreshToken::new),
         token_type,
         expires_at_ms: Some(now_ms.saturating_add((expires_in * 1000.0).min(u64::MAX as f64 / 2.0) as u64)),
-        scope: string("scope")?,
+        // RFC 6749 §5.1 gives `scope` as scope-tokens, but a certified
+        // provider (oidc-provider with resource indicators) answers `""` for
+        // a token that carries no scope of the API it is for: read as a
+        // granted scope that is empty, not as a malformed response.
+        scope: match b.get("scope") {
+            Some(json::Value::String(s)) if s.is_empty() => Some(String::new()),
+            _ => string("scope")?,
+        },
     })
 }
 
@@ -270,6 +280,7 @@ mod tests {
             TokenRequestEncoding::Form,
             &tx(),
             &AuthorizationCode::new("c+1"),
+            None,
         );
         assert_eq!(r.content_type, "application/x-www-form-urlencoded");
         assert_eq!(
@@ -287,6 +298,7 @@ mod tests {
             TokenRequestEncoding::Json,
             &tx(),
             &AuthorizationCode::new("c"),
+            None,
         );
         assert_eq!(r.content_type, "application/json");
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -317,6 +329,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.expires_at_ms, Some(60_000));
         assert_eq!(s.refresh_token, None);
+        // An API's token that carries none of the scopes (oidc-provider with
+        // resource indicators says `"scope":""`): an empty grant, read as such.
+        let e = parse_token_response(
+            200,
+            r#"{"access_token":"at","token_type":"Bearer","scope":""}"#,
+            0,
+            false,
+            3600,
+        )
+        .unwrap();
+        assert_eq!(e.scope.as_deref(), Some(""));
         for (text, ms) in [(" 90 ", 90_000), ("1.5", 1_500), ("0", 0), ("1e2", 100_000)] {
             let body = format!(
                 r#"{{"access_token":"at","id_token":"x","token_type":"Bearer","expires_in":"{text}"}}"#
@@ -359,6 +382,7 @@ mod tests {
             r#"{"access_token":"at","token_type":"Bearer","expires_in":true,"id_token":"x"}"#,
             r#"{"access_token":"at","token_type":"Bearer"}"#,
             r#"{"access_token":"at","token_type":"Bearer","id_token":"x","error":"invalid_grant"}"#,
+            r#"{"access_token":"at","token_type":"Bearer","id_token":"x","scope":["openid"]}"#,
         ] {
             let e = parse_token_response(200, body, 0, true, 3600).unwrap_err();
             assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE, "{body}");
@@ -395,13 +419,13 @@ mod tests {
             TokenRequestEncoding::Form,
             "app",
             &rt,
-            Some("openid email"),
+            &[("scope", "openid email")],
         );
         assert_eq!(
             r.body,
             "grant_type=refresh_token&client_id=app&refresh_token=rt%2F1&scope=openid+email"
         );
-        let j = refresh_token_request("https://id/token", TokenRequestEncoding::Json, "app", &rt, None);
+        let j = refresh_token_request("https://id/token", TokenRequestEncoding::Json, "app", &rt, &[]);
         let v: serde_json::Value = serde_json::from_str(&j.body).unwrap();
         assert_eq!(
             v,

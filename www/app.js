@@ -41,7 +41,9 @@ function clientOptions(s) {
     exposeRefreshToken: true,
   };
   if (s.mode === "auth0") return { domain: s.domain, clientId: s.clientId, ...common };
-  return { issuer: localConfig.issuer, clientId: localConfig.clientId, ...common };
+  // The local provider takes RFC 8707 resource indicators: its API is named
+  // at login, and its token comes with the refresh token.
+  return { issuer: localConfig.issuer, clientId: localConfig.clientId, apiParameter: "resource", apis: [localConfig.api], ...common };
 }
 
 function rows(table, entries) {
@@ -171,9 +173,11 @@ async function main() {
   form.clientId.value = s.clientId ?? "";
   form.par.checked = Boolean(s.par);
   form.dpop.checked = Boolean(s.dpop);
+  $("api-audience").value = s.mode === "auth0" ? "" : localConfig.api;
   // A changed setting makes a new client on next use (the popup button needs one made beforehand).
-  form.addEventListener("change", async () => {
-    saveSettings();
+  form.addEventListener("change", async (ev) => {
+    const changed = saveSettings();
+    if (ev.target.name === "mode") $("api-audience").value = changed.mode === "auth0" ? "" : localConfig.api;
     auth = null;
     auth = await client().catch(() => null);
   });
@@ -231,6 +235,19 @@ async function main() {
     const token = await a.getAccessToken();
     $("userinfo-block").hidden = false;
     $("userinfo").textContent = `getAccessToken() → ${short(token)}`;
+  }));
+  $("api-token-button").addEventListener("click", withSession(async (a) => {
+    const audience = $("api-audience").value.trim();
+    const token = await a.getAccessToken({ audience });
+    $("userinfo-block").hidden = false;
+    // A JWT access token (the local provider's for its API) shows its claims;
+    // an app never reads them: the token is for the API.
+    let claims = "";
+    try {
+      const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      claims = `\n${JSON.stringify(JSON.parse(atob(payload)), null, 2)}`;
+    } catch {}
+    $("userinfo").textContent = `getAccessToken({ audience: ${JSON.stringify(audience)} }) → ${short(token)}${claims}`;
   }));
   $("refresh-button").addEventListener("click", withSession((a) => a.refresh()));
   $("userinfo-button").addEventListener("click", async () => {

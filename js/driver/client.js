@@ -67,10 +67,10 @@ class Client {
     this.transport = transport;
     /** @type {Set<(event: { type: string }) => void>} */
     this.listeners = new Set();
-    /** The refresh and the silent renewal under way, shared by every caller. @type {Promise<any> | null} */
-    this.refreshing = null;
-    /** @type {Promise<boolean> | null} */
-    this.renewing = null;
+    /** The refreshes and silent renewals under way, by the token they get (the core's API key; "": the session's), shared by every caller. @type {Map<string, Promise<any>>} */
+    this.refreshing = new Map();
+    /** @type {Map<string, Promise<boolean>>} */
+    this.renewing = new Map();
     /** The changes other tabs made to the stored session, followed one at a time. @type {Promise<void>} */
     this.following = Promise.resolve();
   }
@@ -287,44 +287,74 @@ class Client {
     }
   }
 
-  /** @param {boolean} force @param {string | undefined} scope */
-  async accessToken(force, scope) {
+  /**
+   * The access token `opts` asks for (`audience`, `scope`: an API's, kept
+   * apart; none: the session's own), refreshed or renewed first as the core
+   * says.
+   * @param {boolean} force @param {any} opts
+   */
+  async accessToken(force, opts) {
+    return (await this.tokenFor(force, opts)).token;
+  }
+
+  /** The same, with the core's key of the token (none: the session's). @param {boolean} force @param {any} opts */
+  async tokenFor(force, opts) {
     const core = this.core;
-    const plan = core.accessPlan(force);
-    if (plan.use !== undefined) return plan.use;
+    const plan = core.accessPlan(force, opts);
+    const api = plan.api;
+    if (plan.use !== undefined) return { token: plan.use, api };
     if (plan.refresh) {
-      await this.refreshShared(scope, !force);
-      return core.accessToken(true);
+      await this.refreshShared(undefined, !force, api);
+      return { token: core.accessToken(true, api), api };
     }
-    // One silent renewal for every caller at once.
-    this.renewing ??= this.silent(undefined, "renewal").finally(() => (this.renewing = null));
-    return core.accessToken(await this.renewing);
+    // One silent authentication for every caller asking for the same token at once.
+    const key = api ?? "";
+    let renewal = this.renewing.get(key);
+    if (!renewal) {
+      renewal = (api ? this.silent({ audience: opts?.audience, scope: opts?.scope }, "api") : this.silent(undefined, "renewal")).finally(
+        () => this.renewing.delete(key),
+      );
+      this.renewing.set(key, renewal);
+    }
+    return { token: core.accessToken(await renewal, api), api };
   }
 
-  /** One refresh for every caller in this page, and one at a time across tabs (Web Locks). @param {string | undefined} scope @param {boolean} onlyIfStale */
-  refreshShared(scope, onlyIfStale) {
-    this.refreshing ??= io
-      .withLock(this.setup.lock, () => this.refreshLocked(scope, onlyIfStale))
-      .finally(() => (this.refreshing = null));
-    return this.refreshing;
+  /**
+   * One refresh for every caller in this page asking for the same token, and
+   * one at a time across tabs (Web Locks).
+   * @param {string | undefined} scope @param {boolean} onlyIfStale @param {string} [api]
+   */
+  refreshShared(scope, onlyIfStale, api) {
+    const key = api ?? "";
+    let refresh = this.refreshing.get(key);
+    if (!refresh) {
+      refresh = io
+        .withLock(this.setup.lock, () => this.refreshLocked(scope, onlyIfStale, api))
+        .finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, refresh);
+    }
+    return refresh;
   }
 
-  /** Under the lock: take up what another tab stored meanwhile, and refresh only if still needed. @param {string | undefined} scope @param {boolean} onlyIfStale */
-  async refreshLocked(scope, onlyIfStale) {
+  /**
+   * Under the lock: take up what another tab stored meanwhile, and refresh only if still needed.
+   * @param {string | undefined} scope @param {boolean} onlyIfStale @param {string} [api]
+   */
+  async refreshLocked(scope, onlyIfStale, api) {
     const core = this.core;
     await this.online();
     await this.adoptShared();
-    const plan = core.refreshPlan(onlyIfStale);
+    const plan = core.refreshPlan(onlyIfStale, api);
     if (plan.fresh) return;
     await this.requireKey(plan.jkt);
     let answer;
     for (let attempt = 0; ; attempt++) {
-      answer = await this.send(() => core.refreshRequest(scope));
+      answer = await this.send(() => core.refreshRequest(scope, api));
       const wait = core.refreshRetryMs(answer, attempt);
       if (wait === undefined) break;
       await io.sleep(wait);
     }
-    const r = core.refreshed(answer);
+    const r = core.refreshed(answer, api);
     if (r.effects) return this.apply(r.effects);
     if (r.verify) {
       await this.verify(r.verify);
@@ -487,20 +517,21 @@ class Client {
         await self.apply(core.forget());
       },
       /** @param {any} opts */
-      getAccessToken: (opts) => self.accessToken(!!opts?.forceRefresh, opts?.scope),
-      /** @param {RequestInfo | URL} input @param {RequestInit} [init] */
+      getAccessToken: (opts) => self.accessToken(!!opts?.forceRefresh, opts),
+      /** @param {RequestInfo | URL} input @param {any} [init] the request's, and the token's `audience` and `scope` */
       async fetchWithAuth(input, init) {
-        await self.accessToken(false, undefined);
+        const { audience, scope, ...requestInit } = init ?? {};
+        const { api } = await self.tokenFor(false, { audience, scope });
         let request;
         try {
-          request = new Request(input, init);
+          request = new Request(input, requestInit);
         } catch (e) {
           throw self.fail("request", String((e instanceof Error && e.message) || e));
         }
         await self.bindingKey();
         const id = self.setup.dpop;
         for (let attempt = 0; ; attempt++) {
-          const credentials = core.resourceCredentials(request.method, request.url, request.mode);
+          const credentials = core.resourceCredentials(request.method, request.url, request.mode, api);
           // The app's request as it made it (its own signal, credentials,
           // body), from a clone: a retry has the body again.
           const r = request.clone();
@@ -527,7 +558,7 @@ class Client {
       },
       /** @param {any} opts */
       async refresh(opts) {
-        core.accessPlan(false); // not signed in: login_required
+        core.accessPlan(false, undefined); // not signed in: login_required
         await self.refreshShared(opts?.scope, false);
         return core.session().tokens;
       },

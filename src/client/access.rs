@@ -5,11 +5,12 @@
 
 use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects, Trust};
+use crate::api::{ApiKey, ApiToken};
 use crate::error::{code, AuthError, Result};
 use crate::http::{HttpAnswer, HttpRequest};
 use crate::id_token::{check_same_end_user, check_same_subject};
 use crate::session::Session;
-use crate::token::{merge_refreshed, parse_token_response, refresh_token_request};
+use crate::token::{merge_refreshed, parse_token_response, refresh_token_request, TokenSet};
 use crate::transaction::client_key;
 
 /// Network attempts of one refresh: the first and at most two retries.
@@ -70,25 +71,35 @@ impl Client {
             .is_none_or(|t| t > now_ms + self.config.leeway_s * 1000)
     }
 
-    /// `getAccessToken({ forceRefresh })`.
-    pub fn access_plan(&self, force: bool, now_ms: u64) -> Result<AccessPlan> {
+    /// The token asked for (`api`: an API's, else the session's own) if it
+    /// has more than `leeway` seconds left.
+    fn fresh_token<'a>(&self, s: &'a Session, api: Option<&ApiKey>, now_ms: u64) -> Option<&'a str> {
+        match api {
+            None => self.is_fresh(s, now_ms).then(|| s.tokens.access_token.expose()),
+            Some(key) => crate::api::find(&s.apis, key)
+                .filter(|t| t.is_fresh(now_ms, self.config.leeway_s * 1000))
+                .map(|t| t.access_token.expose()),
+        }
+    }
+
+    /// `getAccessToken({ forceRefresh, audience, scope })`: `api` is the
+    /// API's (see [`ApiKey::asked`]), `None` the session's own token.
+    pub fn access_plan(&self, force: bool, api: Option<&ApiKey>, now_ms: u64) -> Result<AccessPlan> {
         if self.trust == Trust::Refused {
             // The session went with the refused endpoints: say why.
             return Err(super::endpoints_refused());
         }
         let s = self.session.as_ref().ok_or_else(not_signed_in)?;
-        Ok(if self.is_fresh(s, now_ms) && !force {
-            AccessPlan::Use(s.tokens.access_token.expose().to_string())
-        } else if s.tokens.refresh_token.is_some() {
-            AccessPlan::Refresh
-        } else {
-            AccessPlan::Renew
+        Ok(match self.fresh_token(s, api, now_ms) {
+            Some(t) if !force => AccessPlan::Use(t.to_string()),
+            _ if s.tokens.refresh_token.is_some() => AccessPlan::Refresh,
+            _ => AccessPlan::Renew,
         })
     }
 
     /// The access token after a refresh or a renewal. `renewed`: what silent
     /// authentication said (`false`: the provider wants the user).
-    pub fn access_token(&self, renewed: bool) -> Result<String> {
+    pub fn access_token(&self, renewed: bool, api: Option<&ApiKey>) -> Result<String> {
         if !renewed {
             return Err(AuthError::new(
                 code::LOGIN_REQUIRED,
@@ -96,7 +107,25 @@ impl Client {
             ));
         }
         let s = self.session.as_ref().ok_or_else(not_signed_in)?;
-        Ok(s.tokens.access_token.expose().to_string())
+        match api {
+            None => Ok(s.tokens.access_token.expose().to_string()),
+            Some(key) => crate::api::find(&s.apis, key)
+                .map(|t| t.access_token.expose().to_string())
+                .ok_or_else(|| {
+                    AuthError::new(
+                        code::LOGIN_REQUIRED,
+                        "the provider gave no token for this API: log in again",
+                    )
+                }),
+        }
+    }
+
+    /// The API's token, from an answer just adopted: kept for the API
+    /// (replacing the one it had), the session's own tokens unchanged.
+    pub(crate) fn keep_api_token(&mut self, key: ApiKey, tokens: &TokenSet) -> Result<Effects> {
+        let mut session = self.session.take().ok_or_else(not_signed_in)?;
+        crate::api::keep(&mut session.apis, ApiToken::new(key, tokens));
+        Ok(self.store_session(session))
     }
 
     /// The Web Lock tabs take turns in to refresh (shared by the origin's tabs).
@@ -132,12 +161,19 @@ impl Client {
         let Ok(parsed) = self.parse_stored(&stored) else {
             return Shared::Same;
         };
-        if self.session.as_ref().is_some_and(|s| s.tokens == parsed.tokens) {
+        // What this tab would store is what is stored: nothing new.
+        let (client_id, issuer) = (&self.config.client_id, self.config.issuer());
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.to_stored(client_id, issuer) == stored)
+        {
             return Shared::Same;
         }
         let mut v = Verification::new(parsed.id_token.expose(), Purpose::Stored).becomes(Adoption::Shared);
         v.tokens = Some(parsed.tokens);
         v.dpop_jkt = parsed.dpop_jkt;
+        v.apis = parsed.apis;
         Shared::Verify(Box::new(v))
     }
 
@@ -178,6 +214,7 @@ impl Client {
             tokens,
             id_token,
             dpop_jkt: v.dpop_jkt.take(),
+            apis: std::mem::take(&mut v.apis),
         });
         Ok(Effects {
             emit: Some(if same_user { "refreshed" } else { "signed_in" }),
@@ -196,15 +233,21 @@ impl Client {
             tokens,
             id_token,
             dpop_jkt: v.dpop_jkt.take(),
+            apis: std::mem::take(&mut v.apis),
         });
         Ok(())
     }
 
     /// Under the lock, after another tab's session was taken up: refresh
     /// only if still needed (`only_if_stale`), and only with a refresh token.
-    pub fn refresh_plan(&self, only_if_stale: bool, now_ms: u64) -> Result<RefreshPlan> {
+    pub fn refresh_plan(
+        &self,
+        only_if_stale: bool,
+        api: Option<&ApiKey>,
+        now_ms: u64,
+    ) -> Result<RefreshPlan> {
         let s = self.session.as_ref().ok_or_else(not_signed_in)?;
-        if only_if_stale && self.is_fresh(s, now_ms) {
+        if only_if_stale && self.fresh_token(s, api, now_ms).is_some() {
             return Ok(RefreshPlan::Fresh);
         }
         if s.tokens.refresh_token.is_none() {
@@ -218,17 +261,27 @@ impl Client {
         })
     }
 
-    /// The refresh request (`scope`: a narrower one). RFC 9449 §5: a public
-    /// client's refresh token is bound to the DPoP key too.
-    pub fn refresh_request(&self, scope: Option<&str>, now_ms: u64) -> Result<HttpRequest> {
+    /// The refresh request (`scope`: a narrower one; `api`: for an API's
+    /// token, named by `audience` or `resource` with its scope). RFC 9449
+    /// §5: a public client's refresh token is bound to the DPoP key too.
+    pub fn refresh_request(
+        &self,
+        scope: Option<&str>,
+        api: Option<&ApiKey>,
+        now_ms: u64,
+    ) -> Result<HttpRequest> {
         let s = self.session.as_ref().ok_or_else(not_signed_in)?;
         let rt = s.tokens.refresh_token.as_ref().ok_or_else(not_signed_in)?;
+        let more = match api {
+            Some(key) => key.params(&self.config),
+            None => scope.map(|s| vec![("scope", s)]).unwrap_or_default(),
+        };
         let form = refresh_token_request(
             &self.metadata.token_endpoint,
             self.config.token_request_encoding,
             &self.config.client_id,
             rt,
-            scope,
+            &more,
         );
         self.with_proof(
             self.token_endpoint_request(form),
@@ -248,7 +301,10 @@ impl Client {
     /// The refresh response. `invalid_grant`: the refresh token is spent,
     /// revoked or expired, the session is over (`login_required`). A new ID
     /// token is verified first ([`Refreshed::Verify`]).
-    pub fn refreshed(&mut self, answer: HttpAnswer, now_ms: u64) -> Result<Refreshed> {
+    /// With `api`, the answer is that API's token: kept for it, the session's
+    /// own access token unchanged; a rotated refresh token (and a new ID
+    /// token, checked as for any refresh) still go to the session.
+    pub fn refreshed(&mut self, answer: HttpAnswer, api: Option<ApiKey>, now_ms: u64) -> Result<Refreshed> {
         let bound = self.session.as_ref().is_some_and(|s| s.dpop_jkt.is_some());
         let parsed = answer.response(&self.token_endpoint_context()).and_then(|r| {
             let t = parse_token_response(
@@ -276,9 +332,10 @@ impl Client {
             Some(raw) => {
                 let mut v = Verification::new(raw.expose(), Purpose::Refreshed).becomes(Adoption::Refreshed);
                 v.tokens = Some(new);
+                v.api = api;
                 Ok(Refreshed::Verify(Box::new(v)))
             }
-            None => Ok(Refreshed::Stored(self.store_refreshed(new, None)?)),
+            None => Ok(Refreshed::Stored(self.store_refreshed(new, None, api)?)),
         }
     }
 
@@ -290,20 +347,36 @@ impl Client {
         let previous = self.session.as_ref().ok_or_else(not_signed_in)?;
         check_same_subject(&previous.id_token, &id_token)?;
         let tokens = v.tokens.take().ok_or_else(not_signed_in)?;
-        self.store_refreshed(tokens, Some(id_token))
+        self.store_refreshed(tokens, Some(id_token), v.api.take())
     }
 
     fn store_refreshed(
         &mut self,
-        new: crate::token::TokenSet,
+        new: TokenSet,
         id_token: Option<crate::id_token::VerifiedIdToken>,
+        api: Option<ApiKey>,
     ) -> Result<Effects> {
+        if let Some(key) = api {
+            let session = self.session.as_mut().ok_or_else(not_signed_in)?;
+            // One refresh token for all: a rotated one replaces the session's.
+            if let Some(rt) = &new.refresh_token {
+                session.tokens.refresh_token = Some(rt.clone());
+            }
+            if let Some(id_token) = id_token {
+                session.tokens.id_token = Some(id_token.raw.clone());
+                session.id_token = id_token;
+            }
+            let mut effects = self.keep_api_token(key, &new)?;
+            effects.emit = Some("refreshed");
+            return Ok(effects);
+        }
         let previous = self.session.take().ok_or_else(not_signed_in)?;
         let tokens = merge_refreshed(&previous.tokens, new);
         let mut effects = self.store_session(Session {
             tokens,
             id_token: id_token.unwrap_or(previous.id_token),
             dpop_jkt: previous.dpop_jkt,
+            apis: previous.apis,
         });
         effects.emit = Some("refreshed");
         Ok(effects)

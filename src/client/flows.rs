@@ -220,7 +220,11 @@ impl Driver {
 
     /// `buildAuthorizeUrl`: the URL, the pending login stored.
     fn authorize(&mut self, opts: crate::authorize::AuthorizeOptions) -> Result<String> {
-        let a = self.client.authorize(opts, NOW_MS)?;
+        self.authorize_as(opts, LoginKind::Redirect)
+    }
+
+    fn authorize_as(&mut self, opts: crate::authorize::AuthorizeOptions, kind: LoginKind) -> Result<String> {
+        let a = self.client.authorize(opts, kind, NOW_MS)?;
         let url = match a.push {
             Some(push) => {
                 let answer = self.http(push);
@@ -296,6 +300,11 @@ impl Driver {
 
     /// `getAccessToken` through a refresh (under the lock, as refresh_locked).
     fn refresh(&mut self, only_if_stale: bool) -> Result<()> {
+        self.refresh_for(only_if_stale, None)
+    }
+
+    /// The same for an API's token (`api`), or the session's own (`None`).
+    fn refresh_for(&mut self, only_if_stale: bool, api: Option<crate::api::ApiKey>) -> Result<()> {
         let key = self.client.session_storage_key();
         match self.client.shared(None, self.get(&key)) {
             Shared::Same => {}
@@ -305,18 +314,18 @@ impl Driver {
                 self.client.adopt(&mut v, NOW_MS)?;
             }
         }
-        if self.client.refresh_plan(only_if_stale, NOW_MS)? == RefreshPlan::Fresh {
+        if self.client.refresh_plan(only_if_stale, api.as_ref(), NOW_MS)? == RefreshPlan::Fresh {
             return Ok(());
         }
         let mut attempt = 0;
         let a = loop {
-            let a = self.send(|c| c.refresh_request(None, NOW_MS))?;
+            let a = self.send(|c| c.refresh_request(None, api.as_ref(), NOW_MS))?;
             match self.client.refresh_retry_ms(&a, attempt) {
                 Some(_) => attempt += 1,
                 None => break a,
             }
         };
-        match self.client.refreshed(a, NOW_MS)? {
+        match self.client.refreshed(a, api, NOW_MS)? {
             Refreshed::Stored(e) => self.apply(e),
             Refreshed::Verify(mut v) => {
                 self.verify(&mut v)?;
@@ -506,10 +515,13 @@ fn hostile_token_responses_are_refused_and_leave_no_session() {
 fn refresh_rotates_the_refresh_token_and_keeps_the_subject() {
     let mut d = signed_in();
     assert_eq!(
-        d.client.access_plan(false, NOW_MS).unwrap(),
+        d.client.access_plan(false, None, NOW_MS).unwrap(),
         AccessPlan::Use("at-1".into())
     );
-    assert_eq!(d.client.access_plan(true, NOW_MS).unwrap(), AccessPlan::Refresh);
+    assert_eq!(
+        d.client.access_plan(true, None, NOW_MS).unwrap(),
+        AccessPlan::Refresh
+    );
     d.answers.push(answer(
         200,
         json!({"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt-2",
@@ -528,7 +540,7 @@ fn refresh_rotates_the_refresh_token_and_keeps_the_subject() {
         stored.contains("rt-2") && !stored.contains("rt-1"),
         "the rotated token replaced the old one"
     );
-    assert_eq!(d.client.access_token(true).unwrap(), "at-2");
+    assert_eq!(d.client.access_token(true, None).unwrap(), "at-2");
 
     // §12.2: a refreshed ID token for another subject is refused whole.
     d.answers.push(answer(
@@ -539,7 +551,7 @@ fn refresh_rotates_the_refresh_token_and_keeps_the_subject() {
     let e = d.refresh(false).unwrap_err();
     assert_eq!((e.code(), e.reason()), (code::INVALID_ID_TOKEN, Some("sub")));
     assert_eq!(
-        d.client.access_token(true).unwrap(),
+        d.client.access_token(true, None).unwrap(),
         "at-2",
         "the session stays as it was"
     );
@@ -576,14 +588,241 @@ fn another_tabs_session_is_taken_up_and_an_ended_one_ends_here() {
     let theirs = d.get(&key).unwrap().replace("at-1", "at-other-tab");
     d.set(key.clone(), theirs);
     d.answers.push(answer(200, jwks_body()));
-    let fresh = d.client.refresh_plan(true, NOW_MS);
+    let fresh = d.client.refresh_plan(true, None, NOW_MS);
     assert_eq!(fresh.unwrap(), RefreshPlan::Fresh);
     d.refresh(true).unwrap();
-    assert_eq!(d.client.access_token(true).unwrap(), "at-other-tab");
+    assert_eq!(d.client.access_token(true, None).unwrap(), "at-other-tab");
     // Another tab signed out.
     d.tokens.retain(|(k, _)| *k != key);
     assert_eq!(d.refresh(true).unwrap_err().code(), code::LOGIN_REQUIRED);
     assert!(!d.client.is_authenticated(NOW_MS));
+}
+
+fn form(request: &HttpRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(request.body.as_deref().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn api(d: &Driver, audience: &str, scope: Option<&str>) -> crate::api::ApiKey {
+    crate::api::ApiKey::asked(&d.client.config, Some(audience), scope)
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn a_token_per_api_comes_with_the_refresh_token_and_never_replaces_the_sessions() {
+    let mut d = signed_in();
+    let orders = api(&d, "https://orders.example.com", None);
+    let billing = api(&d, "https://billing.example.com", Some("read:invoices"));
+    assert_eq!(
+        d.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Refresh
+    );
+    d.answers.push(answer(
+        200,
+        json!({"access_token": "orders-1", "token_type": "Bearer", "expires_in": 600, "refresh_token": "rt-2"})
+            .to_string(),
+    ));
+    d.refresh_for(true, Some(orders.clone())).unwrap();
+    let sent = form(d.sent.last().unwrap());
+    for (k, v) in [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "rt-1"),
+        ("audience", "https://orders.example.com"),
+    ] {
+        assert!(sent.contains(&(k.into(), v.into())), "{k} in {sent:?}");
+    }
+    assert_eq!(
+        d.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Use("orders-1".into())
+    );
+    assert_eq!(
+        d.client.access_plan(false, None, NOW_MS).unwrap(),
+        AccessPlan::Use("at-1".into()),
+        "the session's own token stays"
+    );
+    assert_eq!(d.events, ["signed_in", "refreshed"]);
+    // The second API, with a scope of its own; the rotated refresh token is the one sent.
+    d.answers.push(answer(
+        200,
+        json!({"access_token": "billing-1", "token_type": "Bearer", "expires_in": 600, "scope": "openid read:invoices",
+               "id_token": id_token(None, "alice")})
+        .to_string(),
+    ));
+    d.refresh_for(true, Some(billing.clone())).unwrap();
+    let sent = form(d.sent.last().unwrap());
+    assert!(
+        sent.contains(&("refresh_token".into(), "rt-2".into())),
+        "{sent:?}"
+    );
+    assert!(
+        sent.contains(&("scope".into(), "openid read:invoices".into())),
+        "{sent:?}"
+    );
+    assert_eq!(d.client.access_token(true, Some(&billing)).unwrap(), "billing-1");
+    assert_eq!(d.client.access_token(true, Some(&orders)).unwrap(), "orders-1");
+    // Kept with the session: a new page has them.
+    let mut next = Driver::new(options(|_| {}));
+    next.tokens = d.tokens.clone();
+    next.answers.push(answer(200, discovery_document(json!({}))));
+    next.answers.push(answer(200, jwks_body()));
+    next.create().unwrap();
+    assert_eq!(
+        next.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Use("orders-1".into())
+    );
+    // Expired: refreshed again (one refresh token for all).
+    assert_eq!(
+        d.client
+            .access_plan(false, Some(&orders), NOW_MS + 600_000)
+            .unwrap(),
+        AccessPlan::Refresh
+    );
+    // §12.2: an ID token of another subject refuses the whole answer.
+    d.answers.push(answer(
+        200,
+        json!({"access_token": "orders-2", "token_type": "Bearer", "refresh_token": "rt-3",
+               "id_token": id_token(None, "mallory")})
+        .to_string(),
+    ));
+    let e = d.refresh_for(false, Some(orders.clone())).unwrap_err();
+    assert_eq!((e.code(), e.reason()), (code::INVALID_ID_TOKEN, Some("sub")));
+    assert_eq!(d.client.access_token(true, Some(&orders)).unwrap(), "orders-1");
+    // A provider refusing this API (RFC 8707 §2: invalid_target) leaves the session.
+    d.answers.push(answer(400, r#"{"error":"invalid_target"}"#));
+    assert_eq!(
+        d.refresh_for(false, Some(orders.clone())).unwrap_err().code(),
+        "invalid_target"
+    );
+    assert!(d.client.is_authenticated(NOW_MS));
+    // A spent refresh token ends the session, every API's token with it.
+    d.answers.push(answer(400, r#"{"error":"invalid_grant"}"#));
+    assert_eq!(
+        d.refresh_for(false, Some(orders.clone())).unwrap_err().code(),
+        code::LOGIN_REQUIRED
+    );
+    assert!(d.get(&d.client.session_storage_key()).is_none());
+    assert_eq!(
+        d.client
+            .access_plan(false, Some(&orders), NOW_MS)
+            .unwrap_err()
+            .code(),
+        code::LOGIN_REQUIRED
+    );
+}
+
+#[test]
+fn resource_indicators_name_every_api_at_login_and_one_per_token_request() {
+    let mut d = Driver::new(options(|o| {
+        o.api_parameter = Some("resource".into());
+        o.audience = Some("https://orders.example.com/".into());
+        o.apis = Some(vec!["https://billing.example.com/".into()]);
+    }));
+    d.answers.push(answer(200, discovery_document(json!({}))));
+    d.create().unwrap();
+    let url = d.authorize(Default::default()).unwrap();
+    let resources: Vec<String> = Uri::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .into_iter()
+        .filter(|(k, _)| k == "resource")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(
+        resources,
+        ["https://orders.example.com/", "https://billing.example.com/"]
+    );
+    assert!(!url.contains("audience="), "{url}");
+    d.transactions.clear();
+    d.login(json!({"access_token": "orders-0", "token_type": "Bearer", "refresh_token": "rt-1"}))
+        .unwrap();
+    let exchange = form(&d.sent[d.sent.len() - 2]);
+    assert!(
+        exchange.contains(&("resource".into(), "https://orders.example.com/".into())),
+        "RFC 8707 §2.2: {exchange:?}"
+    );
+    let billing = api(&d, "https://billing.example.com/", None);
+    d.answers.push(answer(
+        200,
+        json!({"access_token": "billing-1", "token_type": "Bearer", "refresh_token": "rt-2"}).to_string(),
+    ));
+    d.refresh_for(true, Some(billing.clone())).unwrap();
+    let sent = form(d.sent.last().unwrap());
+    assert!(
+        sent.contains(&("resource".into(), "https://billing.example.com/".into())),
+        "{sent:?}"
+    );
+    assert_eq!(d.client.access_token(true, Some(&billing)).unwrap(), "billing-1");
+    assert_eq!(d.client.access_token(true, None).unwrap(), "orders-0");
+    // An API's own silent authentication names that API only.
+    let url = d
+        .authorize_as(
+            crate::authorize::AuthorizeOptions {
+                audience: Some("https://billing.example.com/".into()),
+                prompt: Some("none".into()),
+                ..Default::default()
+            },
+            LoginKind::Api,
+        )
+        .unwrap();
+    assert_eq!(url.matches("resource=").count(), 1, "{url}");
+    // Not a resource indicator: refused before anything is sent.
+    assert_eq!(
+        crate::api::ApiKey::asked(&d.client.config, Some("billing"), None)
+            .unwrap_err()
+            .code(),
+        code::INVALID_CONFIG
+    );
+}
+
+#[test]
+fn without_a_refresh_token_an_apis_token_comes_by_silent_authentication_for_the_same_user_only() {
+    let mut d = Driver::new(options(|_| {}));
+    d.answers.push(answer(200, discovery_document(json!({}))));
+    d.create().unwrap();
+    d.login(json!({"access_token": "at-1", "token_type": "Bearer", "expires_in": 3600}))
+        .unwrap();
+    let orders = api(&d, "https://orders.example.com", None);
+    assert_eq!(
+        d.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Renew
+    );
+    let renew = |d: &mut Driver, sub: &str| {
+        d.transactions.clear();
+        let url = d
+            .authorize_as(
+                crate::authorize::AuthorizeOptions {
+                    audience: Some("https://orders.example.com".into()),
+                    prompt: Some("none".into()),
+                    ..Default::default()
+                },
+                LoginKind::Api,
+            )
+            .unwrap();
+        assert!(url.contains("audience=https%3A%2F%2Forders.example.com"), "{url}");
+        let nonce = d.client.stored_nonce(&d.transactions[0].1).unwrap();
+        d.answers.push(answer(
+            200,
+            json!({"access_token": format!("orders-{sub}"), "token_type": "Bearer", "id_token": id_token(Some(&nonce), sub)})
+                .to_string(),
+        ));
+        d.finish_login(&Driver::callback_for(&url, "c"), LoginKind::Api)
+    };
+    let e = renew(&mut d, "bob").unwrap_err();
+    assert_eq!((e.code(), e.reason()), (code::LOGIN_REQUIRED, Some("sub")));
+    assert_eq!(
+        d.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Renew,
+        "bob's token is not kept"
+    );
+    renew(&mut d, "alice").unwrap();
+    assert_eq!(
+        d.client.access_plan(false, Some(&orders), NOW_MS).unwrap(),
+        AccessPlan::Use("orders-alice".into())
+    );
+    assert_eq!(d.client.access_token(true, None).unwrap(), "at-1");
+    assert_eq!(d.events, ["signed_in", "refreshed"]);
 }
 
 #[test]
@@ -609,7 +848,7 @@ fn tabs_agree_a_sign_in_refresh_user_switch_and_sign_out_elsewhere_are_followed(
     }
     b.notify().unwrap();
     assert_eq!(b.events, ["signed_in"]);
-    assert_eq!(b.client.access_token(true).unwrap(), "at-1");
+    assert_eq!(b.client.access_token(true, None).unwrap(), "at-1");
     assert!(
         b.tokens.iter().any(|t| *t == (key.clone(), alices.clone())),
         "the session is not written back"
@@ -621,7 +860,7 @@ fn tabs_agree_a_sign_in_refresh_user_switch_and_sign_out_elsewhere_are_followed(
     b.set(key.clone(), alices.replace("at-1", "at-2"));
     b.notify().unwrap();
     assert_eq!(b.events, ["signed_in", "refreshed"]);
-    assert_eq!(b.client.access_token(true).unwrap(), "at-2");
+    assert_eq!(b.client.access_token(true, None).unwrap(), "at-2");
     // Hostile rows: garbage, and a session whose ID token was tampered with,
     // leave B as it is.
     b.set(key.clone(), "{not json".into());
@@ -634,14 +873,14 @@ fn tabs_agree_a_sign_in_refresh_user_switch_and_sign_out_elsewhere_are_followed(
         alices.replace(&alice_raw, &forged).replace("at-1", "at-forged"),
     );
     assert_eq!(b.notify().unwrap_err().code(), code::INVALID_ID_TOKEN);
-    assert_eq!(b.client.access_token(true).unwrap(), "at-2");
+    assert_eq!(b.client.access_token(true, None).unwrap(), "at-2");
     // A signed out, then Bob signed in there: B follows, as a sign-in.
     b.tokens.retain(|(k, _)| *k != key);
     b.notify().unwrap();
     assert_eq!(b.events, ["signed_in", "refreshed", "signed_out"]);
     assert!(!b.client.is_authenticated(NOW_MS));
     assert_eq!(
-        b.client.access_plan(false, NOW_MS).unwrap_err().code(),
+        b.client.access_plan(false, None, NOW_MS).unwrap_err().code(),
         code::LOGIN_REQUIRED
     );
     b.notify().unwrap();
@@ -741,7 +980,7 @@ fn an_offline_start_trusts_the_kept_document_only_as_storage() {
     assert!(!next.client.is_authenticated(NOW_MS));
     assert!(next.get(&doc_key).is_none() && next.get(&next.client.session_storage_key()).is_none());
     assert_eq!(
-        next.client.access_plan(false, NOW_MS).unwrap_err().code(),
+        next.client.access_plan(false, None, NOW_MS).unwrap_err().code(),
         code::INVALID_DISCOVERY
     );
 }
@@ -770,7 +1009,7 @@ fn silent_renewal_never_switches_the_user() {
         "not a provider's refusal: it keeps its reason"
     );
     assert_eq!(
-        d.client.access_plan(false, NOW_MS).unwrap(),
+        d.client.access_plan(false, None, NOW_MS).unwrap(),
         AccessPlan::Use("at-1".into()),
         "alice's session stays"
     );
@@ -867,7 +1106,7 @@ fn dpop_binds_the_login_and_retries_once_with_the_servers_nonce() {
     // Resource requests: Authorization: DPoP with a proof carrying ath.
     let (authorization, proof) = d
         .client
-        .resource_credentials("GET", "https://api.example/x?y=1", NOW_MS)
+        .resource_credentials("GET", "https://api.example/x?y=1", None, NOW_MS)
         .unwrap();
     assert_eq!(authorization, "DPoP bound");
     assert!(proof.unwrap().len() > 100);

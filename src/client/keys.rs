@@ -137,6 +137,10 @@ pub struct Verification {
     pub(crate) tokens: Option<crate::token::TokenSet>,
     /// The DPoP key they are bound to.
     pub(crate) dpop_jkt: Option<String>,
+    /// The API tokens kept with a stored session.
+    pub(crate) apis: Vec<crate::api::ApiToken>,
+    /// A refresh for an API's token: the API.
+    pub(crate) api: Option<crate::api::ApiKey>,
     /// Only the key set is wanted (fetched ahead of a token's arrival).
     keys_only: bool,
     pub(crate) adoption: Adoption,
@@ -158,6 +162,8 @@ impl Verification {
             verified: None,
             tokens: None,
             dpop_jkt: None,
+            apis: Vec::new(),
+            api: None,
             keys_only: false,
             adoption: Adoption::Nothing,
             login: None,

@@ -5,6 +5,7 @@
 
 use super::keys::{Adoption, Purpose, Verification};
 use super::{Client, Effects};
+use crate::api::{ApiKey, ApiParameter};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::error::{code, AuthError, Result};
@@ -55,7 +56,18 @@ impl Client {
     /// authorization URL, or the pushed request that gives it. With `dpop`,
     /// `dpop_jkt` names the key the driver read last (RFC 9449 §10: it binds
     /// the code to the key that will redeem it).
-    pub fn authorize(&mut self, opts: AuthorizeOptions, now_ms: u64) -> Result<Authorization> {
+    pub fn authorize(
+        &mut self,
+        mut opts: AuthorizeOptions,
+        kind: LoginKind,
+        now_ms: u64,
+    ) -> Result<Authorization> {
+        // RFC 8707 §2.1: a login asks for every API the app will want a
+        // token for, so that the refresh token covers them; an API's own
+        // silent authentication asks for that one only.
+        if self.config.api_parameter == ApiParameter::Resource && kind != LoginKind::Api {
+            opts.apis = self.config.apis.clone();
+        }
         let dpop_jkt = match (self.config.dpop, &self.dpop_key) {
             (false, _) => None,
             (true, Some(key)) => Some(key.thumbprint()),
@@ -228,11 +240,17 @@ impl Client {
         let (Some(tx), Some(code)) = (&login.tx, &login.code) else {
             return Err(out_of_order());
         };
+        // RFC 8707 §2.2: the token is for the API the login named.
+        let resource = match self.config.api_parameter {
+            ApiParameter::Resource => tx.audience.as_deref(),
+            ApiParameter::Audience => None,
+        };
         let form = authorization_code_request(
             &self.metadata.token_endpoint,
             self.config.token_request_encoding,
             tx,
             code,
+            resource,
         );
         let request = self.token_endpoint_request(form);
         self.with_proof(request, tx.dpop_jkt.is_some(), None, now_ms)
@@ -271,7 +289,7 @@ impl Client {
         let (Some((tx, kind)), Some(tokens)) = (v.login.take(), v.tokens.take()) else {
             return Err(out_of_order());
         };
-        if kind == LoginKind::Renewal {
+        if matches!(kind, LoginKind::Renewal | LoginKind::Api) {
             match &self.session {
                 Some(current) => current.check_renewal(&id_token)?,
                 None => {
@@ -282,10 +300,25 @@ impl Client {
                 }
             }
         }
+        if kind == LoginKind::Api {
+            // An API's token: kept for it; the session's own stay.
+            let key = ApiKey::asked(&self.config, tx.audience.as_deref(), Some(&tx.scope))?
+                .ok_or_else(out_of_order)?;
+            let mut effects = self.keep_api_token(key, &tokens)?;
+            effects.emit = Some("refreshed");
+            return Ok((effects, None));
+        }
+        // A new login starts without API tokens; a renewal keeps them
+        // (the same End-User's).
+        let apis = match (kind, self.session.take()) {
+            (LoginKind::Renewal, Some(s)) => s.apis,
+            _ => Vec::new(),
+        };
         let mut effects = self.store_session(Session {
             tokens,
             id_token,
             dpop_jkt: tx.dpop_jkt,
+            apis,
         });
         effects.emit = Some(if kind == LoginKind::Renewal {
             "refreshed"

@@ -181,6 +181,10 @@ pub enum LoginKind {
     /// Silent renewal of this session (no refresh token): as `Silent`, and
     /// only the same End-User may replace it ([`crate::session::Session::check_renewal`]).
     Renewal,
+    /// Silent authentication for an API's token (no refresh token): the
+    /// same End-User's only, and the token is kept for that API, never in
+    /// place of the session's.
+    Api,
 }
 
 /// An operation whose failure may leave effects.

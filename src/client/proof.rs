@@ -156,13 +156,11 @@ impl Client {
         &self,
         method: &str,
         url: &str,
+        api: Option<&crate::api::ApiKey>,
         now_ms: u64,
     ) -> Result<(String, Option<String>)> {
-        let s = self
-            .session
-            .as_ref()
-            .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
-        let token = s.tokens.access_token.expose();
+        let token = self.access_token(true, api)?;
+        let token = token.as_str();
         match self.binding()? {
             Some(_) => Ok((
                 ["DPoP ", token].concat(),
@@ -199,7 +197,7 @@ impl Client {
             self.config.http_timeout_ms,
             code::INVALID_USERINFO_RESPONSE,
         );
-        let (authorization, proof) = self.resource_credentials("GET", endpoint, now_ms)?;
+        let (authorization, proof) = self.resource_credentials("GET", endpoint, None, now_ms)?;
         request.authorization = Some(authorization);
         request.dpop_input = proof;
         Ok(request)

@@ -59,6 +59,7 @@ impl Client {
                     Verification::new(parsed.id_token.expose(), Purpose::Stored).becomes(Adoption::Restored);
                 verification.tokens = Some(parsed.tokens);
                 verification.dpop_jkt = parsed.dpop_jkt.clone();
+                verification.apis = parsed.apis;
                 Restore::Verify {
                     effects,
                     dpop_jkt: parsed.dpop_jkt,
@@ -81,6 +82,7 @@ impl Client {
             })?,
             id_token,
             dpop_jkt: v.dpop_jkt.take(),
+            apis: std::mem::take(&mut v.apis),
         };
         if session.is_active(now_ms) {
             self.session = Some(session);

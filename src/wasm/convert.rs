@@ -146,6 +146,7 @@ pub fn client_options(o: &JsValue) -> Result<ClientOptions> {
     }
     let algs = strings(o, "idTokenSigningAlgs")?;
     let trusted_audiences = strings(o, "trustedAudiences")?;
+    let apis = strings(o, "apis")?;
     let mut r = FirstError::<AuthError>::default();
     let options = ClientOptions {
         issuer: r.text(o, "issuer"),
@@ -175,6 +176,8 @@ pub fn client_options(o: &JsValue) -> Result<ClientOptions> {
         dpop: r.flag(o, "dpop"),
         trusted_audiences,
         expose_refresh_token: r.flag(o, "exposeRefreshToken"),
+        api_parameter: r.text(o, "apiParameter"),
+        apis,
     };
     r.finish(options)
 }

@@ -41,7 +41,7 @@ export interface Setup { issuer: string; transactions: "session" | "local" | "pa
 export type StepInput = undefined | { stored: string | null } | { answer: HttpAnswer } | { valid: boolean; why?: string };
 /** The session as the app sees it. */
 export interface SessionView { authenticated: boolean; tokens: Record<string, unknown> | null; claims: Record<string, unknown> | null; user: Record<string, unknown> | null }
-export type LoginKindName = "redirect" | "popup" | "silent" | "renewal";
+export type LoginKindName = "redirect" | "popup" | "silent" | "renewal" | "api";
 export type FailedStep = "confirmation" | "restore";
 export type Failure = "storage" | "request" | "network" | "openUrl" | "cancelled" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
 "#;
@@ -80,6 +80,7 @@ fn login_kind(kind: &str) -> LoginKind {
         "popup" => LoginKind::Popup,
         "silent" => LoginKind::Silent,
         "renewal" => LoginKind::Renewal,
+        "api" => LoginKind::Api,
         _ => LoginKind::Redirect,
     }
 }
@@ -329,8 +330,9 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
     ) -> std::result::Result<JsValue, JsValue> {
         let mut run = || -> Result<JsValue> {
-            let options = login_options(&opts, login_kind(kind))?;
-            let a = self.client.authorize(options, now_ms())?;
+            let kind = login_kind(kind);
+            let options = login_options(&opts, kind)?;
+            let a = self.client.authorize(options, kind, now_ms())?;
             let mut o = Map::new();
             crate::json::put(&mut o, "url", a.url.as_deref());
             let (k, v) = a.pending;
@@ -438,20 +440,40 @@ impl Core {
         self.client.user_must_interact(&error_of(&error))
     }
 
-    #[wasm_bindgen(js_name = accessPlan, unchecked_return_type = "{ use?: string; refresh?: true; renew?: true }")]
-    pub fn access_plan(&self, force: bool) -> std::result::Result<JsValue, JsValue> {
-        let mut o = Map::new();
-        match self.client.access_plan(force, now_ms()).map_err(js_error)? {
-            access::AccessPlan::Use(t) => o.insert("use".into(), t.into()),
-            access::AccessPlan::Refresh => o.insert("refresh".into(), true.into()),
-            access::AccessPlan::Renew => o.insert("renew".into(), true.into()),
+    /// `getAccessToken(opts)`: the token, or what to do first; `api`: the
+    /// API asked for (`opts.audience`, `opts.scope`), to hand to the next
+    /// steps (none: the session's own token).
+    #[wasm_bindgen(
+        js_name = accessPlan,
+        unchecked_return_type = "{ use?: string; refresh?: true; renew?: true; api?: string }"
+    )]
+    pub fn access_plan(
+        &self,
+        force: bool,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let run = || -> Result<JsValue> {
+            let api = crate::api::ApiKey::asked(
+                &self.client.config,
+                convert::text(&opts, "audience")?.as_deref(),
+                convert::text(&opts, "scope")?.as_deref(),
+            )?;
+            let mut o = Map::new();
+            match self.client.access_plan(force, api.as_ref(), now_ms())? {
+                access::AccessPlan::Use(t) => o.insert("use".into(), t.into()),
+                access::AccessPlan::Refresh => o.insert("refresh".into(), true.into()),
+                access::AccessPlan::Renew => o.insert("renew".into(), true.into()),
+            };
+            crate::json::put(&mut o, "api", api.map(|k| k.to_text()));
+            Ok(object_to_js(o))
         };
-        Ok(object_to_js(o))
+        run().map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = accessToken)]
-    pub fn access_token(&self, renewed: bool) -> std::result::Result<String, JsValue> {
-        self.client.access_token(renewed).map_err(js_error)
+    pub fn access_token(&self, renewed: bool, api: Option<String>) -> std::result::Result<String, JsValue> {
+        let run = || self.client.access_token(renewed, api_key(api)?.as_ref());
+        run().map_err(js_error)
     }
 
     #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
@@ -467,13 +489,17 @@ impl Core {
     }
 
     #[wasm_bindgen(js_name = refreshPlan, unchecked_return_type = "{ fresh?: true; jkt?: string }")]
-    pub fn refresh_plan(&self, only_if_stale: bool) -> std::result::Result<JsValue, JsValue> {
+    pub fn refresh_plan(
+        &self,
+        only_if_stale: bool,
+        api: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
         let mut o = Map::new();
-        match self
-            .client
-            .refresh_plan(only_if_stale, now_ms())
-            .map_err(js_error)?
-        {
+        let run = || {
+            self.client
+                .refresh_plan(only_if_stale, api_key(api)?.as_ref(), now_ms())
+        };
+        match run().map_err(js_error)? {
             access::RefreshPlan::Fresh => {
                 o.insert("fresh".into(), true.into());
             }
@@ -483,11 +509,16 @@ impl Core {
     }
 
     #[wasm_bindgen(js_name = refreshRequest, unchecked_return_type = "HttpRequest")]
-    pub fn refresh_request(&self, scope: Option<String>) -> std::result::Result<JsValue, JsValue> {
-        self.client
-            .refresh_request(scope.as_deref(), now_ms())
-            .map(|r| request_to_js(&r))
-            .map_err(js_error)
+    pub fn refresh_request(
+        &self,
+        scope: Option<String>,
+        api: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let run = || {
+            self.client
+                .refresh_request(scope.as_deref(), api_key(api)?.as_ref(), now_ms())
+        };
+        run().map(|r| request_to_js(&r)).map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = refreshRetryMs)]
@@ -503,17 +534,16 @@ impl Core {
     pub fn refreshed(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
+        api: Option<String>,
     ) -> std::result::Result<JsValue, JsValue> {
-        Ok(
-            match self
-                .client
-                .refreshed(answer_from_js(&answer), now_ms())
-                .map_err(js_error)?
-            {
-                access::Refreshed::Stored(effects) => with(Map::new(), "effects", effects_to_js(effects)),
-                access::Refreshed::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
-            },
-        )
+        let run = || {
+            self.client
+                .refreshed(answer_from_js(&answer), api_key(api)?, now_ms())
+        };
+        Ok(match run().map_err(js_error)? {
+            access::Refreshed::Stored(effects) => with(Map::new(), "effects", effects_to_js(effects)),
+            access::Refreshed::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
+        })
     }
 
     /// After an answer to `request`: send it once more with the server's DPoP nonce?
@@ -538,12 +568,14 @@ impl Core {
         method: &str,
         url: &str,
         mode: Option<String>,
+        api: Option<String>,
     ) -> std::result::Result<JsValue, JsValue> {
         self.client.check_app_request(mode.as_deref()).map_err(js_error)?;
-        let (authorization, proof) = self
-            .client
-            .resource_credentials(method, url, now_ms())
-            .map_err(js_error)?;
+        let run = || {
+            self.client
+                .resource_credentials(method, url, api_key(api)?.as_ref(), now_ms())
+        };
+        let (authorization, proof) = run().map_err(js_error)?;
         let mut o = Map::new();
         o.insert("authorization".into(), authorization.into());
         crate::json::put(&mut o, "dpopInput", proof.as_deref());
@@ -702,6 +734,11 @@ fn revocation(what: &str) -> Revocation {
     }
 }
 
+/// The API key the driver carries from `accessPlan` to the next steps.
+fn api_key(text: Option<String>) -> Result<Option<crate::api::ApiKey>> {
+    text.map(|t| crate::api::ApiKey::from_text(&t)).transpose()
+}
+
 fn shared_to_js(s: access::Shared) -> JsValue {
     match s {
         access::Shared::Same => object_to_js(Map::new()),
@@ -783,7 +820,7 @@ fn failure(what: &str, detail: String) -> AuthError {
 /// §3.1.2.1). `appState` is the JSON text `JSON.stringify` makes of it (it
 /// must survive storage, and come back with its keys in the app's order).
 fn login_options(opts: &JsValue, kind: LoginKind) -> Result<AuthorizeOptions> {
-    let silent = matches!(kind, LoginKind::Silent | LoginKind::Renewal);
+    let silent = matches!(kind, LoginKind::Silent | LoginKind::Renewal | LoginKind::Api);
     if !convert::given_value(opts) {
         return Ok(AuthorizeOptions {
             prompt: silent.then(|| "none".into()),
@@ -802,6 +839,7 @@ fn login_options(opts: &JsValue, kind: LoginKind) -> Result<AuthorizeOptions> {
         max_age: r.number(opts, "maxAge"),
         login_hint: r.text(opts, "loginHint"),
         extra_params: extra,
+        apis: Vec::new(),
     };
     let mut read = r.finish(read)?;
     if silent {

@@ -396,3 +396,174 @@ describe("4. tabs that agree", () => {
     await page.context().close();
   });
 });
+
+describe("1. an access token per API", () => {
+  const ORDERS = "https://orders.example.com/";
+  const BILLING = "https://billing.example.com/";
+  let rs; // oidc-provider with RFC 8707 resource indicators: JWT access tokens for two resource servers
+  before(async () => {
+    const { errors } = await import("oidc-provider");
+    rs = await startProvider({
+      clients: [publicClient("web", [world.appPage], { post_logout_redirect_uris: [world.appPage] })],
+      corsOrigins: [world.app.url],
+      jwks: { keys: [KEYS.rsa] },
+      features: {
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => undefined,
+          useGrantedResource: () => false,
+          getResourceServerInfo: (_ctx, resource) => {
+            if (![ORDERS, BILLING].includes(resource)) throw new errors.InvalidTarget();
+            return { scope: "read", audience: resource, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
+          },
+        },
+      },
+    });
+  });
+  after(() => rs?.close());
+
+  const clientOptions = () => ({
+    issuer: rs.issuer,
+    clientId: "web",
+    redirectUri: world.appPage,
+    scope: "openid profile offline_access",
+    apiParameter: "resource",
+    apis: [ORDERS, BILLING],
+  });
+
+  /** A client over the stored session whose every request goes through a recorder (window.sent). */
+  const recordingClient = (page, o) =>
+    page.evaluate(async (o) => {
+      window.sent = [];
+      window.events = [];
+      const recorder = (input, init) => {
+        const r = new Request(input, init);
+        window.sent.push({ url: r.url, method: r.method, body: typeof init?.body === "string" ? init.body : "" });
+        return fetch(input, init);
+      };
+      window.auth = await window.oidc.createAuthClient({ ...o, fetch: recorder });
+      window.auth.onSessionChange((e) => window.events.push(e.type));
+    }, o);
+
+  it("each API gets its own token (the audience checked in the JWT), cached, beside the session's own; one refresh token for all", async () => {
+    const api = await startApi(world.app.url);
+    const page = await newPage(world);
+    const authorizeUrl = await signInWithClient(page, clientOptions(), { prompt: "consent" }, world.app.url);
+    assert.deepEqual(authorizeUrl.searchParams.getAll("resource"), [ORDERS, BILLING], "RFC 8707 §2.1: both APIs at login");
+    await recordingClient(page, clientOptions());
+    const r = await page.evaluate(async ([ORDERS, BILLING, apiUrl]) => {
+      const auth = window.auth;
+      const own = auth.getTokens().accessToken;
+      const orders = await auth.getAccessToken({ audience: ORDERS });
+      const billing = await auth.getAccessToken({ audience: BILLING });
+      const tokenRequests = window.sent.filter((s) => s.url.endsWith("/token")).length;
+      const ordersAgain = await auth.getAccessToken({ audience: ORDERS });
+      const cachedRequests = window.sent.filter((s) => s.url.endsWith("/token")).length;
+      const response = await auth.fetchWithAuth(`${apiUrl}/orders`, { audience: ORDERS });
+      const ownAfter = await auth.getAccessToken();
+      // The refresh token was rotated by each API refresh: the session's own refresh still works.
+      const refreshed = (await auth.refresh()).accessToken;
+      const bodies = window.sent.filter((s) => s.url.endsWith("/token")).map((s) => s.body);
+      const stored = Object.entries(sessionStorage).find(([k]) => k.startsWith("oidc-pkce:session:"))?.[1] ?? "";
+      return {
+        own, orders, billing, ordersAgain, tokenRequests, cachedRequests, status: response.status, ownAfter,
+        refreshed, bodies, events: window.events, storedHasApis: stored.includes(orders) && stored.includes(billing),
+      };
+    }, [ORDERS, BILLING, api.url]);
+    const claims = (jwt) => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
+    assert.equal(claims(r.orders).aud, ORDERS);
+    assert.equal(claims(r.billing).aud, BILLING);
+    assert.equal(claims(r.orders).sub, "alice");
+    assert.notEqual(r.orders, r.own);
+    assert.equal(r.ownAfter, r.own, "the session's own token was not replaced");
+    assert.equal(r.tokenRequests, 2);
+    assert.equal(r.cachedRequests, 2, "the second call for ORDERS came from the cache");
+    assert.equal(r.ordersAgain, r.orders);
+    assert.equal(r.status, 200);
+    assert.equal(api.seen.at(-1).authorization, `Bearer ${r.orders}`);
+    assert.notEqual(r.refreshed, r.own);
+    const forms = r.bodies.map((b) => new URLSearchParams(b));
+    assert.deepEqual(forms.map((f) => f.get("resource")), [ORDERS, BILLING, null]);
+    assert.notEqual(forms[0].get("refresh_token"), forms[1].get("refresh_token"), "the rotated refresh token was used next");
+    assert.deepEqual(r.events, ["refreshed", "refreshed", "refreshed"]);
+    assert.ok(r.storedHasApis, "kept with the session in tokenStorage");
+
+    // A new page: the cache comes back with the session; logout forgets it all.
+    await page.reload();
+    await page.waitForFunction(() => window.oidc);
+    await recordingClient(page, clientOptions());
+    const back = await page.evaluate(async (ORDERS) => {
+      const orders = await window.auth.getAccessToken({ audience: ORDERS });
+      const requests = window.sent.filter((s) => s.url.endsWith("/token")).length;
+      await window.auth.revokeTokens();
+      return {
+        orders,
+        requests,
+        after: await window.errorOf(() => window.auth.getAccessToken({ audience: ORDERS })),
+        stored: Object.keys(sessionStorage).filter((k) => k.startsWith("oidc-pkce:session:")),
+      };
+    }, ORDERS);
+    assert.equal(back.orders, r.orders);
+    assert.equal(back.requests, 0);
+    assert.equal(back.after.code, "login_required");
+    assert.deepEqual(back.stored, []);
+    await page.context().close();
+    await api.close();
+  });
+
+  it("an API the grant does not cover: the provider's invalid_target, and the session stays", async () => {
+    const page = await newPage(world);
+    await signInWithClient(page, clientOptions(), { prompt: "consent" }, world.app.url);
+    const r = await page.evaluate(async () => ({
+      e: await window.errorOf(() => window.auth.getAccessToken({ audience: "https://elsewhere.example.com/" })),
+      notAUri: await window.errorOf(() => window.auth.getAccessToken({ audience: "orders" })),
+      signedIn: window.auth.isAuthenticated(),
+      own: !!(await window.auth.getAccessToken()),
+    }));
+    assert.equal(r.e.code, "invalid_target");
+    assert.equal(r.notAUri.code, "invalid_config");
+    assert.deepEqual([r.signedIn, r.own], [true, true]);
+    await page.context().close();
+  });
+
+  it("without a refresh token, silent authentication for that API, the session's own token kept", async () => {
+    const page = await newPage(world);
+    const o = { ...clientOptions(), scope: "openid profile" };
+    await signInWithClient(page, o, {}, world.app.url);
+    const r = await page.evaluate(async (ORDERS) => {
+      const own = window.auth.getTokens().accessToken;
+      const orders = await window.auth.getAccessToken({ audience: ORDERS });
+      return { own, orders, ownAfter: window.auth.getTokens().accessToken, frames: document.querySelectorAll("iframe").length };
+    }, ORDERS);
+    const claims = JSON.parse(Buffer.from(r.orders.split(".")[1], "base64url").toString());
+    assert.equal(claims.aud, ORDERS);
+    assert.equal(r.ownAfter, r.own);
+    assert.equal(r.frames, 0, "the iframe was removed");
+    await page.context().close();
+  });
+
+  it("Auth0's way: the refresh grant carries audience (multi-resource refresh tokens)", async () => {
+    const page = await newPage(world);
+    const o = {
+      domain: world.auth0.url,
+      clientId: "spa",
+      redirectUri: world.appPage,
+      scope: "openid profile offline_access",
+    };
+    await signInWithClient(page, o, { prompt: "consent" }, world.app.url);
+    await recordingClient(page, o);
+    const r = await page.evaluate(async () => {
+      // (oidc-provider refuses a scope the refresh token does not hold, so a narrower one is asked.)
+      const token = await window.auth.getAccessToken({ audience: "https://orders.example.com", scope: "profile" });
+      const own = window.auth.getTokens().accessToken;
+      return { token, own, body: window.sent.find((s) => s.url.endsWith("/oauth/token"))?.body ?? "" };
+    });
+    const form = new URLSearchParams(r.body);
+    assert.equal(form.get("grant_type"), "refresh_token");
+    assert.equal(form.get("audience"), "https://orders.example.com");
+    assert.equal(form.get("scope"), "openid profile");
+    assert.equal(form.get("resource"), null);
+    assert.ok(r.token && r.token !== r.own);
+    await page.context().close();
+  });
+});

@@ -61,6 +61,19 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
   assert.match(await page.textContent("#countdown"), /expires in \d+ s/);
 
+  // A token for the demo's API (RFC 8707): a JWT for that audience, the session's own kept.
+  const accessToken = async () => (await page.textContent("#tokens")).match(/access_token(.*?)id_token/)[1];
+  const own = await accessToken();
+  await page.click("#api-token-button");
+  await page.waitForFunction(() => document.querySelector("#userinfo").textContent.includes("getAccessToken({ audience"));
+  assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
+  const shown = await page.textContent("#userinfo");
+  const apiClaims = JSON.parse(shown.slice(shown.indexOf("\n{")));
+  assert.equal(apiClaims.aud, "https://api.example.com/");
+  assert.equal(apiClaims.sub, "carol");
+  assert.equal(await accessToken(), own, "the session's own access token is unchanged");
+  assert.match(await page.textContent("#tokens"), /refresh_token\S{10}/, "the rotated refresh token is kept");
+
   await page.click("#userinfo-button");
   await page.waitForSelector("#userinfo-block:not([hidden])");
   assert.equal(JSON.parse(await page.textContent("#userinfo")).email, "carol@example.com");
