@@ -599,9 +599,9 @@ fn another_tabs_session_is_taken_up_and_an_ended_one_ends_here() {
 }
 
 fn form(request: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(request.body.as_deref().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
+    // (The crate's own decoder: form_urlencoded is a host-only dev-dependency,
+    // and these flows run in wasm32 tests too.)
+    crate::uri::form_decode_pairs(request.body.as_deref().unwrap_or_default())
 }
 
 fn api(d: &Driver, audience: &str, scope: Option<&str>) -> crate::api::ApiKey {
