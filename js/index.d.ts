@@ -256,6 +256,12 @@ export interface AuthClient {
    */
   loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<RedirectResult<TAppState> | undefined>;
   /**
+   * Whether `url` (default `window.location.href`) is this client's callback: at the redirect URI,
+   * carrying an authorization response (`code`, `state` or `error`). A `code` parameter on another
+   * page of the app is not mistaken for it.
+   */
+  isRedirectCallback(url?: string): boolean;
+  /**
    * Completes the login on the callback URL (default `window.location.href`). Inside the popup or
    * iframe of `loginWithPopup`/`checkSession`, it hands the URL to the waiting page instead and
    * resolves with no `appState`.

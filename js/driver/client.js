@@ -463,6 +463,8 @@ class Client {
         if (typeof back === "string") return self.finishLogin(back, "redirect");
       },
       /** @param {string} [url] */
+      isRedirectCallback: (url) => core.arrived(url ?? location.href),
+      /** @param {string} [url] */
       async handleRedirectCallback(url) {
         if (url === undefined) {
           if (typeof location === "undefined") throw self.fail("noCallback");
