@@ -101,6 +101,14 @@ for (const dir of [pkg, production]) {
   for (const f of readdirSync(join(root, "js", "driver"))) copyFileSync(join(root, "js", "driver", f), join(dir, "driver", f));
 }
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
+// The React and Vue bindings (issue 26): subpath exports, never in the main
+// entry. Each build folder has its own copy importing its own ./index.js, so
+// an app gets one library whatever export condition its bundler picks.
+const bindings = ["auth-store.js", "react.js", "vue.js"];
+for (const dir of [pkg, production]) {
+  for (const f of bindings) copyFileSync(join(root, "js", "bindings", f), join(dir, f));
+}
+for (const f of ["react.d.ts", "vue.d.ts"]) copyFileSync(join(root, "js", "bindings", f), join(pkg, f));
 copyFileSync(join(root, "js", "README.md"), join(pkg, "README.md"));
 for (const license of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, license), join(pkg, license));
 
@@ -121,11 +129,19 @@ const manifest = {
     ".": { types: "./index.d.ts", production: "./production/index.js", default: "./index.js" },
     "./production": { types: "./index.d.ts", default: "./production/index.js" },
     "./development": { types: "./index.d.ts", default: "./index.js" },
+    "./react": { types: "./react.d.ts", production: "./production/react.js", default: "./react.js" },
+    "./vue": { types: "./vue.d.ts", production: "./production/vue.js", default: "./vue.js" },
     "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
     "./production/oidc_pkce_bg.wasm": "./production/oidc_pkce_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.js", "index.d.ts", "oidc_pkce_bg.wasm", "production/", "verifier/", "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
+  files: [
+    "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "production/", "verifier/",
+    ...bindings, "react.d.ts", "vue.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE",
+  ],
+  // The bindings' frameworks: optional, only `oidc-pkce/react` and `oidc-pkce/vue` import them.
+  peerDependencies: { react: ">=18", vue: ">=3.3" },
+  peerDependenciesMeta: { react: { optional: true }, vue: { optional: true } },
   // The package runs in browsers; Node matters only to bundlers and test runners.
   engines: { node: ">=20" },
   sideEffects: false,

@@ -13,6 +13,9 @@ node --test tests/size.test.mjs tests/minify-names.test.mjs
 echo "== the package as bundlers see it: Vite picks production/ for production builds"
 node --test tests/package.test.mjs
 
+echo "== the React and Vue bindings in server rendering (no window)"
+node --test tests/bindings-ssr.test.mjs
+
 echo "== types: README code blocks and the API under tsc --strict; the driver against the core's generated types"
 node --test tests/types.test.mjs tests/driver-types.test.mjs
 

@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const tsc = join(root, "node_modules", ".bin", "tsc");
 const types = join(root, "target", "driver-types");
 
-test("the driver and the entry type-check against the core's generated types", async () => {
+test("the driver, the entry and the bindings type-check against the core's generated types", async () => {
   assert.ok(existsSync(join(types, "oidc_pkce.d.ts")), "run node scripts/build.mjs first");
   // The package's layout: index.js beside the glue's types, driver/ beside it.
   const dir = join(root, "target", `driver-check-${process.pid}`);
@@ -26,6 +26,8 @@ test("the driver and the entry type-check against the core's generated types", a
     cpSync(types, dir, { recursive: true });
     cpSync(join(root, "js", "index.js"), join(dir, "index.js"));
     cpSync(join(root, "js", "driver"), join(dir, "driver"), { recursive: true });
+    // The React and Vue bindings sit beside the entry in the package, as here.
+    for (const f of ["auth-store.js", "react.js", "vue.js"]) cpSync(join(root, "js", "bindings", f), join(dir, f));
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
@@ -41,7 +43,7 @@ test("the driver and the entry type-check against the core's generated types", a
           skipLibCheck: false,
           types: [],
         },
-        include: ["index.js", "driver/*.js"],
+        include: ["index.js", "driver/*.js", "auth-store.js", "react.js", "vue.js"],
       }),
     );
     const out = await promisify(execFile)(tsc, ["-p", dir]).then(

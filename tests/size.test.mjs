@@ -77,3 +77,25 @@ test("the production build stays within its budget, without messages, and shares
   const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
   assert.equal(manifest.exports["."].production, "./production/index.js");
 });
+
+test("the React and Vue bindings stay out of the main entry; what each adds to an app that imports it", async () => {
+  // The main entries name no framework: an app without the bindings gets none of their bytes.
+  for (const f of [join(pkg, "index.js"), join(pkg, "production", "index.js")]) {
+    const text = readFileSync(f, "utf8");
+    assert.ok(!/["'](react|vue|react-dom)["']/.test(text), `${relative(pkg, f)} refers to a framework`);
+    assert.ok(!text.includes("auth-store"), `${relative(pkg, f)} reaches the bindings' store`);
+  }
+  // Each binding with the store it shares, minified as an app's bundler would,
+  // the framework and the main entry left out (the app has them anyway).
+  const { rolldown } = await import("rolldown");
+  for (const name of ["react", "vue"]) {
+    const bundle = await rolldown({
+      input: join(pkg, "production", `${name}.js`),
+      external: (id) => id === name || id.endsWith("/index.js") || id === "./index.js",
+    });
+    const { output } = await bundle.generate({ format: "esm", minify: true });
+    const size = gzipSync(output[0].code, { level: 9 }).length;
+    console.log(`oidc-pkce/${name}: ${size} B gzip -9 minified (with auth-store.js; without ${name} and the main entry)`);
+    assert.ok(size > 0 && size < 2048, `oidc-pkce/${name} is ${size} B gzip: a thin binding should stay under 2 KB`);
+  }
+});

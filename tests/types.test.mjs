@@ -25,8 +25,8 @@ function codeBlocks(file) {
         blocks.push(current);
         current = null;
       } else current.code.push(line);
-    } else if (/^```(ts|typescript|js|javascript)\s*$/.test(line)) {
-      current = { file, line: i + 1, code: [] };
+    } else if (/^```(ts|typescript|js|javascript|tsx)\s*$/.test(line)) {
+      current = { file, line: i + 1, code: [], tsx: line.startsWith("```tsx") };
     }
   });
   return blocks;
@@ -46,11 +46,16 @@ async function compile(files) {
           module: "esnext",
           moduleResolution: "bundler",
           lib: ["es2022", "dom"],
+          jsx: "react-jsx",
           strict: true,
           noEmit: true,
           skipLibCheck: false,
           types: [],
-          paths: { "oidc-pkce": [join(root, "pkg", "index.d.ts")] },
+          paths: {
+            "oidc-pkce": [join(root, "pkg", "index.d.ts")],
+            "oidc-pkce/react": [join(root, "pkg", "react.d.ts")],
+            "oidc-pkce/vue": [join(root, "pkg", "vue.d.ts")],
+          },
         },
         include: Object.keys(files),
       }),
@@ -68,11 +73,11 @@ test("every code block of the READMEs compiles under tsc --strict", async () => 
   const blocks = [...codeBlocks("js/README.md"), ...codeBlocks("README.md")];
   assert.ok(blocks.length >= 3, `found ${blocks.length} blocks`);
   const files = Object.fromEntries(
-    blocks.map((b, i) => [`block${i}.ts`, `// ${b.file}:${b.line}\n${b.code.join("\n")}\nexport {};\n`]),
+    blocks.map((b, i) => [`block${i}.${b.tsx ? "tsx" : "ts"}`, `// ${b.file}:${b.line}\n${b.code.join("\n")}\nexport {};\n`]),
   );
   const out = await compile(files);
   const where = (name) => files[name]?.split("\n")[0] ?? name;
-  assert.equal(out, "", out.replace(/block\d+\.ts/g, (n) => `${n} (${where(n)})`));
+  assert.equal(out, "", out.replace(/block\d+\.tsx?/g, (n) => `${n} (${where(n)})`));
 });
 
 test("the API's everyday calls compile without optional arguments; misuse does not compile", async () => {
@@ -121,4 +126,47 @@ export async function misuse(auth: AuthClient, e: AuthError): Promise<void> {
 `,
   });
   assert.equal(out, "", out);
+});
+
+test("the React and Vue bindings' types: the state typed, misuse refused", async () => {
+  const out = await compile({
+    "react-use.tsx": `import { AuthProvider, RequireAuth, useAuth, withAuthenticationRequired } from "oidc-pkce/react";
+import type { AuthError } from "oidc-pkce";
+
+function Page(props: { id: number }) {
+  const { isLoading, isAuthenticated, user, error, client, getAccessToken } = useAuth();
+  const loading: boolean = isLoading && isAuthenticated;
+  const name: string | undefined = user?.name;
+  const code: AuthError["code"] | undefined = error?.code;
+  const signedIn: boolean = client?.isRedirectCallback() ?? false;
+  void getAccessToken({ audience: "https://api" });
+  return <p>{props.id} {String(loading)} {name} {code} {String(signedIn)}</p>;
+}
+const Protected = withAuthenticationRequired(Page);
+export const app = (
+  <AuthProvider options={{ issuer: "https://id", clientId: "a", redirectUri: "https://app/" }} onRedirectCallback={(s: { to: string } | undefined) => s?.to}>
+    <RequireAuth fallback={<p>…</p>}><Protected id={1} /></RequireAuth>
+  </AuthProvider>
+);
+// @ts-expect-error: options are required
+export const noOptions = <AuthProvider><p /></AuthProvider>;
+// @ts-expect-error: the wrapped component's props stay checked
+export const wrongProps = <Protected id="1" />;
+`,
+    "vue-use.ts": `import { createAuth, createAuthGuard, useAuth } from "oidc-pkce/vue";
+
+const auth = createAuth({ issuer: "https://id", clientId: "a", redirectUri: "https://app/" });
+export const guard: (to: { fullPath: string }) => Promise<boolean> = createAuthGuard(auth);
+export function inSetup(): string | undefined {
+  const { isAuthenticated, user, error } = useAuth();
+  const signedIn: boolean = isAuthenticated.value;
+  // @ts-expect-error: the state is read-only
+  isAuthenticated.value = true;
+  return signedIn ? user.value?.sub : error.value?.code;
+}
+// @ts-expect-error: options are required
+createAuth();
+`,
+  });
+  assert.equal(out, "");
 });
