@@ -30,7 +30,7 @@ test("oidc-pkce/react renders on a server: loading, and calls are unsupported_pl
 });
 
 test("oidc-pkce/vue installs on a server: loading, and calls are unsupported_platform", async () => {
-  const { createAuth, createAuthGuard } = await import("../pkg/vue.js");
+  const { createAuth, createAuthGuard, useAuth } = await import("../pkg/vue.js");
   const { createSSRApp, h } = await import("vue");
   const { renderToString } = await import("vue/server-renderer");
   const auth = createAuth(options);
@@ -40,4 +40,12 @@ test("oidc-pkce/vue installs on a server: loading, and calls are unsupported_pla
   assert.deepEqual([e.name, e.code], ["AuthError", "unsupported_platform"]);
   assert.equal(await auth.ready(), false);
   assert.equal(await createAuthGuard(auth)({ fullPath: "/orders" }).catch((e) => e.code), "unsupported_platform");
+  // Without the plugin: a clear error. (Vue also warns that inject() is outside setup().)
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    assert.throws(() => useAuth(), (e) => e.name === "AuthError" && e.code === "invalid_config");
+  } finally {
+    console.warn = warn;
+  }
 });

@@ -19,8 +19,8 @@ import { createAuthClient } from "./index.js";
  */
 const callbacks = new Map();
 
-/** @param {string} code @param {string} message */
-function authError(code, message) {
+/** An error like the library's own (name "AuthError", a stable `code`). @param {string} code @param {string} message */
+export function authError(code, message) {
   /** @type {Error & { code?: string }} */
   const e = new Error(message);
   e.name = "AuthError";

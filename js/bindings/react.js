@@ -5,7 +5,7 @@
 // Imports nothing from `window` at module load.
 
 import { createContext, createElement, useContext, useEffect, useMemo, useState, useSyncExternalStore } from "react";
-import { createAuthStore } from "./auth-store.js";
+import { authError, createAuthStore } from "./auth-store.js";
 
 /** @type {import("react").Context<any>} */
 const AuthContext = createContext(null);
@@ -42,13 +42,7 @@ export function AuthProvider({ options, onRedirectCallback, skipRedirectCallback
 /** The sign-in state and the calls; inside an <AuthProvider> only. */
 export function useAuth() {
   const auth = useContext(AuthContext);
-  if (!auth) {
-    /** @type {Error & { code?: string }} */
-    const e = new Error("useAuth() is called outside an <AuthProvider>");
-    e.name = "AuthError";
-    e.code = "invalid_config";
-    throw e;
-  }
+  if (!auth) throw authError("invalid_config", "useAuth() is called outside an <AuthProvider>");
   return auth;
 }
 

@@ -4,7 +4,7 @@
 // tab. Imports nothing from `window` at module load.
 
 import { inject, readonly, shallowRef } from "vue";
-import { createAuthStore } from "./auth-store.js";
+import { authError, createAuthStore } from "./auth-store.js";
 
 const AUTH = Symbol("oidc-pkce");
 
@@ -56,13 +56,7 @@ export function createAuth(options, hooks = {}) {
 /** The sign-in state (refs) and the calls; in components of an app that installed createAuth(). */
 export function useAuth() {
   const auth = inject(AUTH, null);
-  if (!auth) {
-    /** @type {Error & { code?: string }} */
-    const e = new Error("useAuth() is called in an app without the createAuth() plugin");
-    e.name = "AuthError";
-    e.code = "invalid_config";
-    throw e;
-  }
+  if (!auth) throw authError("invalid_config", "useAuth() is called in an app without the createAuth() plugin");
   return auth;
 }
 
