@@ -116,11 +116,20 @@ export function createAuthStore(options, hooks = {}) {
 
   /**
    * A call on the client once it is there; the state follows what it changed.
+   * With the client already there the call is made at once, in the caller's
+   * task: loginWithPopup must open its window within the click's activation.
    * @param {(client: any) => any} call
+   * @returns {Promise<any>}
    */
-  const run = async (call) => {
-    const client = await start();
-    return call(client);
+  const run = (call) => {
+    if (state.client) {
+      try {
+        return Promise.resolve(call(state.client));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return start().then(call);
   };
 
   return {
