@@ -4,11 +4,13 @@
 // resolve it), in Chromium against oidc-provider. Code exchanges are counted
 // at the provider.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { build } from "vite";
+import react from "@vitejs/plugin-react";
+import { build, createServer } from "vite";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
 import { keepLocal, launchChromium } from "./harness.mjs";
@@ -19,7 +21,10 @@ const appsDir = join(root, "tests", "e2e", "apps");
 let browser;
 let op;
 const apps = {}; // name → { url, server }
-const exchanges = { react: 0, vue: 0 }; // successful or failed authorization_code grants, by client
+const exchanges = { react: 0, vue: 0, "react-dev": 0 }; // successful or failed authorization_code grants, by client
+let dev; // Vite's dev server with @vitejs/plugin-react (fast refresh), over a copy of the React app
+// (Not under test-results/: Vite's watcher ignores that folder, Playwright's.)
+const devRoot = join(root, "target", "bindings-dev", "react");
 
 /** Builds tests/e2e/apps/<name> with Vite into test-results/apps/<name>. */
 async function buildApp(name, mode) {
@@ -55,7 +60,7 @@ before(async () => {
     const dir = `test-results/apps/${name}`;
     apps[name] = await startStaticServer({
       mounts: [["/", dir]],
-      spa: ["/", "/orders", "/account"],
+      spa: ["/", "/orders"],
       routes: {
         "/config.json": (_req, res) => {
           res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
@@ -69,8 +74,38 @@ before(async () => {
     const wasm = readdirSync(join(built[name], "assets")).filter((f) => f.startsWith("oidc_pkce_bg") && f.endsWith(".wasm"));
     assert.equal(wasm.length, 1, `${name}: ${wasm.join(", ")}`);
   }
+  // The React app once more, under Vite's dev server with fast refresh, from a copy the test edits.
+  rmSync(devRoot, { recursive: true, force: true });
+  cpSync(join(appsDir, "react"), devRoot, { recursive: true });
+  const devLink = join(root, "target", "bindings-dev", "node_modules", "oidc-pkce");
+  if (!existsSync(devLink)) {
+    mkdirSync(join(root, "target", "bindings-dev", "node_modules"), { recursive: true });
+    symlinkSync(join(root, "pkg"), devLink, "dir");
+  }
+  const port = await freePort();
+  dev = await createServer({
+    root: devRoot,
+    configFile: false,
+    logLevel: "warn",
+    plugins: [
+      react(),
+      {
+        name: "test-config",
+        configureServer(server) {
+          server.middlewares.use((req, res, next) => {
+            if (req.url !== "/config.json") return next();
+            res.setHeader("Content-Type", "application/json");
+            res.end(JSON.stringify({ issuer: op.issuer, clientId: "react-dev" }));
+          });
+        },
+      },
+    ],
+    server: { host: "127.0.0.1", port, strictPort: true },
+  });
+  await dev.listen();
+  apps["react-dev"] = { url: `http://127.0.0.1:${port}`, close: () => dev.close() };
   op = await startProvider({
-    clients: ["react", "vue"].map((name) =>
+    clients: ["react", "vue", "react-dev"].map((name) =>
       publicClient(name, [`${apps[name].url}/`], { post_logout_redirect_uris: [`${apps[name].url}/`] }),
     ),
   });
@@ -85,6 +120,17 @@ after(async () => {
   await browser?.close();
   await Promise.all([op?.close(), ...Object.values(apps).map((a) => a.close())]);
 });
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 async function newContextPage(name, path = "/") {
   const context = await browser.newContext();
@@ -187,7 +233,7 @@ for (const name of ["react", "vue"]) {
 }
 
 describe("oidc-pkce/react: exactly one code exchange", () => {
-  it("with two providers mounted at once in StrictMode (as a remount under fast refresh): one exchange, both signed in", async () => {
+  it("with two providers mounted at once in StrictMode: one exchange, both signed in", async () => {
     const { context, page, errors } = await newContextPage("react");
     await page.evaluate(() => sessionStorage.setItem("two-providers", "1"));
     await page.reload();
@@ -200,6 +246,62 @@ describe("oidc-pkce/react: exactly one code exchange", () => {
     assert.ok((await page.evaluate(() => window.mounts)) >= 2, "StrictMode rendered twice");
     assert.equal(exchanges.react - before, 1);
     assert.equal(await page.$("#main .error"), null);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
+
+describe("oidc-pkce/react under fast refresh (Vite's dev server, @vitejs/plugin-react)", () => {
+  const appFile = join(devRoot, "App.jsx");
+  const original = () => readFileSync(join(appsDir, "react", "App.jsx"), "utf8");
+  /** Rewrites App.jsx as a developer's edit would: a new VERSION, and with `hooks` a hook more in Root (its state is then reset: Root and the AuthProvider under it mount anew). */
+  const edit = (version, hooks) =>
+    writeFileSync(
+      appFile,
+      original()
+        .replace('const VERSION = "v1";', `const VERSION = "${version}";`)
+        .replace("/* more hooks */", hooks ? "useState(0);".repeat(hooks) : ""),
+    );
+  const waitVersion = (page, version) =>
+    page.waitForFunction((v) => document.querySelector("#version")?.textContent === v, version, { timeout: 20000 });
+
+  it("an edit that remounts the provider while the code is being exchanged: one exchange, and signed in", async () => {
+    edit("v1", 0);
+    const { context, page, errors } = await newContextPage("react-dev");
+    await waitStatus(page, "signed out");
+    // The token request is held at the network until the edit has remounted the provider.
+    let held = false;
+    let release;
+    const gate = new Promise((r) => (release = r));
+    await page.route(
+      (u) => u.origin === op.url && u.pathname === "/token",
+      async (route) => {
+        held = true;
+        await gate;
+        await route.continue();
+      },
+    );
+    const before = exchanges["react-dev"];
+    await page.click("#main .login");
+    await signInAtProvider(page, apps["react-dev"].url);
+    await page.waitForFunction(() => document.querySelector("#version"));
+    while (!held) await new Promise((r) => setTimeout(r, 20));
+    const instances = await page.evaluate(() => window.rootInstances);
+    edit("v2", 1);
+    await waitVersion(page, "v2");
+    assert.ok((await page.evaluate(() => window.rootInstances)) > instances, "fast refresh mounted Root (and the provider) anew");
+    assert.match(new URL(page.url()).search, /code=/, "the exchange is still under way");
+    release();
+    await waitStatus(page, "signed in as alice");
+    assert.equal(exchanges["react-dev"] - before, 1, "one code exchange at the provider");
+    assert.equal(await page.$("#main .error"), null);
+    assert.equal(new URL(page.url()).search, "");
+
+    // Another edit once signed in: the new provider takes the session up from tokenStorage.
+    edit("v3", 2);
+    await waitVersion(page, "v3");
+    await waitStatus(page, "signed in as alice");
+    assert.equal(exchanges["react-dev"] - before, 1);
     assert.deepEqual(errors, []);
     await context.close();
   });
