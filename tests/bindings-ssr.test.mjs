@@ -49,3 +49,10 @@ test("oidc-pkce/vue installs on a server: loading, and calls are unsupported_pla
     console.warn = warn;
   }
 });
+
+test("both builds of both bindings import on a server without touching the browser", async () => {
+  for (const f of ["react.js", "vue.js", "production/react.js", "production/vue.js"]) {
+    const m = await import(`../pkg/${f}`);
+    assert.equal(typeof m.useAuth, "function", f);
+  }
+});
