@@ -12,7 +12,7 @@
 import { createAuthClient } from "./index.js";
 
 /**
- * The callbacks of this page being handled or handled, by URL: a store that
+ * The callbacks of this page being handled or already handled, by client and URL: a store that
  * starts while another store's exchange of the same URL is under way (a
  * remount) waits for that one and takes up its client, instead of sending
  * the spent code again. @type {Map<string, Promise<{ client: any; appState?: unknown; error: any }>>}
@@ -72,17 +72,20 @@ export function createAuthStore(options, hooks = {}) {
 
   async function begin() {
     const href = window.location.href;
-    let handling = callbacks.get(href);
+    // A callback is shared only between stores of the same client (two
+    // providers of different clients on one page each handle their own).
+    const key = [options?.issuer ?? options?.domain, options?.clientId, href].join(" ");
+    let handling = callbacks.get(key);
     if (!handling) {
       const client = await createAuthClient(options);
       // (Looked up again after the await: another store may have begun meanwhile.)
-      handling = callbacks.get(href);
+      handling = callbacks.get(key);
       if (!handling && !hooks.skipRedirectCallback && client.isRedirectCallback(href)) {
         const exchange = client.handleRedirectCallback(href).then(
           (/** @type {any} */ r) => ({ client, appState: r.appState, error: null }),
           (/** @type {any} */ error) => ({ client, appState: undefined, error }),
         );
-        callbacks.set(href, exchange);
+        callbacks.set(key, exchange);
         exchange.then((r) => {
           // The code is spent (or refused): out of the address bar and the history.
           if (window.location.href === href) window.history.replaceState(window.history.state, "", withoutResponse(href));
