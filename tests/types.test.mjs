@@ -5,7 +5,7 @@
 // the build when the error it expects is not there).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -169,4 +169,56 @@ createAuth();
 `,
   });
   assert.equal(out, "");
+});
+
+test("the bindings' types resolve through the package's exports map (node16 and bundler resolution)", async () => {
+  // A project with the built package linked into its node_modules, as npm
+  // would install it; no `paths`: TypeScript must find the subpaths' types
+  // the way an app's compiler does (a missing react.d.ts is TS7016 here).
+  const dir = join(root, "target", `types-exports-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  try {
+    symlinkSync(join(root, "pkg"), join(dir, "node_modules", "oidc-pkce"), "dir");
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(
+      join(dir, "app.tsx"),
+      `import { AuthProvider, useAuth } from "oidc-pkce/react";
+import { createAuth } from "oidc-pkce/vue";
+import { createAuthClient } from "oidc-pkce";
+export function Name() {
+  const { user } = useAuth();
+  return <b>{user?.name}</b>;
+}
+export const app = <AuthProvider options={{ issuer: "https://id", clientId: "a", redirectUri: "https://app/" }}><Name /></AuthProvider>;
+export const auth = createAuth({ issuer: "https://id", clientId: "a", redirectUri: "https://app/" });
+export const client = createAuthClient({ issuer: "https://id", clientId: "a", redirectUri: "https://app/" });
+`,
+    );
+    for (const resolution of ["node16", "bundler"]) {
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            target: "es2022",
+            module: resolution === "node16" ? "node16" : "esnext",
+            moduleResolution: resolution,
+            lib: ["es2022", "dom"],
+            jsx: "react-jsx",
+            strict: true,
+            noEmit: true,
+            types: [],
+          },
+          include: ["app.tsx"],
+        }),
+      );
+      const out = await promisify(execFile)(tsc, ["-p", dir]).then(
+        () => "",
+        (e) => `${e.stdout}${e.stderr}` || String(e),
+      );
+      assert.equal(out, "", `${resolution}: ${out}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
