@@ -82,22 +82,14 @@ impl Client {
                     push: None,
                     pending,
                 },
-                Some(endpoint) => {
-                    let form = par::pushed_authorization_request(endpoint, &params);
-                    let mut push = HttpRequest::secret(
-                        "POST",
-                        endpoint,
-                        self.config.http_timeout_ms,
+                Some(endpoint) => Authorization {
+                    url: None,
+                    push: Some(self.post(
+                        par::pushed_authorization_request(endpoint, &params),
                         code::INVALID_PAR_RESPONSE,
-                    );
-                    push.content_type = Some(form.content_type);
-                    push.body = Some(form.body);
-                    Authorization {
-                        url: None,
-                        push: Some(push),
-                        pending,
-                    }
-                }
+                    )),
+                    pending,
+                },
             },
         )
     }
@@ -350,12 +342,13 @@ impl Client {
 
     /// A token-endpoint POST (code exchange, refresh) of `form`.
     pub(crate) fn token_endpoint_request(&self, form: crate::token::TokenRequest) -> HttpRequest {
-        let mut request = HttpRequest::secret(
-            "POST",
-            &form.url,
-            self.config.http_timeout_ms,
-            code::INVALID_TOKEN_RESPONSE,
-        );
+        self.post(form, code::INVALID_TOKEN_RESPONSE)
+    }
+
+    /// `form` POSTed as a request that carries a secret (no cache, no
+    /// redirects followed); `invalid`: the code of an unusable answer.
+    pub(crate) fn post(&self, form: crate::token::TokenRequest, invalid: &'static str) -> HttpRequest {
+        let mut request = HttpRequest::secret("POST", &form.url, self.config.http_timeout_ms, invalid);
         request.content_type = Some(form.content_type);
         request.body = Some(form.body);
         request

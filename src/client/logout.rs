@@ -79,16 +79,10 @@ impl Client {
         tokens
             .into_iter()
             .map(|(token, hint)| {
-                let form = revocation_request(endpoint, &self.config.client_id, token, hint);
-                let mut request = HttpRequest::secret(
-                    "POST",
-                    endpoint,
-                    self.config.http_timeout_ms,
+                self.post(
+                    revocation_request(endpoint, &self.config.client_id, token, hint),
                     code::REVOCATION_FAILED,
-                );
-                request.content_type = Some(form.content_type);
-                request.body = Some(form.body);
-                request
+                )
             })
             .collect()
     }
