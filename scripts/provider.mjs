@@ -1,7 +1,7 @@
 // A local OpenID Provider for the demo and the tests: oidc-provider (npm),
 // a certified implementation, on 127.0.0.1, with its development login pages.
 import http from "node:http";
-import Provider from "oidc-provider";
+import Provider, { errors } from "oidc-provider";
 
 const AUTH0_ROUTES = {
   authorization: "/authorize",
@@ -83,6 +83,24 @@ export async function startProvider({ port = 0, auth0 = false, clients = [], cor
     url,
     provider,
     close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/**
+ * The `resourceIndicators` feature (RFC 8707) for APIs named by `resources`
+ * (absolute URIs): a token asked for one of them is a JWT whose `aud` is that
+ * URI; any other resource is invalid_target; a request that names none gets
+ * the session's own token (for /userinfo).
+ */
+export function resourceIndicators(resources) {
+  return {
+    enabled: true,
+    defaultResource: () => undefined,
+    useGrantedResource: () => false,
+    getResourceServerInfo: (_ctx, resource) => {
+      if (!resources.includes(resource)) throw new errors.InvalidTarget();
+      return { scope: "read", audience: resource, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
+    },
   };
 }
 

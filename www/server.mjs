@@ -1,7 +1,6 @@
 // `npm run demo`: the local OpenID provider and the demo page.
 import { fileURLToPath } from "node:url";
-import { errors } from "oidc-provider";
-import { publicClient, startProvider } from "../scripts/provider.mjs";
+import { publicClient, resourceIndicators, startProvider } from "../scripts/provider.mjs";
 import { startStaticServer } from "../scripts/serve.mjs";
 
 /** The API the demo asks a token for (RFC 8707 resource indicator): the provider issues JWT access tokens for it. */
@@ -30,18 +29,7 @@ export async function startDemo({ appPort = 8080, providerPort = 3000 } = {}) {
           { post_logout_redirect_uris: origins.map((o) => `${o}/`) },
         ),
       ],
-      features: {
-        resourceIndicators: {
-          enabled: true,
-          // No resource asked: the token is the session's own (for /userinfo).
-          defaultResource: () => undefined,
-          useGrantedResource: () => false,
-          getResourceServerInfo: (_ctx, resource) => {
-            if (resource !== DEMO_API) throw new errors.InvalidTarget();
-            return { scope: "read", audience: resource, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
-          },
-        },
-      },
+      features: { resourceIndicators: resourceIndicators([DEMO_API]) },
     });
   } catch (e) {
     await app.close();

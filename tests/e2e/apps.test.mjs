@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
-import { publicClient, startProvider } from "../../scripts/provider.mjs";
+import { publicClient, resourceIndicators, startProvider } from "../../scripts/provider.mjs";
 import { KEYS, newPage, signIn, signInCustomScheme, signInWithClient, startWorld } from "./harness.mjs";
 
 let world;
@@ -402,22 +402,11 @@ describe("1. an access token per API", () => {
   const BILLING = "https://billing.example.com/";
   let rs; // oidc-provider with RFC 8707 resource indicators: JWT access tokens for two resource servers
   before(async () => {
-    const { errors } = await import("oidc-provider");
     rs = await startProvider({
       clients: [publicClient("web", [world.appPage], { post_logout_redirect_uris: [world.appPage] })],
       corsOrigins: [world.app.url],
       jwks: { keys: [KEYS.rsa] },
-      features: {
-        resourceIndicators: {
-          enabled: true,
-          defaultResource: () => undefined,
-          useGrantedResource: () => false,
-          getResourceServerInfo: (_ctx, resource) => {
-            if (![ORDERS, BILLING].includes(resource)) throw new errors.InvalidTarget();
-            return { scope: "read", audience: resource, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
-          },
-        },
-      },
+      features: { resourceIndicators: resourceIndicators([ORDERS, BILLING]) },
     });
   });
   after(() => rs?.close());
