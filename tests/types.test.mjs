@@ -32,30 +32,44 @@ function codeBlocks(file) {
   return blocks;
 }
 
-/** Compiles `files` ({ name: source }) with tsc --strict in a folder inside the repo (so node_modules resolve). */
-async function compile(files) {
+/**
+ * Compiles `files` ({ name: source }) with tsc --strict in a folder inside the
+ * repo (so node_modules resolve). By default "oidc-pkce" and its subpaths are
+ * mapped to pkg/ with `paths`; with `linked`, the built package is linked
+ * into the folder's node_modules as npm would install it, and the compiler
+ * finds it on its own (`resolution`: "bundler" or "node16").
+ */
+async function compile(files, { linked = false, resolution = "bundler" } = {}) {
   const dir = join(root, "target", `types-test-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
   try {
     for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
+    if (linked) {
+      symlinkSync(join(root, "pkg"), join(dir, "node_modules", "oidc-pkce"), "dir");
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    }
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
         compilerOptions: {
           target: "es2022",
-          module: "esnext",
-          moduleResolution: "bundler",
+          module: resolution === "node16" ? "node16" : "esnext",
+          moduleResolution: resolution,
           lib: ["es2022", "dom"],
           jsx: "react-jsx",
           strict: true,
           noEmit: true,
           skipLibCheck: false,
           types: [],
-          paths: {
-            "oidc-pkce": [join(root, "pkg", "index.d.ts")],
-            "oidc-pkce/react": [join(root, "pkg", "react.d.ts")],
-            "oidc-pkce/vue": [join(root, "pkg", "vue.d.ts")],
-          },
+          ...(linked
+            ? {}
+            : {
+                paths: {
+                  "oidc-pkce": [join(root, "pkg", "index.d.ts")],
+                  "oidc-pkce/react": [join(root, "pkg", "react.d.ts")],
+                  "oidc-pkce/vue": [join(root, "pkg", "vue.d.ts")],
+                },
+              }),
         },
         include: Object.keys(files),
       }),
@@ -172,18 +186,10 @@ createAuth();
 });
 
 test("the bindings' types resolve through the package's exports map (node16 and bundler resolution)", async () => {
-  // A project with the built package linked into its node_modules, as npm
-  // would install it; no `paths`: TypeScript must find the subpaths' types
-  // the way an app's compiler does (a missing react.d.ts is TS7016 here).
-  const dir = join(root, "target", `types-exports-${process.pid}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "node_modules"), { recursive: true });
-  try {
-    symlinkSync(join(root, "pkg"), join(dir, "node_modules", "oidc-pkce"), "dir");
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    writeFileSync(
-      join(dir, "app.tsx"),
-      `import { AuthProvider, useAuth } from "oidc-pkce/react";
+  // The built package linked as npm would install it, no `paths`: TypeScript
+  // must find the subpaths' types the way an app's compiler does (a missing
+  // react.d.ts is TS7016 here).
+  const app = `import { AuthProvider, useAuth } from "oidc-pkce/react";
 import { createAuth } from "oidc-pkce/vue";
 import { createAuthClient } from "oidc-pkce";
 export function Name() {
@@ -193,32 +199,9 @@ export function Name() {
 export const app = <AuthProvider options={{ issuer: "https://id", clientId: "a", redirectUri: "https://app/" }}><Name /></AuthProvider>;
 export const auth = createAuth({ issuer: "https://id", clientId: "a", redirectUri: "https://app/" });
 export const client = createAuthClient({ issuer: "https://id", clientId: "a", redirectUri: "https://app/" });
-`,
-    );
-    for (const resolution of ["node16", "bundler"]) {
-      writeFileSync(
-        join(dir, "tsconfig.json"),
-        JSON.stringify({
-          compilerOptions: {
-            target: "es2022",
-            module: resolution === "node16" ? "node16" : "esnext",
-            moduleResolution: resolution,
-            lib: ["es2022", "dom"],
-            jsx: "react-jsx",
-            strict: true,
-            noEmit: true,
-            types: [],
-          },
-          include: ["app.tsx"],
-        }),
-      );
-      const out = await promisify(execFile)(tsc, ["-p", dir]).then(
-        () => "",
-        (e) => `${e.stdout}${e.stderr}` || String(e),
-      );
-      assert.equal(out, "", `${resolution}: ${out}`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+`;
+  for (const resolution of ["node16", "bundler"]) {
+    const out = await compile({ "app.tsx": app }, { linked: true, resolution });
+    assert.equal(out, "", `${resolution}: ${out}`);
   }
 });
