@@ -67,7 +67,18 @@ export function createAuthStore(options, hooks = {}) {
   function redirected(appState) {
     if (hooks.onRedirectCallback) return hooks.onRedirectCallback(appState);
     const to = appState?.returnTo;
-    if (typeof to === "string" && to.startsWith("/") && !to.startsWith("//")) window.history.replaceState(window.history.state, "", to);
+    if (typeof to !== "string") return;
+    // Read as the browser reads it ("/\\host" is another origin), and only
+    // within this origin: replaceState would throw for another one.
+    let target;
+    try {
+      target = new URL(to, window.location.href);
+    } catch {
+      return;
+    }
+    if (target.origin === window.location.origin) {
+      window.history.replaceState(window.history.state, "", target.pathname + target.search + target.hash);
+    }
   }
 
   async function begin() {
