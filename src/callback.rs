@@ -82,13 +82,16 @@ pub fn parse_callback_url(url: &str) -> Result<AuthorizationResponse> {
     })
 }
 
-/// Whether a window (the popup of `loginWithPopup`, the iframe of silent
-/// authentication) that shows `url` has come back to `redirect_uri` with an
-/// authorization response: the same origin and path as the browser reads
-/// them, every query parameter `redirect_uri` itself has (RFC 6749 §3.1.2:
-/// the redirect URI's query "MUST be retained"), and a response parameter
-/// (`code`, `error` or `state`). A string prefix would take a root
-/// `redirect_uri` for every page of its origin, and miss one with a query.
+/// Whether `url` is an authorization response at `redirect_uri`: the same
+/// origin and path as the browser reads them, every query parameter
+/// `redirect_uri` itself has (RFC 6749 §3.1.2: the redirect URI's query
+/// "MUST be retained"), and a response: `code` and `state` (§4.1.2), or
+/// `error` and `state` (§4.1.2.1); this library always sends `state`, so an
+/// answer without it is not one. A string prefix would take a root
+/// `redirect_uri` for every page of its origin, and a single `code` or
+/// `state` for a response: the app's own `?state=` or `?code=` is not one.
+/// (The popup of `loginWithPopup`, the iframe of silent authentication, an
+/// auth session's answer and `isRedirectCallback` are judged by it.)
 pub fn is_response_at(url: &str, redirect_uri: &str) -> bool {
     let (Some(at), Some(wanted)) = (Uri::parse(url), Uri::parse(redirect_uri)) else {
         return false;
@@ -109,10 +112,82 @@ pub fn is_response_at(url: &str, redirect_uri: &str) -> bool {
         return false;
     }
     let pairs = at.query_pairs();
-    wanted.query_pairs().iter().all(|p| pairs.contains(p))
-        && pairs
-            .iter()
-            .any(|(k, _)| matches!(k.as_str(), "code" | "error" | "state"))
+    let has = |name: &str| pairs.iter().any(|(k, _)| k == name);
+    wanted.query_pairs().iter().all(|p| pairs.contains(p)) && has("state") && (has("code") || has("error"))
+}
+
+/// The parameters an authorization response adds to the redirect URI
+/// (RFC 6749 §4.1.2, §4.1.2.1, RFC 9207, and the `session_state` of OpenID
+/// Connect Session Management): what leaves the address bar once the code is spent.
+const RESPONSE_ADDS: &[&str] = &[
+    "code",
+    "state",
+    "iss",
+    "error",
+    "error_description",
+    "error_uri",
+    "session_state",
+];
+
+/// The address (path, query and fragment) of `href` without the
+/// authorization response's parameters; the app's own parameters stay as
+/// they were written.
+pub fn address_without_response(href: &str) -> Option<String> {
+    let u = Uri::parse(href)?;
+    // (The names as the provider writes them: plain, never percent-encoded.)
+    let kept: Vec<&str> = u
+        .query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            !pair.is_empty() && !RESPONSE_ADDS.contains(&pair.split('=').next().unwrap_or_default())
+        })
+        .collect();
+    let mut out = u.browser_path().unwrap_or_else(|| u.path.to_string());
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = u.fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+/// Where to show after a login, from the app's `appState.returnTo`: a place
+/// of the page's own origin (`here`), as the address to put in the bar, or
+/// `None`. Absolute URLs must have the page's origin; otherwise only a path
+/// (`/orders`, not `//host` or `/\host`, which a browser reads as another
+/// origin), a query or a fragment, and no control character or space (a
+/// browser drops tabs and newlines: `/\t/host` is `//host`).
+pub fn return_address(return_to: &str, here: &str) -> Option<String> {
+    let here = Uri::parse(here)?;
+    if let Some(to) = Uri::parse(return_to) {
+        if to.origin().is_none() || to.origin() != here.origin() {
+            return None;
+        }
+        let mut out = to.browser_path()?;
+        for (mark, part) in [("?", to.query), ("#", to.fragment)] {
+            if let Some(p) = part {
+                out.push_str(mark);
+                out.push_str(p);
+            }
+        }
+        return Some(out);
+    }
+    if return_to.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return None;
+    }
+    let path = here.browser_path()?;
+    let query = here.query.map(|q| ["?", q].concat()).unwrap_or_default();
+    match return_to.as_bytes() {
+        [b'/', b'/' | b'\\', ..] => None,
+        [b'/', ..] => Some(return_to.to_string()),
+        [b'?', ..] => Some([path.as_str(), return_to].concat()),
+        [b'#', ..] => Some([path.as_str(), &query, return_to].concat()),
+        _ => None,
+    }
 }
 
 /// The provider's answers to `prompt=none` that mean "not without the user"
@@ -231,7 +306,10 @@ mod tests {
             ),
             ("https://app.example/?code=c&state=s", "https://app.example/"),
             ("https://app.example/?code=c&state=s", "https://app.example"),
-            ("http://127.0.0.1:8080/a/../cb?code=c", "http://127.0.0.1:8080/cb"),
+            (
+                "http://127.0.0.1:8080/a/../cb?code=c&state=s",
+                "http://127.0.0.1:8080/cb",
+            ),
             (
                 "com.example.app://callback?code=c&state=s",
                 "com.example.app://callback",
@@ -263,14 +341,79 @@ mod tests {
                 "https://app.example/cb?from=popup",
             ),
             // Another origin.
-            ("https://evil.example/cb?code=c", "https://app.example/cb"),
-            ("http://app.example/cb?code=c", "https://app.example/cb"),
-            ("https://app.example:8443/cb?code=c", "https://app.example/cb"),
+            ("https://evil.example/cb?code=c&state=s", "https://app.example/cb"),
+            ("http://app.example/cb?code=c&state=s", "https://app.example/cb"),
+            (
+                "https://app.example:8443/cb?code=c&state=s",
+                "https://app.example/cb",
+            ),
             ("about:blank", "https://app.example/cb"),
-            ("com.example.app://other?code=c", "com.example.app://callback"),
+            (
+                "com.example.app://other?code=c&state=s",
+                "com.example.app://callback",
+            ),
+            // RFC 6749 §4.1.2: `code` and `state`, or `error` and `state`;
+            // one alone is the app's own parameter (a root redirect URI).
+            ("https://app.example/?state=x", "https://app.example/"),
+            ("https://app.example/?code=x", "https://app.example/"),
+            ("https://app.example/?error=x", "https://app.example/"),
+            ("https://app.example/?page=2&state=", "https://app.example/"),
         ];
         for (url, redirect) in no {
             assert!(!is_response_at(url, redirect), "{url} at {redirect}");
+        }
+        assert!(is_response_at(
+            "https://app.example/?page=2&code=c&state=",
+            "https://app.example/"
+        ));
+    }
+
+    #[test]
+    fn the_address_loses_the_response_and_keeps_the_apps_parameters() {
+        for (href, want) in [
+            (
+                "https://app.example/cb?code=c&state=s&iss=https%3A%2F%2Fid",
+                "/cb",
+            ),
+            ("https://app.example/?tab=2&code=c&state=s#top", "/?tab=2#top"),
+            (
+                "https://app.example/x?a=b+c&error=access_denied&error_description=no&state=s&z=%2F",
+                "/x?a=b+c&z=%2F",
+            ),
+            (
+                "https://app.example/x?session_state=1&state=s&codes=1",
+                "/x?codes=1",
+            ),
+            ("https://app.example", "/"),
+        ] {
+            assert_eq!(address_without_response(href).as_deref(), Some(want), "{href}");
+        }
+        assert_eq!(address_without_response("not a url"), None);
+    }
+
+    #[test]
+    fn return_to_stays_within_the_pages_origin_as_a_browser_reads_it() {
+        let here = "https://app.example/cb?code=c&state=s";
+        for (to, want) in [
+            ("/orders", Some("/orders")),
+            ("/orders?x=1#y", Some("/orders?x=1#y")),
+            ("?tab=2", Some("/cb?tab=2")),
+            ("#top", Some("/cb?code=c&state=s#top")),
+            ("https://app.example/a/../b?q", Some("/b?q")),
+            ("HTTPS://APP.EXAMPLE:443/b", Some("/b")),
+            // Another origin, however it is written.
+            ("https://evil.example/", None),
+            ("http://app.example/b", None),
+            ("//evil.example/x", None),
+            ("/\\evil.example/x", None),
+            ("/\t/evil.example", None),
+            ("/\n/evil.example", None),
+            ("javascript:alert(1)", None),
+            ("data:text/html,x", None),
+            ("orders", None),
+            ("", None),
+        ] {
+            assert_eq!(return_address(to, here).as_deref(), want, "{to:?}");
         }
     }
 
