@@ -169,6 +169,45 @@ pub struct SignatureCheck {
     pub signature: String,
 }
 
+/// How WebCrypto (`crypto.subtle`) imports a key of `alg` and verifies
+/// with it: one algorithm object for both (`importKey` and `verify` each
+/// read the members their algorithm has: `name` and `hash`, `namedCurve`,
+/// `saltLength`); `None` for an algorithm this library never verifies.
+/// RFC 7518 §3.3 (RSASSA-PKCS1-v1_5), §3.5 (RSASSA-PSS: "the size of the
+/// salt value is the same size as the hash function output"), §3.4 (ECDSA
+/// P-256 with SHA-256).
+pub fn web_crypto(alg: &str) -> Option<WebCrypto> {
+    let (hash, salt) = match alg.get(2..)? {
+        "256" => ("SHA-256", 32),
+        "384" => ("SHA-384", 48),
+        "512" => ("SHA-512", 64),
+        _ => return None,
+    };
+    let (name, curve) = match alg.get(..2)? {
+        "RS" => ("RSASSA-PKCS1-v1_5", None),
+        "PS" => ("RSA-PSS", None),
+        "ES" if salt == 32 => ("ECDSA", Some("P-256")),
+        _ => return None,
+    };
+    Some(WebCrypto {
+        name,
+        hash,
+        curve,
+        salt,
+    })
+}
+
+/// A WebCrypto algorithm object for a signature check (see [`web_crypto`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebCrypto {
+    pub name: &'static str,
+    pub hash: &'static str,
+    /// ECDSA's `namedCurve`.
+    pub curve: Option<&'static str>,
+    /// RSA-PSS's `saltLength` (bytes).
+    pub salt: u32,
+}
+
 /// An ID token whose signature is being checked: nothing in it is trusted yet.
 #[derive(Debug)]
 pub struct Unverified {
@@ -769,5 +808,23 @@ mod tests {
             check_same_subject(&with_azp, &two).unwrap_err().reason(),
             Some(reason::AUD)
         );
+    }
+
+    #[test]
+    fn web_crypto_parameters_follow_each_supported_algorithm() {
+        for alg in SUPPORTED_ALGS {
+            assert!(web_crypto(alg).is_some(), "{alg}");
+        }
+        let ps = web_crypto("PS384").unwrap();
+        assert_eq!(
+            (ps.name, ps.hash, ps.salt, ps.curve),
+            ("RSA-PSS", "SHA-384", 48, None)
+        );
+        let es = web_crypto("ES256").unwrap();
+        assert_eq!((es.name, es.hash, es.curve), ("ECDSA", "SHA-256", Some("P-256")));
+        assert_eq!(web_crypto("RS512").unwrap().name, "RSASSA-PKCS1-v1_5");
+        for other in ["ES384", "HS256", "none", "EdDSA", "RS", "", "RS2560", "ES512"] {
+            assert!(web_crypto(other).is_none(), "{other}");
+        }
     }
 }

@@ -42,6 +42,15 @@ secret_string!(
     RefreshToken
 );
 
+impl RefreshToken {
+    /// What names it where it must not be kept itself (the page's table of
+    /// operations in flight): its SHA-256, base64url.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        crate::b64::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
 /// Equality whose time depends on the lengths only, not on where bytes differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

@@ -60,6 +60,16 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 ];
 
 impl Session {
+    /// A stored session whose ID token was verified again (`id_token`).
+    pub fn from_stored(stored: StoredSession, id_token: VerifiedIdToken) -> Session {
+        Session {
+            tokens: stored.tokens,
+            id_token,
+            dpop_jkt: stored.dpop_jkt,
+            apis: stored.apis,
+        }
+    }
+
     /// Signed in: the access token is still valid, or a refresh token can renew it.
     pub fn is_active(&self, now_ms: u64) -> bool {
         self.tokens.refresh_token.is_some() || self.tokens.expires_at_ms.is_none_or(|t| t > now_ms)
@@ -137,6 +147,61 @@ impl Session {
         }
         json::to_string(&Value::Object(o))
     }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `data` under `key` (at most 64 bytes).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    for (k, b) in k.iter_mut().zip(key) {
+        *k = *b;
+    }
+    let pad = |b: u8| k.map(|x| x ^ b);
+    let inner = Sha256::digest([&pad(0x36)[..], data].concat());
+    Sha256::digest([&pad(0x5c)[..], &inner[..]].concat()).into()
+}
+
+/// The member a sealed session ends with: `,"seal":"` and the HMAC's 43
+/// base64url characters, then `"}`.
+const SEAL: &[u8] = b",\"seal\":\"";
+const MAC_CHARS: usize = 43;
+
+/// A stored session's text with its seal: the HMAC of the text under this
+/// origin's secret, kept where only the library writes it (IndexedDB). A
+/// writer of Web Storage alone cannot make one: a session it wrote, or one
+/// it put together from genuine parts (another user's tokens beside this
+/// user's ID token), is not taken up.
+pub fn seal(text: &str, secret: &[u8]) -> String {
+    let mac = crate::b64::encode(hmac_sha256(secret, text.as_bytes()));
+    let open = text.strip_suffix('}').unwrap_or(text);
+    [open, ",\"seal\":\"", &mac, "\"}"].concat()
+}
+
+/// A sealed session's text and its seal, as written (not checked).
+fn split_seal(sealed: &str) -> Option<(String, &[u8])> {
+    let b = sealed.as_bytes();
+    let mac_at = b.len().checked_sub(MAC_CHARS + 2)?;
+    let at = mac_at.checked_sub(SEAL.len())?;
+    if b.get(at..mac_at)? != SEAL || b.get(mac_at + MAC_CHARS..)? != b"\"}" {
+        return None;
+    }
+    Some((
+        [sealed.get(..at)?, "}"].concat(),
+        b.get(mac_at..mac_at + MAC_CHARS)?,
+    ))
+}
+
+/// The text a sealed session was sealed over, if its seal is this origin's.
+pub fn unseal(sealed: &str, secret: &[u8]) -> Option<String> {
+    let (text, mac) = split_seal(sealed)?;
+    let want = crate::b64::encode(hmac_sha256(secret, text.as_bytes()));
+    crate::secret::constant_time_eq(want.as_bytes(), mac).then_some(text)
+}
+
+/// A session read where sessions are not sealed (an adapter's store): a
+/// sealed one is read without its seal, which cannot be checked there.
+pub fn without_seal(stored: &str) -> String {
+    split_seal(stored).map_or_else(|| stored.to_string(), |(text, _)| text)
 }
 
 /// The members a stored session may have (anything else: not written here).
@@ -290,6 +355,51 @@ mod tests {
         assert!(!session(false, Some(2_000)).is_active(2_000));
         assert!(session(true, Some(2_000)).is_active(5_000));
         assert!(session(false, None).is_active(5_000));
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        let hex = |b: [u8; 32]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        // Test case 2.
+        assert_eq!(
+            hex(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 1.
+        assert_eq!(
+            hex(hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+
+    #[test]
+    fn a_sealed_session_opens_with_its_secret_only_and_as_written() {
+        let text = session(true, Some(9)).to_stored("app", "https://id");
+        let sealed = seal(&text, b"secret of this origin");
+        assert!(sealed.ends_with("\"}") && sealed.contains(",\"seal\":\""));
+        assert_eq!(
+            unseal(&sealed, b"secret of this origin").as_deref(),
+            Some(text.as_str())
+        );
+        // Another origin's (or browser's) secret, no seal, a member changed, a seal moved.
+        assert_eq!(unseal(&sealed, b"another secret"), None);
+        assert_eq!(unseal(&text, b"secret of this origin"), None);
+        assert_eq!(
+            unseal(&sealed.replace("\"at\"", "\"bob's\""), b"secret of this origin"),
+            None
+        );
+        let other = seal(
+            &session(false, None).to_stored("app", "https://id"),
+            b"secret of this origin",
+        );
+        let mac = &other[other.rfind(",\"seal\"").unwrap()..];
+        let moved = [&sealed[..sealed.rfind(",\"seal\"").unwrap()], mac].concat();
+        assert_eq!(unseal(&moved, b"secret of this origin"), None);
+        assert_eq!(unseal("", b"s"), None);
+        // Where sessions are not sealed, the seal is read past, unchecked.
+        assert_eq!(without_seal(&sealed), text);
+        assert_eq!(without_seal(&text), text);
+        assert_eq!(unseal(",\"seal\":\"", b"s"), None);
     }
 
     #[test]
