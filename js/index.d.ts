@@ -316,6 +316,21 @@ export interface AuthClient {
    * tabs: `"local"`, an adapter with `onChange`) in another tab; returns a function that unsubscribes.
    */
   onSessionChange(callback: (event: SessionEvent) => void): () => void;
+  /**
+   * Stops following other tabs' changes and drops every `onSessionChange` listener, for a client
+   * that is no longer used (a component unmounted; the React and Vue bindings call it). Operations
+   * under way finish; the client's methods still work.
+   */
+  close(): void;
+}
+
+/** The calls the React and Vue bindings give beside the sign-in state (`useAuth()`). */
+export interface AuthCalls {
+  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<RedirectResult<TAppState> | undefined>;
+  loginWithPopup<TAppState = unknown>(opts?: PopupLoginOptions<TAppState>): Promise<RedirectResult<TAppState>>;
+  logout(opts?: LogoutOptions): Promise<void>;
+  getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
+  fetchWithAuth(input: RequestInfo | URL, init?: FetchWithAuthInit): Promise<Response>;
 }
 
 /** Options of `verifyIdToken`. */

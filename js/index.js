@@ -7,7 +7,7 @@
 // nothing else on a login.
 
 import initGlue, * as glue from "./oidc_pkce.js";
-import { createAuthClient as create, verify } from "./driver/client.js";
+import { binding, createAuthClient as create, verify } from "./driver/client.js";
 
 /** @type {Promise<typeof glue> | null} */
 let loading = null;
@@ -92,6 +92,12 @@ export async function createPkcePair() {
 export async function verifyIdToken(idToken, options) {
   return verify(await load(), idToken, options);
 }
+
+/**
+ * For oidc-pkce/react and oidc-pkce/vue only (not part of the API): a
+ * client's identity and the core's rules for the address after a callback.
+ */
+export const _binding = binding;
 
 /** Resolves when the WebAssembly module is loaded (it starts loading it). */
 export async function ready() {

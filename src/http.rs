@@ -18,10 +18,11 @@ pub enum Cache {
     NoCache,
 }
 
-/// fetch's `redirect` mode.
+/// fetch's `redirect` mode, and what a redirect means for the request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Redirects {
-    /// A public document judged by its content (discovery, key sets).
+    /// A public document judged by its content (discovery, key sets): a
+    /// redirect is followed (a CDN, a moved path).
     Follow,
     /// A request that carries a code, a verifier or a token (token, PAR,
     /// revocation, userinfo): fetch would follow a 307 or 308 with the same
@@ -117,6 +118,9 @@ pub struct HttpResponse {
     /// RFC 9449 §8, §9: the server's next DPoP nonce.
     pub dpop_nonce: Option<String>,
     pub www_authenticate: Option<String>,
+    /// It came after a redirect that was followed (the app's `fetch` may
+    /// follow one whatever the request's mode).
+    pub redirected: bool,
 }
 
 impl HttpResponse {
@@ -145,12 +149,20 @@ impl HttpAnswer {
                 ),
             )),
             HttpAnswer::Redirected { status } => {
+                let why = match request.redirects {
+                    Redirects::Refuse => ": a request that carries a code, a verifier or a token is never sent on",
+                    Redirects::Follow => "",
+                };
                 let e = AuthError::new(
                     request.invalid,
-                    msg!("{url} answered with a redirect: a request that carries a code, a verifier or a token is never sent on"),
+                    msg!("{url} answered with a redirect that was not followed{why}"),
                 );
                 Err(if status == 0 { e } else { e.with_status(status) })
             }
+            HttpAnswer::Response(r) if r.redirected && request.redirects == Redirects::Refuse => Err(AuthError::new(
+                request.invalid,
+                msg!("{url} answered with a redirect, which was followed: a request that carries a code, a verifier or a token must never be"),
+            )),
             HttpAnswer::Response(r) if r.body.is_none() => Err(AuthError::new(
                 request.invalid,
                 msg!("the answer of {url} is larger than {MAX_BODY_BYTES} bytes"),
@@ -243,6 +255,27 @@ mod tests {
         assert_eq!(
             (d.method, d.redirects, d.cache),
             ("GET", Redirects::Follow, Cache::Default)
+        );
+        // A document that came through a followed redirect (a CDN, a moved
+        // path) is judged by its content; a secret request's never is.
+        let followed = || {
+            HttpAnswer::Response(HttpResponse {
+                status: 200,
+                body: Some("{}".into()),
+                redirected: true,
+                ..Default::default()
+            })
+        };
+        assert_eq!(followed().response(&d).unwrap().text(), "{}");
+        let e = followed().response(&request()).unwrap_err();
+        assert_eq!(e.code(), code::INVALID_TOKEN_RESPONSE);
+        // One not followed (the app's fetch answering the 3xx itself) is no document.
+        assert_eq!(
+            HttpAnswer::Redirected { status: 302 }
+                .response(&d)
+                .unwrap_err()
+                .code(),
+            code::INVALID_JWKS
         );
         let mut r = HttpResponse {
             status: 404,

@@ -1,15 +1,11 @@
 // oidc-pkce/react: types of the React binding (react is an optional peer dependency).
 import type { ComponentType, ReactNode } from "react";
 import type {
+  AuthCalls,
   AuthClient,
   AuthClientOptions,
   AuthError,
-  FetchWithAuthInit,
-  GetAccessTokenOptions,
   LoginWithRedirectOptions,
-  LogoutOptions,
-  PopupLoginOptions,
-  RedirectResult,
   User,
 } from "./index.js";
 
@@ -28,7 +24,7 @@ export interface AuthProviderProps<TAppState = any> {
 }
 
 /** The sign-in state and the calls `useAuth()` gives. */
-export interface AuthState {
+export interface AuthState extends AuthCalls {
   /** `true` until the client is made and a callback in the URL is handled. */
   isLoading: boolean;
   isAuthenticated: boolean;
@@ -37,11 +33,6 @@ export interface AuthState {
   error: AuthError | null;
   /** The client, once made (`null` while loading). */
   client: AuthClient | null;
-  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<RedirectResult<TAppState> | undefined>;
-  loginWithPopup<TAppState = unknown>(opts?: PopupLoginOptions<TAppState>): Promise<RedirectResult<TAppState>>;
-  logout(opts?: LogoutOptions): Promise<void>;
-  getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
-  fetchWithAuth(input: RequestInfo | URL, init?: FetchWithAuthInit): Promise<Response>;
 }
 
 /** Makes one client and handles a callback in the URL once (StrictMode and fast refresh included). */

@@ -22,16 +22,14 @@ export function AuthProvider({ options, onRedirectCallback, skipRedirectCallback
   store.setHooks({ onRedirectCallback });
   useEffect(() => {
     store.start();
+    // Unmounted: the client stops following other tabs (unless mounted again at once).
+    return () => store.stop();
   }, [store]);
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
   const value = useMemo(
     () => ({
       ...state,
-      loginWithRedirect: store.loginWithRedirect,
-      loginWithPopup: store.loginWithPopup,
-      logout: store.logout,
-      getAccessToken: store.getAccessToken,
-      fetchWithAuth: store.fetchWithAuth,
+      ...store.calls,
       requireAuth: store.requireAuth,
     }),
     [state, store],

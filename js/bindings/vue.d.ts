@@ -1,15 +1,11 @@
 // oidc-pkce/vue: types of the Vue binding (vue is an optional peer dependency).
 import type { App, Ref } from "vue";
 import type {
+  AuthCalls,
   AuthClient,
   AuthClientOptions,
   AuthError,
-  FetchWithAuthInit,
-  GetAccessTokenOptions,
   LoginWithRedirectOptions,
-  LogoutOptions,
-  PopupLoginOptions,
-  RedirectResult,
   User,
 } from "./index.js";
 
@@ -25,7 +21,7 @@ export interface AuthHooks<TAppState = any> {
 }
 
 /** The sign-in state (read-only refs) and the calls. */
-export interface Auth {
+export interface Auth extends AuthCalls {
   /** `true` until the client is made and a callback in the URL is handled. */
   readonly isLoading: Readonly<Ref<boolean>>;
   readonly isAuthenticated: Readonly<Ref<boolean>>;
@@ -33,11 +29,6 @@ export interface Auth {
   /** Why the last login failed; cleared by the next session change. */
   readonly error: Readonly<Ref<AuthError | null>>;
   readonly client: Readonly<Ref<AuthClient | null>>;
-  loginWithRedirect<TAppState = unknown>(opts?: LoginWithRedirectOptions<TAppState>): Promise<RedirectResult<TAppState> | undefined>;
-  loginWithPopup<TAppState = unknown>(opts?: PopupLoginOptions<TAppState>): Promise<RedirectResult<TAppState>>;
-  logout(opts?: LogoutOptions): Promise<void>;
-  getAccessToken(opts?: GetAccessTokenOptions): Promise<string>;
-  fetchWithAuth(input: RequestInfo | URL, init?: FetchWithAuthInit): Promise<Response>;
   /** Resolves when the state is known (a callback in the URL handled): `true` when signed in. */
   ready(): Promise<boolean>;
   /** The plugin's install: `app.use(auth)`. */

@@ -33,11 +33,7 @@ export function createAuth(options, hooks = {}) {
     user: readonly(refs.user),
     error: readonly(refs.error),
     client: readonly(refs.client),
-    loginWithRedirect: store.loginWithRedirect,
-    loginWithPopup: store.loginWithPopup,
-    logout: store.logout,
-    getAccessToken: store.getAccessToken,
-    fetchWithAuth: store.fetchWithAuth,
+    ...store.calls,
     /** Resolves when the state is known (the callback in the URL handled): true when signed in. */
     ready: () => store.start().then(
       () => store.getSnapshot().isAuthenticated,
@@ -48,6 +44,8 @@ export function createAuth(options, hooks = {}) {
       app.provide(AUTH, auth);
       app.config.globalProperties.$auth = auth;
       if (typeof window !== "undefined") store.start();
+      // (Vue 3.5+: the app unmounted, the client stops following other tabs.)
+      app.onUnmount?.(() => store.stop());
     },
   };
   return auth;

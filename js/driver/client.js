@@ -2,22 +2,30 @@
 // the I/O (io.js) between the core's synchronous steps and branches only on
 // the core's answers and on I/O outcomes (a failed request, a closed window);
 // every protocol decision (what to send, what an answer means, whom to
-// trust, when to refresh, retry or give up) is the core's.
+// trust, when to refresh, retry or give up) is the core's, and so is time:
+// the driver asks the core before an operation that must not run twice at
+// once (`begin`: start, join or wait) and says when it ended, keeping only
+// the flights' promises; a result lands only on the session it began from.
 
 import * as io from "./io.js";
 
-/** @typedef {import("../oidc_pkce.js").Core} Core */
-/** @typedef {import("../oidc_pkce.js").Login} Login */
-/** @typedef {import("../oidc_pkce.js").Verification} Verification */
-/** @typedef {import("../oidc_pkce.js").HttpRequest} HttpRequest */
-/** @typedef {import("../oidc_pkce.js").HttpAnswer} HttpAnswer */
-/** @typedef {import("../oidc_pkce.js").Effects} Effects */
-/** @typedef {import("../oidc_pkce.js").Step} Step */
-/** @typedef {import("../oidc_pkce.js").LoginKindName} LoginKindName */
-/** @typedef {import("../oidc_pkce.js").Setup} Setup */
-/** @typedef {import("../oidc_pkce.js").StepInput} StepInput */
-/** @typedef {import("./io.js").Store} Store */
+/** @typedef {import("../oidc_pkce.js").Core} Core @typedef {import("../oidc_pkce.js").Access} Access */
+/** @typedef {import("../oidc_pkce.js").Flight} Flight @typedef {import("../oidc_pkce.js").Verification} Verification */
+/** @typedef {import("../oidc_pkce.js").HttpRequest} HttpRequest @typedef {import("../oidc_pkce.js").HttpAnswer} HttpAnswer */
+/** @typedef {import("../oidc_pkce.js").Effects} Effects @typedef {import("../oidc_pkce.js").Check} Check */
+/** @typedef {import("../oidc_pkce.js").LoginKindName} LoginKindName @typedef {import("../oidc_pkce.js").Setup} Setup */
+/** @typedef {import("../oidc_pkce.js").StepInput} StepInput @typedef {import("./io.js").Store} Store */
 /** @typedef {typeof import("../oidc_pkce.js")} Wasm */
+/** @typedef {{ effects?: Effects; verify?: Verification; again?: true }} Shared */
+
+/** The flights under way in this page, every client's, by the core's id: their promises. @type {Map<number, Promise<any>>} */
+const flights = new Map();
+
+/** Client APIs by their object, for the framework bindings (see `binding`). @type {WeakMap<object, { core: Core; setup: Setup }>} */
+const made = new WeakMap();
+
+/** @param {unknown} e */
+const words = (e) => String((e instanceof Error && e.message) || e);
 
 /**
  * @param {Wasm} wasm the loaded module
@@ -38,6 +46,7 @@ export async function createAuthClient(wasm, options) {
   const tx = open(setup.transactions, options.transactionStorage, false);
   const tokens = open(setup.tokens, options.tokenStorage, true);
   if (setup.warning) console.warn(setup.warning);
+  if (setup.seal) core.seal(await io.sealSecret());
   if (setup.discovery) {
     const found = core.discovered(await io.http(setup.discovery, undefined, options.fetch));
     if (found.keep) await tokens.set(...found.keep).catch(() => {});
@@ -48,10 +57,22 @@ export async function createAuthClient(wasm, options) {
   }
   const client = new Client(core, wasm.fail, tx, tokens, setup, options.fetch);
   await client.restore();
-  io.watchStore(setup.tokens, options.tokenStorage, (key) => {
-    if (key === null || key === setup.session) client.following = client.following.then(() => client.follow());
-  });
-  return client.api();
+  // Another tab (or the adapter's other writer) changed the store: the core says whether it is ours.
+  const unwatch = io.watchStore(setup.tokens, options.tokenStorage, (key) => client.follow(key ?? undefined));
+  const api = client.api(unwatch);
+  made.set(api, { core, setup });
+  return api;
+}
+
+/**
+ * For the framework bindings: the client's identity (its provider and
+ * client id, as the core names them), and the core's rules for the address
+ * after a callback (without the spent response; `appState.returnTo`).
+ * @param {object} client
+ */
+export function binding(client) {
+  const m = made.get(client);
+  return m && { id: m.setup.id, after: (/** @type {string} */ href, /** @type {unknown} */ to) => m.core.afterCallback(href, to) };
 }
 
 class Client {
@@ -67,17 +88,38 @@ class Client {
     this.transport = transport;
     /** @type {Set<(event: { type: string }) => void>} */
     this.listeners = new Set();
-    /** The refreshes and silent renewals under way, by the token they get (the core's API key; "": the session's), shared by every caller. @type {Map<string, Promise<any>>} */
-    this.refreshing = new Map();
-    /** @type {Map<string, Promise<boolean>>} */
-    this.renewing = new Map();
-    /** The changes other tabs made to the stored session, followed one at a time. @type {Promise<void>} */
-    this.following = Promise.resolve();
   }
 
-  /** A storage failure as the library's error. @param {unknown} words */
-  storageError(words) {
-    return this.fail("storage", typeof words === "string" ? words : "do it");
+  /**
+   * Runs `work` as the flight the core begins, or joins the one under way
+   * (its outcome is this one's), or waits for it to end and asks again; or
+   * nothing, when the core says there is nothing to do.
+   * @template T @param {() => Flight} begin @param {() => Promise<T>} work
+   * @returns {Promise<T>}
+   */
+  async fly(begin, work) {
+    for (;;) {
+      const b = begin();
+      if (b.start !== undefined) {
+        const run = work();
+        flights.set(b.start, run);
+        try {
+          return await run;
+        } finally {
+          flights.delete(b.start);
+          this.core.end(b.start);
+        }
+      }
+      const id = b.join ?? b.after;
+      if (id === undefined) return /** @type {T} */ (undefined); // nothing to do
+      if (b.join !== undefined) return flights.get(id);
+      await flights.get(id)?.catch(() => {});
+    }
+  }
+
+  /** A storage operation whose refusal is the call's `storage_error`. @template T @param {Promise<T>} p */
+  strict(p) {
+    return p.catch((w) => Promise.reject(this.fail("storage", typeof w === "string" ? w : "do it")));
   }
 
   /**
@@ -86,35 +128,32 @@ class Client {
    * @param {Effects} e
    */
   async apply(e) {
-    for (const [k, v] of e.set) await this.tokens.set(k, v).catch((w) => Promise.reject(this.storageError(w)));
+    for (const [k, v] of e.set) await this.strict(this.tokens.set(k, v));
     for (const k of e.remove) await this.tokens.remove(k).catch(() => {});
     if (e.handoff) await io.handoffSet(...e.handoff);
     const id = e.forgetKey && this.setup.dpop;
     if (id) await io.dpopForget(id).catch(() => {});
-    if (e.emit) {
-      for (const f of [...this.listeners]) {
-        try {
-          f({ type: e.emit });
-        } catch {}
-      }
+    for (const f of e.emit ? [...this.listeners] : []) {
+      try {
+        f({ type: /** @type {string} */ (e.emit) });
+      } catch {}
     }
     if (e.error) throw e.error;
   }
 
-  /** Sends a request the core builds, with its DPoP proof signed here; once more when the core says the server asked for a nonce. @param {() => HttpRequest} build */
+  /** A DPoP proof over the core's signing input, with this client's key. @param {string} input */
+  proof(input) {
+    return io.dpopProof(/** @type {string} */ (this.setup.dpop), input).catch((e) => Promise.reject(this.fail("dpopKey", words(e))));
+  }
+
+  /** Sends a request the core builds, with its DPoP proof; once more when the core says the server asked for a nonce. @param {() => HttpRequest} build */
   async send(build) {
     for (let attempt = 0; ; attempt++) {
       const req = build();
-      const id = this.setup.dpop;
-      const proof = req.dpopInput && id ? await this.sign(id, req.dpopInput) : undefined;
+      const proof = req.dpopInput && this.setup.dpop ? await this.proof(req.dpopInput) : undefined;
       const answer = await io.http(req, proof, this.transport);
       if (!this.core.retryWithNonce(req, answer, attempt)) return answer;
     }
-  }
-
-  /** @param {string} id @param {string} input */
-  sign(id, input) {
-    return io.dpopProof(id, input).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message))));
   }
 
   /**
@@ -125,27 +164,20 @@ class Client {
   async readKey(create, jkt) {
     const id = this.setup.dpop;
     if (!id && !jkt) return;
-    const key = id ? await io.dpopKey(id, create).catch((e) => Promise.reject(this.fail("dpopKey", String(e && e.message)))) : null;
+    const key = id ? await io.dpopKey(id, create).catch((e) => Promise.reject(this.fail("dpopKey", words(e)))) : null;
     this.core.keyRead(key?.x, key?.y, jkt);
-  }
-
-  /** The key of thumbprint `jkt` must be the one stored. @param {string | undefined} jkt */
-  async requireKey(jkt) {
-    if (jkt) await this.readKey(false, jkt);
   }
 
   /** Runs a verification to its end (the core chooses the keys; the platform checks the signature). @param {Verification} v */
   async verify(v) {
-    const core = this.core;
     /** @type {StepInput} */
     let input;
     for (;;) {
-      const step = core.verify(v, input);
+      const step = this.core.verify(v, input);
       if (step.keep) {
         const [k, value] = step.keep;
         await (value === null ? this.tokens.remove(k) : this.tokens.set(k, value)).catch(() => {});
       }
-      if (step.done) return;
       if (step.read !== undefined) input = { stored: await this.tokens.get(step.read).catch(() => null) };
       else if (step.fetch) input = { answer: await io.http(step.fetch, undefined, this.transport) };
       else if (step.check) input = await checkSignature(this.fail, step.check);
@@ -163,7 +195,7 @@ class Client {
     try {
       await this.verify(c.verify);
     } catch (e) {
-      await this.apply(this.core.failed("confirmation", e));
+      await this.apply(this.core.failed(c.verify, e));
       throw e;
     }
   }
@@ -176,278 +208,256 @@ class Client {
     await this.apply(r.effects).catch(() => {});
     if (!r.verify) return;
     try {
-      await this.requireKey(r.jkt);
+      if (r.jkt) await this.readKey(false, r.jkt);
       await this.verify(r.verify);
       await this.apply(this.core.adopt(r.verify));
     } catch (e) {
-      await this.apply(this.core.failed("restore", e)).catch(() => {});
+      await this.apply(this.core.failed(r.verify, e)).catch(() => {});
     }
   }
 
-  /** A new pending login of `kind`: stored, and its URL. @param {any} opts @param {LoginKindName} kind */
-  async authorize(opts, kind) {
-    return (await this.pending(opts, kind)).url;
-  }
-
-  /** A new pending login of `kind`: stored; its URL and storage key. @param {any} opts @param {LoginKindName} kind */
-  async pending(opts, kind) {
-    const core = this.core;
-    await this.online();
-    await this.readKey(true);
-    const a = core.authorize(opts, kind);
-    const url = a.push ? core.pushed(await io.http(a.push, undefined, this.transport)) : /** @type {string} */ (a.url);
-    await this.forgetStale();
-    await this.tx.set(...a.pending).catch((w) => Promise.reject(this.storageError(w)));
-    return { url, key: a.pending[0] };
-  }
-
-  /** Best effort: a leftover pending login that cannot be removed does no harm. */
-  async forgetStale() {
-    try {
-      const keys = this.core.pendingKeys((await this.tx.keys()) ?? []);
-      const values = await Promise.all(keys.map((k) => this.tx.get(k)));
-      for (const k of this.core.stalePending(keys, values)) await this.tx.remove(k);
-    } catch {}
+  /**
+   * Another tab's session, read after the session's generation now, judged
+   * by the core (`judge`): taken up, ended here, or read again when this
+   * session changed during the read.
+   * @param {() => Promise<[string | undefined, string | null]>} read @param {(handed: string | undefined, stored: string | undefined, since: number) => Shared} judge
+   */
+  async takeUp(read, judge) {
+    for (;;) {
+      const since = this.core.since();
+      const [handed, stored] = await read();
+      const s = judge(handed, stored ?? undefined, since);
+      if (s.again) continue;
+      if (s.effects) await this.apply(s.effects);
+      if (!s.verify) return;
+      await this.verify(s.verify);
+      const adopted = this.core.adopt(s.verify);
+      if (!adopted.stale) return this.apply(adopted);
+    }
   }
 
   /**
-   * Completes a login of `kind` from its callback URL: the pending login
-   * taken out of storage before any network call (a callback works once),
-   * the code exchanged, the ID token verified, the session adopted.
+   * A new pending login of `kind` (with `access`: silent authentication for
+   * its token, of the core's kind): stored; its URL, storage key and kind.
+   * @param {any} opts @param {LoginKindName} kind @param {Access} [access]
+   */
+  async pending(opts, kind, access) {
+    const core = this.core;
+    await this.online();
+    await this.readKey(true);
+    const a = access ? core.renewal(access) : { ...core.authorize(opts, kind), kind };
+    const url = a.push ? core.pushed(await io.http(a.push, undefined, this.transport)) : /** @type {string} */ (a.url);
+    // Best effort: a leftover pending login that cannot be removed does no harm.
+    try {
+      const keys = core.pendingKeys((await this.tx.keys()) ?? []);
+      const values = await Promise.all(keys.map((k) => this.tx.get(k)));
+      for (const k of core.stalePending(keys, values)) await this.tx.remove(k);
+    } catch {}
+    await this.strict(this.tx.set(...a.pending));
+    return { url, key: a.pending[0], kind: a.kind };
+  }
+
+  /**
+   * Completes a login of `kind` from its callback URL: its state claimed in
+   * the page (until the login is freed) and its pending login taken out of
+   * storage before any network call (a callback works once), the code
+   * exchanged while the key set is readied, the ID token verified, the
+   * session adopted (or, for a renewal whose session changed meanwhile, stale).
    * @param {string} url @param {LoginKindName} kind
    */
   async finishLogin(url, kind) {
     const core = this.core;
     const login = core.callback(url, kind);
-    await this.online();
-    const keys = await this.tx.keys().catch((w) => Promise.reject(this.storageError(w)));
-    const key = core.claim(login, keys);
-    let value;
     try {
-      value = await this.tx.get(key).catch((w) => Promise.reject(this.storageError(w)));
-      await this.tx.remove(key).catch((w) => Promise.reject(this.storageError(w)));
-    } catch (e) {
-      core.release(login);
-      throw e;
+      await this.online();
+      const key = core.claim(login, await this.strict(this.tx.keys()));
+      const value = await this.strict(this.tx.get(key));
+      await this.strict(this.tx.remove(key));
+      const jkt = core.takePending(login, value ?? undefined);
+      try {
+        if (jkt) await this.readKey(false, jkt);
+        // One round trip of waiting instead of two (a failure is the verification's to report).
+        const keys = this.verify(core.keysAhead()).catch(() => {});
+        const v = core.exchanged(login, await this.send(() => core.tokenRequest(login)));
+        await keys;
+        await this.verify(v);
+        const adopted = core.adopt(v);
+        await this.apply(adopted);
+        return adopted.stale ? { stale: true } : { appState: adopted.appState === undefined ? undefined : JSON.parse(adopted.appState) };
+      } catch (e) {
+        await this.apply(core.loginFailed(login));
+        throw e;
+      }
+    } finally {
+      login.free();
     }
-    const jkt = core.takePending(login, value ?? undefined);
-    try {
-      await this.requireKey(jkt);
-      // The key set is fetched while the code is exchanged: one round trip of
-      // waiting instead of two. (A failure here is reported by the verification.)
-      const keys = this.prefetchKeys();
-      const answer = await this.send(() => core.tokenRequest(login));
-      const v = core.exchanged(login, answer);
-      await keys;
-      await this.verify(v);
-      const adopted = core.adopt(v);
-      await this.apply(adopted);
-      return { appState: adopted.appState === undefined ? undefined : JSON.parse(adopted.appState) };
-    } catch (e) {
-      await this.apply(core.loginFailed(login));
-      throw e;
-    }
-  }
-
-  /** Readies the provider's key set ahead of a verification, as the core decides; errors are left to the verification. */
-  prefetchKeys() {
-    return this.verify(this.core.keysAhead()).catch(() => {});
   }
 
   /**
    * Signs in through `target` (a popup opened by the caller, or a hidden
    * iframe): the login sent there, the callback read when it arrives, the
-   * code exchanged here. The window is disposed of whatever happens.
-   * @param {Window | HTMLIFrameElement} target @param {any} opts @param {LoginKindName} kind
+   * code exchanged here; null when the window gave nothing back and the core
+   * says that is no login. The window is disposed of whatever happens.
+   * @param {Window | HTMLIFrameElement | null} target @param {any} opts @param {LoginKindName} kind @param {Access} [access]
    */
-  async loginIn(target, opts, kind) {
+  async loginIn(target, opts, kind, access) {
     const core = this.core;
+    const timeout = core.timeoutMs(opts, kind);
+    if (!target) return core.windowOutcome(kind, "missing", timeout) ?? null; // no document for an iframe (a worker)
     let outcome;
     try {
-      const timeout = core.timeoutMs(opts, kind);
-      io.go(target, await this.authorize(opts, kind));
+      const p = await this.pending(opts, kind, access);
+      kind = p.kind;
+      io.go(target, p.url);
       outcome = await io.waitForRedirect(target, (href) => core.arrived(href), timeout);
     } finally {
       io.dispose(target);
     }
     if (outcome.url) return this.finishLogin(outcome.url, kind);
-    if (outcome.closed && kind !== "popup") return null;
-    throw this.fail(outcome.closed ? "closed" : kind === "popup" ? "popupTimeout" : "silentTimeout", String(core.timeoutMs(opts, kind)));
+    return core.windowOutcome(kind, outcome.closed ? "closed" : "timeout", timeout) ?? null;
   }
 
-  /** Silent authentication (prompt=none): true when the provider signed the user in. @param {any} opts @param {LoginKindName} kind */
-  async silent(opts, kind) {
-    const frame = io.openFrame();
-    if (!frame) return false; // no document to hold an iframe (a worker)
+  /** Silent authentication (prompt=none): the login when the provider signed the user in; null when it wants the user. @param {any} opts @param {LoginKindName} kind @param {Access} [access] */
+  async silent(opts, kind, access) {
     try {
-      return (await this.loginIn(frame, opts, kind)) !== null;
+      return await this.loginIn(io.openFrame(), opts, kind, access);
     } catch (e) {
-      if (this.core.userMustInteract(e)) return false;
+      if (this.core.userMustInteract(e)) return null;
       throw e;
     }
   }
 
   /**
-   * The access token `opts` asks for (`audience`, `scope`: an API's, kept
-   * apart; none: the session's own), refreshed or renewed first as the core
-   * says.
-   * @param {boolean} force @param {any} opts
+   * The token `opts` asks for (with `refresh`: the session's, refreshed), as
+   * `work` uses it: refreshed or renewed first as the core plans, and planned
+   * again when the session changed under it.
+   * @template T @param {any} opts @param {boolean} refresh @param {(a: Access) => Promise<T>} work
    */
-  async accessToken(force, opts) {
-    return (await this.tokenFor(force, opts)).token;
-  }
-
-  /** The same, with the core's key of the token (none: the session's). @param {boolean} force @param {any} opts */
-  async tokenFor(force, opts) {
+  async withToken(opts, refresh, work) {
     const core = this.core;
-    const plan = core.accessPlan(force, opts);
-    const api = plan.api;
-    if (plan.use !== undefined) return { token: plan.use, api };
-    if (plan.refresh) {
-      await this.refreshShared(undefined, !force, api);
-      return { token: core.accessToken(true, api), api };
-    }
-    // One silent authentication for every caller asking for the same token at once.
-    const key = api ?? "";
-    let renewal = this.renewing.get(key);
-    if (!renewal) {
-      renewal = (api ? this.silent({ audience: opts?.audience, scope: opts?.scope }, "api") : this.silent(undefined, "renewal")).finally(
-        () => this.renewing.delete(key),
-      );
-      this.renewing.set(key, renewal);
-    }
-    return { token: core.accessToken(await renewal, api), api };
-  }
-
-  /**
-   * One refresh for every caller in this page asking for the same token, and
-   * one at a time across tabs (Web Locks).
-   * @param {string | undefined} scope @param {boolean} onlyIfStale @param {string} [api]
-   */
-  refreshShared(scope, onlyIfStale, api) {
-    const key = api ?? "";
-    let refresh = this.refreshing.get(key);
-    if (!refresh) {
-      refresh = io
-        .withLock(this.setup.lock, () => this.refreshLocked(scope, onlyIfStale, api))
-        .finally(() => this.refreshing.delete(key));
-      this.refreshing.set(key, refresh);
-    }
-    return refresh;
-  }
-
-  /**
-   * Under the lock: take up what another tab stored meanwhile, and refresh only if still needed.
-   * @param {string | undefined} scope @param {boolean} onlyIfStale @param {string} [api]
-   */
-  async refreshLocked(scope, onlyIfStale, api) {
-    const core = this.core;
-    await this.online();
-    await this.adoptShared();
-    const plan = core.refreshPlan(onlyIfStale, api);
-    if (plan.fresh) return;
-    await this.requireKey(plan.jkt);
-    let answer;
-    for (let attempt = 0; ; attempt++) {
-      answer = await this.send(() => core.refreshRequest(scope, api));
-      const wait = core.refreshRetryMs(answer, attempt);
-      if (wait === undefined) break;
-      await io.sleep(wait);
-    }
-    const r = core.refreshed(answer, api);
-    if (r.effects) return this.apply(r.effects);
-    if (r.verify) {
-      await this.verify(r.verify);
-      await this.apply(core.adopt(r.verify));
-    }
-  }
-
-  /**
-   * Another tab changed the stored session: this tab follows it (signed in,
-   * refreshed, signed out, another user), as the core decides; a value that
-   * cannot be read or verified leaves this tab as it is. Never rejects.
-   */
-  async follow() {
+    const access = core.access(opts, refresh);
     try {
-      const stored = await this.tokens.get(this.setup.session);
-      const s = this.core.notified(stored ?? undefined);
-      if (s.effects) await this.apply(s.effects);
-      if (s.verify) {
-        await this.verify(s.verify);
-        await this.apply(this.core.adopt(s.verify));
-      }
-    } catch {}
-  }
-
-  /** Another tab sharing tokenStorage may have refreshed or signed out: the stored session is the newer truth. */
-  async adoptShared() {
-    const key = this.setup.session;
-    const handed = this.setup.shared ? await io.handoffGet(key) : undefined;
-    const stored = await this.tokens.get(key).catch((w) => Promise.reject(this.storageError(w)));
-    const s = this.core.shared(handed, stored ?? undefined);
-    if (s.effects) await this.apply(s.effects);
-    if (s.verify) {
-      await this.verify(s.verify);
-      this.core.adopt(s.verify);
-    }
-  }
-
-  /** @param {string} what "logout" | "tokens" */
-  async revoke(what) {
-    const core = this.core;
-    await this.online();
-    for (const req of core.revocations(/** @type {"logout" | "tokens"} */ (what))) {
-      core.revoked(await this.send(() => req), /** @type {"logout" | "tokens"} */ (what));
+      if (refresh) await this.refresh(access);
+      else
+        for (;;) {
+          const plan = core.accessPlan(access);
+          if (plan.use !== undefined || !(plan.refresh ? await this.refresh(access) : await this.renew(access))) break;
+        }
+      return await work(access);
+    } finally {
+      access.free();
     }
   }
 
   /**
-   * Sends the browser to `url`: the app's openUrl (awaited: what it resolves
-   * to), or location.assign. openUrl throwing is the app's failure; its
-   * promise rejecting is the user cancelling a login (`login_cancelled`).
+   * Silent authentication for the token `access` asks for (no refresh
+   * token), one per token for every caller: true when the session it was
+   * for changed meanwhile.
+   * @param {Access} access
+   */
+  renew(access) {
+    return this.fly(
+      () => this.core.begin("renewal", access),
+      async () => {
+        const r = await this.silent(undefined, "renewal", access);
+        if (!r) this.core.accessToken(access, false);
+        return !!r?.stale;
+      },
+    );
+  }
+
+  /**
+   * One refresh at a time per refresh token in the page (the calls for the
+   * same token share it), one at a time across tabs (Web Locks), after
+   * taking up what another tab stored meanwhile: true when the session it
+   * was for changed meanwhile.
+   * @param {Access} access
+   */
+  refresh(access) {
+    const core = this.core;
+    const key = this.setup.session;
+    return this.fly(
+      () => core.begin("refresh", access),
+      async () => {
+        const release = await io.lock(this.setup.lock);
+        try {
+          await this.online();
+          await this.takeUp(
+            async () => [this.setup.shared ? await io.handoffGet(key) : undefined, await this.strict(this.tokens.get(key))],
+            (handed, stored, since) => core.shared(handed, stored, since),
+          );
+          const plan = core.refreshPlan(access);
+          if (plan.fresh) return false;
+          if (plan.jkt) await this.readKey(false, plan.jkt);
+          let answer;
+          for (let attempt = 0; ; attempt++) {
+            answer = await this.send(() => core.refreshRequest(access));
+            const wait = core.refreshRetryMs(answer, attempt);
+            if (wait === undefined) break;
+            await io.sleep(wait);
+          }
+          const r = core.refreshed(access, answer);
+          for (const req of r.revoke ?? []) await io.http(req, undefined, this.transport);
+          if (r.effects) await this.apply(r.effects);
+          if (!r.verify) return !!r.stale;
+          await this.verify(r.verify);
+          const adopted = core.adopt(r.verify);
+          await this.apply(adopted);
+          return !!adopted.stale;
+        } finally {
+          release();
+        }
+      },
+    );
+  }
+
+  /**
+   * Another tab changed `key` of the store (none: maybe every key): this tab
+   * follows it (signed in, refreshed, signed out, another user), one change
+   * at a time; a value that cannot be read or verified leaves it as it is.
+   * @param {string} [key]
+   */
+  follow(key) {
+    const core = this.core;
+    return this.fly(
+      () => core.following(key),
+      () =>
+        this.takeUp(
+          async () => [undefined, await this.tokens.get(this.setup.session)],
+          (_, stored, since) => core.notified(stored, since),
+        ),
+    ).catch(() => {});
+  }
+
+  /** RFC 7009 revocation: the ended session's refresh token ("logout"), or both tokens. @param {"logout" | "tokens"} what */
+  async revoke(what) {
+    await this.online();
+    for (const req of this.core.revocations(what)) this.core.revoked(await this.send(() => req), what);
+  }
+
+  /**
+   * Sends the browser to `url` (the app's openUrl, or location.assign): what
+   * openUrl resolved to; a failure as the core reads it for a login or not.
    * @param {unknown} openUrl @param {string} url @param {boolean} [login]
-   * @returns {Promise<unknown>}
    */
   async open(openUrl, url, login) {
-    const core = this.core;
-    if (openUrl === undefined || openUrl === null) {
-      if (typeof location === "undefined") throw this.fail("noWindow");
-      try {
-        location.assign(url);
-      } catch {
-        throw this.fail("navigate");
-      }
-      return;
-    }
-    if (typeof openUrl !== "function") throw this.fail("openUrlType");
-    /** @param {unknown} e */
-    const words = (e) => (typeof e === "string" ? e : String((e instanceof Error && e.message) || "unknown error"));
-    let opened;
-    try {
-      opened = openUrl(url);
-    } catch (e) {
-      throw this.fail("openUrl", words(e));
-    }
-    try {
-      return await opened;
-    } catch (e) {
-      throw this.fail(login ? "cancelled" : "openUrl", words(e));
-    }
+    const r = await io.navigate(url, openUrl);
+    if ("refused" in r) throw this.fail(r.refused, r.why, login);
+    return r.opened;
   }
 
-  /** The key the session's tokens are bound to, read. */
-  async bindingKey() {
-    await this.requireKey(this.core.binding());
-  }
-
-  /** The public API: a plain object of methods. */
-  api() {
+  /** The public API: a plain object of methods. @param {() => void} unwatch */
+  api(unwatch) {
     const self = this;
     const core = this.core;
+    /** The key the session's tokens are bound to, read. */
+    const bindingKey = async () => {
+      const jkt = core.binding();
+      if (jkt) await self.readKey(false, jkt);
+    };
     return {
       issuer: self.setup.issuer,
-      /** @param {any} opts */
-      buildAuthorizeUrl: (opts) => self.authorize(opts, "redirect"),
+      buildAuthorizeUrl: async (/** @type {any} */ opts) => (await self.pending(opts, "redirect")).url,
       /** @param {any} opts */
       async loginWithRedirect(opts) {
         const { url, key } = await self.pending(opts, "redirect");
@@ -460,10 +470,9 @@ class Client {
           throw e;
         }
         // An auth session (ASWebAuthenticationSession, Custom Tabs) hands back the callback URL.
-        if (typeof back === "string") return self.finishLogin(back, "redirect");
+        if (typeof back === "string" && core.arrived(back)) return self.finishLogin(back, "redirect");
       },
-      /** @param {string} [url] */
-      isRedirectCallback: (url) => core.arrived(url ?? location.href),
+      isRedirectCallback: (/** @type {string | undefined} */ url) => core.arrived(url ?? location.href),
       /** @param {string} [url] */
       async handleRedirectCallback(url) {
         if (url === undefined) {
@@ -475,101 +484,88 @@ class Client {
         return self.finishLogin(url, "redirect");
       },
       /** @param {any} opts */
-      loginWithPopup(opts) {
+      async loginWithPopup(opts) {
         // Synchronously, while the click's user activation lasts.
         const popup = io.openPopup();
-        if (popup === undefined) return Promise.reject(self.fail("busy"));
-        if (popup === null) return Promise.reject(self.fail("blocked"));
-        return self.loginIn(popup, opts, "popup");
+        if (!popup) throw self.fail(popup === undefined ? "busy" : "blocked");
+        return { appState: (await self.loginIn(popup, opts, "popup"))?.appState };
       },
-      /** @param {any} opts */
-      checkSession: (opts) => self.silent(opts, "silent"),
+      checkSession: async (/** @type {any} */ opts) => (await self.silent(opts, "silent")) !== null,
       getTokens: () => core.session().tokens,
       isAuthenticated: () => core.session().authenticated,
       getIdTokenClaims: () => core.session().claims,
       getUser: () => core.session().user,
-      async fetchUserInfo() {
-        const token = self.accessToken(false, undefined);
-        token.catch(() => {}); // (awaited below)
-        await self.online();
-        await token;
-        await self.bindingKey();
-        return core.userinfo(await self.send(() => core.userinfoRequest()));
-      },
-      /** @param {any} opts */
-      buildLogoutUrl: (opts) => core.logoutUrl(opts),
+      fetchUserInfo: () =>
+        self.withToken(undefined, false, async () => {
+          await self.online();
+          await bindingKey();
+          return core.userinfo(await self.send(() => core.userinfoRequest()));
+        }),
+      buildLogoutUrl: (/** @type {any} */ opts) => core.logoutUrl(opts),
       /** @param {any} opts */
       async logout(opts) {
         core.checkLogout(opts);
-        try {
-          await self.online();
-        } catch (e) {
-          // The kept discovery document is never trusted to send the browser anywhere.
-          await self.apply(core.forget());
-          throw e;
-        }
+        // Final at once: nothing under way signs the user in again.
+        await self.apply(core.endSession());
+        // The kept discovery document is never trusted to send the browser anywhere.
+        await self.online();
         const target = core.logoutTarget(opts);
         // RFC 7009: the refresh token stops working at the provider too (best effort).
         await self.revoke("logout").catch(() => {});
-        await self.apply(core.forget());
         if (target) await self.open(opts?.openUrl, target);
       },
       async revokeTokens() {
         await self.revoke("tokens");
-        await self.apply(core.forget());
+        await self.apply(core.endSession());
       },
-      /** @param {any} opts */
-      getAccessToken: (opts) => self.accessToken(!!opts?.forceRefresh, opts),
+      getAccessToken: (/** @type {any} */ opts) => self.withToken(opts, false, async (access) => core.accessToken(access, true)),
       /** @param {RequestInfo | URL} input @param {any} [init] the request's, and the token's `audience` and `scope` */
       async fetchWithAuth(input, init) {
         const { audience, scope, ...requestInit } = init ?? {};
-        const { api } = await self.tokenFor(false, { audience, scope });
+        /** @type {Request} */
         let request;
         try {
           request = new Request(input, requestInit);
         } catch (e) {
-          throw self.fail("request", String((e instanceof Error && e.message) || e));
+          throw self.fail("request", words(e));
         }
-        await self.bindingKey();
-        const id = self.setup.dpop;
-        for (let attempt = 0; ; attempt++) {
-          const credentials = core.resourceCredentials(request.method, request.url, request.mode, api);
-          // The app's request as it made it (its own signal, credentials,
-          // body), from a clone: a retry has the body again.
-          const r = request.clone();
-          r.headers.set("Authorization", credentials.authorization);
-          if (credentials.dpopInput && id) r.headers.set("DPoP", await self.sign(id, credentials.dpopInput));
-          let response;
-          try {
-            response = await (self.transport ?? fetch)(r);
-          } catch (e) {
-            throw self.fail("network", `${request.url} failed (${String((e instanceof Error && e.message) || e)})`);
+        return self.withToken({ audience, scope }, false, async (access) => {
+          await bindingKey();
+          for (let attempt = 0; ; attempt++) {
+            const credentials = core.resourceCredentials(request.method, request.url, request.mode, access);
+            // The app's request as it made it (its own signal, credentials,
+            // body), from a clone: a retry has the body again.
+            const r = request.clone();
+            r.headers.set("Authorization", credentials.authorization);
+            if (credentials.dpopInput && self.setup.dpop) r.headers.set("DPoP", await self.proof(credentials.dpopInput));
+            let response;
+            try {
+              response = await (self.transport ?? fetch)(r);
+            } catch (e) {
+              throw self.fail("network", `${request.url} failed (${words(e)})`);
+            }
+            if (!Number.isInteger(response?.status) || typeof response.headers?.get !== "function") {
+              throw self.fail("network", `${request.url}: the fetch option gave something that is not a Response`);
+            }
+            const h = (/** @type {string} */ name) => response.headers.get(name);
+            /** @type {HttpAnswer} */
+            const answer = { status: response.status, body: "", dpopNonce: h("dpop-nonce"), wwwAuthenticate: h("www-authenticate") };
+            if (!core.retryWithNonce({ url: request.url, ...credentials }, answer, attempt)) return response;
           }
-          if (!Number.isInteger(response?.status) || typeof response.headers?.get !== "function") {
-            throw self.fail("network", `${request.url}: the fetch option gave something that is not a Response`);
-          }
-          /** @type {HttpAnswer} */
-          const answer = {
-            status: response.status,
-            body: "",
-            dpopNonce: response.headers.get("dpop-nonce"),
-            wwwAuthenticate: response.headers.get("www-authenticate"),
-          };
-          if (!core.retryWithNonce({ url: request.url, ...credentials }, answer, attempt)) return response;
-        }
+        });
       },
-      /** @param {any} opts */
-      async refresh(opts) {
-        core.accessPlan(false, undefined); // not signed in: login_required
-        await self.refreshShared(opts?.scope, false);
-        return core.session().tokens;
-      },
+      refresh: (/** @type {any} */ opts) => self.withToken(opts, true, async () => core.session().tokens ?? Promise.reject(self.fail("signedOut"))),
       /** @param {(event: { type: string }) => void} callback */
       onSessionChange(callback) {
         /** @param {{ type: string }} event */
         const listener = (event) => callback(event);
         self.listeners.add(listener);
         return () => void self.listeners.delete(listener);
+      },
+      /** Stops following other tabs and drops every session listener (a component unmounted). */
+      close() {
+        unwatch();
+        self.listeners.clear();
       },
     };
   }
@@ -594,16 +590,14 @@ export async function verify(wasm, idToken, options) {
 /**
  * Checks a signature the core chose the key and algorithm for: the
  * platform's answer, or why it could not check it.
- * @param {Wasm["fail"]} fail
- * @param {NonNullable<Step["check"]>} check
+ * @param {Wasm["fail"]} fail @param {Check} check
  * @returns {Promise<{ valid: boolean; why?: string }>}
  */
 async function checkSignature(fail, check) {
   try {
     return { valid: (await io.verifySignature(check)) === true };
   } catch (e) {
-    const why = String((e instanceof Error && e.message) || e);
-    if (e instanceof Error && e.name === "VerifierLoadError") throw fail("verifier", why);
-    return { valid: false, why };
+    if (e instanceof Error && e.name === "VerifierLoadError") throw fail("verifier", words(e));
+    return { valid: false, why: words(e) };
   }
 }

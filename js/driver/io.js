@@ -6,27 +6,23 @@
 /** @typedef {import("../oidc_pkce.js").HttpRequest} HttpRequest */
 /** @typedef {import("../oidc_pkce.js").HttpAnswer} HttpAnswer */
 
-/** The most bytes of an answer that are read (the core's `MAX_BODY_BYTES`). */
-const CAP = 1 << 20;
-
 /**
- * The body as text, or null past CAP: by its Content-Length before anything
- * is read, else while streaming, so an endless or huge answer is never held
- * whole (the stream is cancelled, which closes the connection). An answer of
- * the app's `fetch` without a stream is read by its `text()`.
- * @param {Response} response
- * @param {(name: string) => string | null} header
+ * The body as text, or null past `cap` bytes: by its Content-Length before
+ * anything is read, else while streaming, so an endless or huge answer is
+ * never held whole (the stream is cancelled, which closes the connection).
+ * An answer of the app's `fetch` without a stream is read by its `text()`.
+ * @param {Response} response @param {(name: string) => string | null} header @param {number} cap
  */
-async function readCapped(response, header) {
+async function readCapped(response, header, cap) {
   const length = header("content-length");
-  if (length !== null && Number(length) > CAP) {
+  if (length !== null && Number(length) > cap) {
     cancel(response);
     return null;
   }
   if (!response.body || typeof response.body.getReader !== "function") {
     const text = typeof response.text === "function" ? await response.text() : "";
     if (typeof text !== "string") throw new Error("the body is not text");
-    return new TextEncoder().encode(text).byteLength > CAP ? null : text;
+    return new TextEncoder().encode(text).byteLength > cap ? null : text;
   }
   const reader = response.body.getReader();
   const chunks = [];
@@ -35,27 +31,17 @@ async function readCapped(response, header) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > CAP) {
+    if (size > cap) {
       reader.cancel().catch(() => {});
       return null;
     }
     chunks.push(value);
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  return new Blob(chunks).text();
 }
 
 /** @param {Response} response */
-function cancel(response) {
-  try {
-    response.body?.cancel().catch(() => {});
-  } catch {}
-}
+const cancel = (response) => Promise.resolve().then(() => response.body?.cancel()).catch(() => {});
 
 /**
  * @typedef {(input: RequestInfo | URL, init?: RequestInit) => Promise<Response>} Transport
@@ -64,13 +50,11 @@ function cancel(response) {
 
 /**
  * Sends a request the core built, within its timeout (which covers the whole
- * body, and holds even when `transport` ignores the abort signal); never
- * rejects. Cookies are never sent; redirects are never followed (one that
- * the app's `fetch` followed anyway is answered as a redirect, so the core
- * refuses what came back).
- * @param {HttpRequest} req
- * @param {string} [dpop] the signed proof for the DPoP header
- * @param {Transport} [transport]
+ * body, and holds even when `transport` ignores the abort signal), reading
+ * at most `maxBytes`; never rejects. Cookies are never sent. What came back
+ * is reported as it is (a redirect followed, or one that was not): the core
+ * judges it by the request.
+ * @param {HttpRequest} req @param {string} [dpop] the signed proof for the DPoP header @param {Transport} [transport]
  * @returns {Promise<HttpAnswer>}
  */
 export async function http(req, dpop, transport) {
@@ -110,22 +94,19 @@ export async function http(req, dpop, transport) {
     // where the browser hides it: an opaque redirect).
     if (response?.type === "opaqueredirect") {
       cancel(response);
-      return { redirected: true, status: 0 };
+      return { status: 0, redirected: true, body: null };
     }
     const status = response?.status;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       return { failure: "the fetch option gave something that is not a Response", timedOut: false };
-    }
-    if (response.redirected === true || (status >= 300 && status < 400)) {
-      cancel(response);
-      return { redirected: true, status: response.redirected === true ? 0 : status };
     }
     const get = response.headers?.get;
     /** @param {string} name */
     const h = (name) => (typeof get === "function" ? (get.call(response.headers, name) ?? null) : null);
     return {
       status,
-      body: await Promise.race([readCapped(response, h), expired]),
+      redirected: response.redirected === true,
+      body: await Promise.race([readCapped(response, h, req.maxBytes), expired]),
       cacheControl: h("cache-control"),
       dpopNonce: h("dpop-nonce"),
       wwwAuthenticate: h("www-authenticate"),
@@ -154,12 +135,7 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const pageStore = new Map();
 
 /** @type {Store} */
-const nothing = {
-  get: async () => null,
-  set: async () => {},
-  remove: async () => {},
-  keys: async () => [],
-};
+const nothing = { get: async () => null, set: async () => {}, remove: async () => {}, keys: async () => [] };
 
 /** @type {Store} */
 const page = {
@@ -183,11 +159,7 @@ function web(s) {
     get: (k) => refused(() => s.getItem(k), "read"),
     set: (k, v) => refused(() => s.setItem(k, v), "write (is it full?)"),
     remove: (k) => refused(() => s.removeItem(k), "remove an entry"),
-    keys: () =>
-      refused(
-        () => Array.from({ length: s.length }, (_, i) => s.key(i)).filter((k) => k !== null),
-        "list its keys",
-      ),
+    keys: () => refused(() => Array.from({ length: s.length }, (_, i) => s.key(i)).filter((k) => k !== null), "list its keys"),
   };
 }
 
@@ -227,11 +199,9 @@ function adapter(a) {
 }
 
 /**
- * Opens the store the core named: "session" | "local" | "page" | "none" | "app".
- * Throws when Web Storage cannot be opened here.
- * @param {string} name
- * @param {unknown} app the app's adapter
- * @returns {Store}
+ * Opens the store the core named: "session" | "local" | "page" | "none" | "app"
+ * (`app`: the app's adapter). Throws when Web Storage cannot be opened here.
+ * @param {string} name @param {unknown} app @returns {Store}
  */
 export function openStore(name, app) {
   if (name === "page") return page;
@@ -247,22 +217,30 @@ export function openStore(name, app) {
  * changes the store: `storage` events of localStorage (fired in the other
  * tabs only, after their copy was updated), or the adapter's `onChange`.
  * `key` null: the whole store may have changed (localStorage.clear()).
- * Other stores cannot change under this tab.
+ * Other stores cannot change under this tab. Returns what stops it.
  * @param {string} name @param {unknown} app the app's adapter
  * @param {(key: string | null) => void} changed
+ * @returns {() => void}
  */
 export function watchStore(name, app, changed) {
-  if (name === "local" && typeof addEventListener === "function") {
-    addEventListener("storage", (e) => {
-      if (e.storageArea === globalThis.localStorage) changed(e.key);
-    });
-  }
+  let on = true;
+  /** @param {StorageEvent} e */
+  const listener = (e) => {
+    if (on && e.storageArea === globalThis.localStorage) changed(e.key);
+  };
+  const events = name === "local" && typeof addEventListener === "function";
+  if (events) addEventListener("storage", listener);
   const onChange = /** @type {any} */ (app)?.onChange;
   if (name === "app" && typeof onChange === "function") {
     try {
-      onChange.call(app, (/** @type {unknown} */ key) => changed(typeof key === "string" ? key : null));
+      // (An adapter's listener cannot be taken back: it is silenced instead.)
+      onChange.call(app, (/** @type {unknown} */ key) => on && changed(typeof key === "string" ? key : null));
     } catch {}
   }
+  return () => {
+    on = false;
+    if (events) removeEventListener("storage", listener);
+  };
 }
 
 // ---- the hand-off between tabs sharing localStorage (IndexedDB) ----
@@ -273,10 +251,7 @@ export function watchStore(name, app, changed) {
 // served by the browser process, transactionally: a read made after the lock
 // is acquired sees what the previous holder committed.
 
-/**
- * @param {IDBRequest | IDBTransaction | IDBOpenDBRequest} r
- * @returns {Promise<any>}
- */
+/** @param {IDBRequest | IDBTransaction | IDBOpenDBRequest} r @returns {Promise<any>} */
 function done(r) {
   return new Promise((resolve, reject) => {
     /** @type {any} */ (r).onsuccess = /** @type {any} */ (r).oncomplete = () => resolve("result" in r ? r.result : undefined);
@@ -287,10 +262,8 @@ function done(r) {
 
 /**
  * One transaction on a store of an IndexedDB database (made when missing).
- * @template T
- * @param {string} database @param {string} name @param {IDBTransactionMode} mode
- * @param {(store: IDBObjectStore) => Promise<T> | T} work
- * @returns {Promise<T>}
+ * @template T @param {string} database @param {string} name @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => Promise<T> | T} work @returns {Promise<T>}
  */
 async function withStore(database, name, mode, work) {
   const r = indexedDB.open(database, 1);
@@ -320,6 +293,21 @@ export function handoffSet(key, value) {
   return withStore("oidc-pkce", "handoff", "readwrite", (s) => void s.put(value, key)).catch(() => {});
 }
 
+/**
+ * This origin's secret the stored session is sealed with (base64url), kept
+ * where only the library writes: IndexedDB (made when missing, the first
+ * one stored by any tab is the secret). Undefined where there is no IndexedDB.
+ */
+export function sealSecret() {
+  const made = base64url(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+  return withStore("oidc-pkce", "handoff", "readwrite", async (s) => {
+    const found = await done(s.get("oidc-pkce:seal"));
+    if (typeof found === "string") return found;
+    s.put(made, "oidc-pkce:seal");
+    return made;
+  }).catch(() => undefined);
+}
+
 // ---- DPoP keys (RFC 9449): ES256, the private key non-extractable ----
 
 /** @type {Map<string, CryptoKey>} */
@@ -333,8 +321,7 @@ export function dpopSupported() {
 /**
  * The key pair kept under `id` (with `create`, made when there is none:
  * the first one stored by any tab is the key); its public coordinates.
- * @param {string} id @param {boolean} create
- * @returns {Promise<{ x: string; y: string } | null>}
+ * @param {string} id @param {boolean} create @returns {Promise<{ x: string; y: string } | null>}
  */
 export async function dpopKey(id, create) {
   /** @type {CryptoKeyPair | undefined} */
@@ -349,10 +336,7 @@ export async function dpopKey(id, create) {
       return found || made;
     });
   }
-  if (!pair) {
-    dpopKeys.delete(id);
-    return null;
-  }
+  if (!pair) return (dpopKeys.delete(id), null);
   dpopKeys.set(id, pair.privateKey);
   const { x, y } = await subtle().exportKey("jwk", pair.publicKey);
   return x && y ? { x, y } : null;
@@ -397,40 +381,28 @@ function loadFallback() {
 }
 
 /**
- * Checks a JWS signature the core chose the key and algorithm for: true or
- * false; throws when the platform cannot check it (a key it cannot import),
- * or a VerifierLoadError when no verifier could be loaded at all.
- * @param {{ alg: string; jwk: string; input: string; signature: string }} check
- * @returns {Promise<boolean>}
+ * Checks a JWS signature the core chose the key and algorithm for, with the
+ * WebCrypto algorithm it gave: true or false; throws when the platform
+ * cannot check it (a key it cannot import), or a VerifierLoadError when no
+ * verifier could be loaded at all.
+ * @param {import("../oidc_pkce.js").Check} check @returns {Promise<boolean>}
  */
-export function verifySignature({ alg, jwk, input, signature }) {
+export function verifySignature({ alg, jwk, input, signature, params }) {
   const s = globalThis.isSecureContext !== false && globalThis.crypto?.subtle;
-  if (!s) return loadFallback().then((m) => m.verify(alg, jwk, input, signature));
+  if (!s || !params) return loadFallback().then((m) => m.verify(alg, jwk, input, signature));
   const bytes = base64urlDecode(signature);
   const data = new TextEncoder().encode(input);
-  const hash = "SHA-" + alg.slice(2);
-  // RFC 7518 §3.5: the PSS salt is as long as the hash; §3.4: ECDSA signatures are R || S.
-  const how =
-    alg[0] === "E"
-      ? { name: "ECDSA", hash }
-      : alg[0] === "P"
-        ? { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 }
-        : { name: "RSASSA-PKCS1-v1_5" };
   const id = alg + jwk;
   const key = verifyKeys.get(id);
-  if (key) return s.verify(how, key, bytes, data);
-  const params =
-    alg[0] === "E"
-      ? { name: "ECDSA", namedCurve: "P-256" }
-      : { name: alg[0] === "P" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash };
+  if (key) return s.verify(params, key, bytes, data);
   return s.importKey("jwk", JSON.parse(jwk), params, false, ["verify"]).then((made) => {
     if (verifyKeys.size >= 32) verifyKeys.clear();
     verifyKeys.set(id, made);
-    return s.verify(how, made, bytes, data);
+    return s.verify(params, made, bytes, data);
   });
 }
 
-/** RFC 7515 §2: base64url without padding. @param {ArrayBuffer} bytes */
+/** RFC 7515 §2: base64url without padding. @param {ArrayBuffer | Uint8Array} bytes */
 function base64url(bytes) {
   return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
@@ -569,13 +541,44 @@ export function handToOpener(url) {
 }
 
 /**
- * Runs `work` holding the Web Lock `name` (shared by the origin's tabs) until
- * it settles; where the Web Locks API is missing, at once.
- * @template T
- * @param {string} name @param {() => Promise<T>} work
- * @returns {Promise<T>}
+ * Takes the Web Lock `name` (shared by the origin's tabs): resolves, once
+ * held, to what releases it. Where the Web Locks API is missing or refuses,
+ * at once (the page's own operations are ordered by the core).
+ * @param {string} name @returns {Promise<() => void>}
  */
-export function withLock(name, work) {
+export function lock(name) {
   const locks = globalThis.navigator?.locks;
-  return locks ? locks.request(name, work) : work();
+  if (!locks) return Promise.resolve(() => {});
+  return new Promise((resolve) => {
+    locks.request(name, () => new Promise((release) => resolve(() => release(undefined)))).catch(() => resolve(() => {}));
+  });
+}
+
+/**
+ * Sends the browser to `url`: the app's openUrl (awaited: what it resolves
+ * to), or location.assign. What happened, as the core reads it: opened
+ * (and what openUrl resolved to), or refused (openUrl threw, its promise was
+ * rejected, no window, the browser refused).
+ * @param {string} url @param {unknown} openUrl
+ * @returns {Promise<{ opened: unknown } | { refused: "threw" | "rejected" | "noWindow" | "navigate"; why?: string }>}
+ */
+export async function navigate(url, openUrl) {
+  /** @param {unknown} e */
+  const words = (e) => (typeof e === "string" ? e : String((e instanceof Error && e.message) || "unknown error"));
+  if (typeof openUrl === "function") {
+    let opened;
+    try {
+      opened = openUrl(url);
+    } catch (e) {
+      return { refused: "threw", why: words(e) };
+    }
+    return Promise.resolve(opened).then((v) => ({ opened: v }), (e) => ({ refused: "rejected", why: words(e) }));
+  }
+  if (typeof location === "undefined") return { refused: "noWindow" };
+  try {
+    location.assign(url);
+    return { opened: undefined };
+  } catch {
+    return { refused: "navigate" };
+  }
 }

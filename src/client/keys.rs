@@ -15,6 +15,7 @@
 
 use std::cell::RefCell;
 
+use super::timeline::Since;
 use super::{Client, Trust};
 use crate::error::{code, AuthError, Result};
 use crate::http::{expect_ok, Cache, HttpAnswer, HttpRequest};
@@ -22,6 +23,7 @@ use crate::id_token::{
     begin_verification, finish_verification, reason, Expected, SignatureCheck, Unverified, VerifiedIdToken,
 };
 use crate::jwks::{key_set_lifetime_s, parse_jwks, parse_stored_key_set, stored_key_set, JwkSet};
+use crate::session::StoredSession;
 
 thread_local! {
     /// Key sets by `jwks_uri`, each with the time (epoch ms) until which it
@@ -32,6 +34,12 @@ thread_local! {
 #[cfg(test)]
 pub(crate) fn forget_key_sets() {
     KEY_SETS.with(|k| k.borrow_mut().clear());
+}
+
+/// Tests: this page's key sets exchanged with another page's.
+#[cfg(test)]
+pub(crate) fn swap_key_sets(other: &mut Vec<(String, JwkSet, u64)>) {
+    KEY_SETS.with(|k| std::mem::swap(&mut *k.borrow_mut(), other));
 }
 
 /// Why an ID token is verified: what it must say, and where its keys may
@@ -54,22 +62,25 @@ impl Purpose {
     }
 }
 
-/// What a verified token becomes ([`Client::adopt`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a verified token becomes ([`Client::adopt`]), with what came with
+/// it and where the session stood when the operation began.
+#[derive(Debug)]
 pub enum Adoption {
-    /// Nothing: the session's own token checked again (an offline start's
-    /// confirmation), or the key set readied ahead.
+    /// Nothing: the key set readied ahead.
     Nothing,
+    /// Nothing: the session's own token, as it was then, checked again (an
+    /// offline start's confirmation).
+    Checked(Since),
     /// The session read back when the client is made.
-    Restored,
+    Restored(StoredSession, Since),
     /// The session another tab stored, read before a refresh.
-    Shared,
+    Shared(StoredSession, Since),
     /// The session another tab stored, followed when it changed.
-    Notified,
+    Notified(StoredSession, Since),
     /// A refresh response.
-    Refreshed,
+    Refreshed(Box<super::access::Refresh>),
     /// A login's code exchange.
-    Login,
+    Login(Box<super::login::Exchanged>),
 }
 
 /// The storage key of a key set kept in `tokenStorage`.
@@ -133,19 +144,9 @@ pub struct Verification {
     refetched: bool,
     unverified: Option<Unverified>,
     verified: Option<VerifiedIdToken>,
-    /// The tokens that came with the ID token (a response, a stored session).
-    pub(crate) tokens: Option<crate::token::TokenSet>,
-    /// The DPoP key they are bound to.
-    pub(crate) dpop_jkt: Option<String>,
-    /// The API tokens kept with a stored session.
-    pub(crate) apis: Vec<crate::api::ApiToken>,
-    /// A refresh for an API's token: the API.
-    pub(crate) api: Option<crate::api::ApiKey>,
     /// Only the key set is wanted (fetched ahead of a token's arrival).
     keys_only: bool,
     pub(crate) adoption: Adoption,
-    /// A login's pending login (its `appState`, its DPoP key) and kind.
-    pub(crate) login: Option<(crate::transaction::Transaction, super::LoginKind)>,
 }
 
 impl Verification {
@@ -160,13 +161,8 @@ impl Verification {
             refetched: false,
             unverified: None,
             verified: None,
-            tokens: None,
-            dpop_jkt: None,
-            apis: Vec::new(),
-            api: None,
             keys_only: false,
             adoption: Adoption::Nothing,
-            login: None,
         }
     }
 
@@ -174,6 +170,17 @@ impl Verification {
     pub fn becomes(mut self, adoption: Adoption) -> Verification {
         self.adoption = adoption;
         self
+    }
+
+    /// A stored session's ID token, to become `adoption(stored, since)`
+    /// once verified (a token read back from storage: see [`Purpose::Stored`]).
+    pub fn of_stored(
+        stored: StoredSession,
+        since: Since,
+        adoption: fn(StoredSession, Since) -> Adoption,
+    ) -> Verification {
+        let raw = stored.id_token.expose().to_string();
+        Verification::new(&raw, Purpose::Stored).becomes(adoption(stored, since))
     }
 
     /// The key set a token straight from the provider would be checked with,

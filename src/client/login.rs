@@ -1,19 +1,22 @@
 //! A login: the authorization request (in the URL or pushed, RFC 9126), the
 //! pending login kept until the callback, the callback itself (RFC 6749
-//! §4.1.2, RFC 9207), the code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5), and
-//! what the verified result may replace.
+//! §4.1.2, RFC 9207), the code exchange (RFC 6749 §4.1.3, RFC 7636 §4.5),
+//! what the verified result may replace; and the logins of the JS API that
+//! run them (by redirect, in a popup, silently in an iframe).
 
 use super::keys::{Adoption, Purpose, Verification};
-use super::{Client, Effects};
+use super::timeline::{Change, Claim, Since};
+use super::{Adopted, Client, Effects};
 use crate::api::{ApiKey, ApiParameter};
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
 use crate::error::{code, AuthError, Result};
 use crate::http::{HttpAnswer, HttpRequest};
+use crate::id_token::VerifiedIdToken;
 use crate::par;
 use crate::secret::AuthorizationCode;
 use crate::session::Session;
-use crate::token::{authorization_code_request, parse_token_response};
+use crate::token::{authorization_code_request, parse_token_response, TokenSet};
 use crate::transaction::{find_by_state, stale_keys, transaction_storage_prefix, StateLookup, Transaction};
 
 pub use super::LoginKind;
@@ -34,10 +37,24 @@ pub struct Authorization {
 pub struct Login {
     kind: LoginKind,
     response: Option<AuthorizationResponse>,
-    /// The state claimed in this page while its pending login is taken.
-    claim: Option<String>,
+    /// The callback's `state`, as it came.
+    state: String,
+    /// The page's claim on that state, until the login is dropped.
+    claim: Option<Claim>,
     tx: Option<Transaction>,
     code: Option<AuthorizationCode>,
+    /// Where the session stood when the pending login was taken.
+    since: Since,
+}
+
+/// A code exchange's answer, until its ID token is verified: what it may
+/// replace depends on the login's kind and what happened since it began.
+#[derive(Debug)]
+pub struct Exchanged {
+    tx: Transaction,
+    kind: LoginKind,
+    tokens: TokenSet,
+    since: Since,
 }
 
 fn no_pending_login() -> AuthError {
@@ -130,47 +147,33 @@ impl Client {
 
     /// Reads a callback URL of `kind` (`invalid_callback` when it is not one).
     pub fn callback(&self, url: &str, kind: LoginKind) -> Result<Login> {
+        let response = parse_callback_url(url)?;
         Ok(Login {
             kind,
-            response: Some(parse_callback_url(url)?),
+            state: response.state.clone().unwrap_or_default(),
+            response: Some(response),
             claim: None,
             tx: None,
             code: None,
+            since: self.since(),
         })
     }
 
-    /// Claims the callback's `state` in this page before its pending login is
-    /// read, so that two calls at once cannot both take it, whatever the
-    /// storage ([`Client::release`] when done either way).
-    pub fn claim(&mut self, login: &mut Login) -> Result<()> {
-        let state = login
-            .response
-            .as_ref()
-            .and_then(|r| r.state.clone())
-            .unwrap_or_default();
-        if self.consuming.contains(&state) {
-            return Err(no_pending_login());
-        }
-        self.consuming.push(state.clone());
-        login.claim = Some(state);
-        Ok(())
-    }
-
-    /// [`Client::claim`] and [`Client::pending_key`] at once: the key of
-    /// the callback's pending login, claimed; a refused claim is released.
-    pub fn claim_pending(&mut self, login: &mut Login, keys: Option<&[String]>) -> Result<String> {
-        self.claim(login)?;
-        let key = self.pending_key(login, keys);
-        if key.is_err() {
-            self.release(login);
-        }
-        key
-    }
-
-    pub fn release(&mut self, login: &mut Login) {
-        if let Some(state) = login.claim.take() {
-            self.consuming.retain(|s| *s != state);
-        }
+    /// Claims the callback's `state` in this page, for every client of this
+    /// provider and client id, before its pending login is read: two calls
+    /// at once (two clients made with the same options, say) cannot both
+    /// take it, whatever the storage. Held until the login is dropped. Then
+    /// the key of its pending login (see [`Client::pending_key`]).
+    pub fn claim(&self, login: &mut Login, keys: Option<&[String]>) -> Result<String> {
+        let claim = Claim::take(&self.asker, &login.state).ok_or_else(|| {
+            AuthError::new(
+                code::MISSING_TRANSACTION,
+                "this callback is being handled already in this page (by this client or another of the same provider and client id)",
+            )
+        })?;
+        let key = self.pending_key(login, keys)?;
+        login.claim = Some(claim);
+        Ok(key)
     }
 
     /// The storage key of the callback's pending login, among `keys` (every
@@ -222,6 +225,7 @@ impl Client {
         let jkt = tx.dpop_jkt.clone();
         login.code = Some(code);
         login.tx = Some(tx);
+        login.since = self.since();
         Ok(jkt)
     }
 
@@ -267,21 +271,39 @@ impl Client {
             nonce: tx.nonce.clone(),
             max_age: tx.max_age,
         };
-        let mut v = Verification::new(&raw, purpose).becomes(Adoption::Login);
-        v.tokens = Some(tokens);
-        v.login = login.tx.take().map(|tx| (tx, login.kind));
-        Ok(v)
+        let tx = login.tx.take().ok_or_else(out_of_order)?;
+        let exchanged = Exchanged {
+            tx,
+            kind: login.kind,
+            tokens,
+            since: login.since,
+        };
+        Ok(Verification::new(&raw, purpose).becomes(Adoption::Login(Box::new(exchanged))))
     }
 
     /// The verified login becomes the session; for a renewal only when it is
-    /// the same End-User's (otherwise `login_required`, nothing stored).
-    /// Also the app's `appState` (its JSON text).
-    pub fn adopt_login(&mut self, v: &mut Verification) -> Result<(Effects, Option<String>)> {
-        let id_token = v.take_verified()?;
-        let (Some((tx, kind)), Some(tokens)) = (v.login.take(), v.tokens.take()) else {
-            return Err(out_of_order());
-        };
-        if matches!(kind, LoginKind::Renewal | LoginKind::Api) {
+    /// the same End-User's (otherwise `login_required`, nothing stored). A
+    /// login that began before a logout (or another tab's sign-out) is
+    /// cancelled by it; a renewal of a session replaced or ended meanwhile
+    /// is dropped ([`Adopted::Stale`]). Also the app's `appState` (its JSON text).
+    pub(crate) fn adopt_login(&mut self, x: Exchanged, id_token: VerifiedIdToken) -> Result<Adopted> {
+        let Exchanged {
+            tx,
+            kind,
+            tokens,
+            since,
+        } = x;
+        let renewal = matches!(kind, LoginKind::Renewal | LoginKind::Api);
+        if renewal && !self.timeline.same_session(since) {
+            return Ok(Adopted::Stale);
+        }
+        if self.timeline.ended_since(since) {
+            return Err(AuthError::new(
+                code::LOGIN_CANCELLED,
+                "the login was cancelled: the session was ended (logout) while it was under way",
+            ));
+        }
+        if renewal {
             match &self.session {
                 Some(current) => current.check_renewal(&id_token)?,
                 None => {
@@ -298,7 +320,7 @@ impl Client {
                 .ok_or_else(out_of_order)?;
             let mut effects = self.keep_api_token(key, &tokens)?;
             effects.emit = Some("refreshed");
-            return Ok((effects, None));
+            return Ok(Adopted::Applied(effects, None));
         }
         // A new login starts without API tokens; a renewal keeps them
         // (the same End-User's).
@@ -306,18 +328,22 @@ impl Client {
             (LoginKind::Renewal, Some(s)) => s.apis,
             _ => Vec::new(),
         };
-        let mut effects = self.store_session(Session {
-            tokens,
-            id_token,
-            dpop_jkt: tx.dpop_jkt,
-            apis,
-        });
-        effects.emit = Some(if kind == LoginKind::Renewal {
-            "refreshed"
+        let change = if renewal {
+            Change::Updated
         } else {
-            "signed_in"
-        });
-        Ok((effects, tx.app_state))
+            Change::Replaced
+        };
+        let mut effects = self.store_session(
+            Session {
+                tokens,
+                id_token,
+                dpop_jkt: tx.dpop_jkt,
+                apis,
+            },
+            change,
+        );
+        effects.emit = Some(if renewal { "refreshed" } else { "signed_in" });
+        Ok(Adopted::Applied(effects, tx.app_state))
     }
 
     /// A login that failed (the driver rethrows its error after these
@@ -352,5 +378,50 @@ impl Client {
         request.content_type = Some(form.content_type);
         request.body = Some(form.body);
         request
+    }
+}
+
+/// How a window (popup, iframe) came back without the callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    Closed,
+    TimedOut,
+    /// No window could be made here (no document: a worker).
+    Missing,
+}
+
+impl Client {
+    /// A window (popup, iframe) showing `url` has come back with an
+    /// authorization response to this client's redirect URI.
+    pub fn arrived(&self, url: &str) -> bool {
+        crate::callback::is_response_at(url, &self.config.redirect_uri)
+    }
+
+    /// What a window that came back without a callback means, by the
+    /// login's kind: a closed popup or a timeout is the call's error; a
+    /// silent login that gave nothing back is no login (`Ok`).
+    pub fn window_outcome(&self, kind: LoginKind, window: Window, timeout_ms: u32) -> Result<()> {
+        match (kind, window) {
+            (LoginKind::Popup, Window::Closed) => Err(AuthError::new(
+                code::POPUP_CLOSED,
+                "the popup was closed before the login completed",
+            )),
+            (LoginKind::Popup, Window::TimedOut) => Err(AuthError::new(
+                code::TIMEOUT,
+                "the login in the popup did not complete in time (`timeoutMs`)",
+            )),
+            (LoginKind::Popup, _) => Err(AuthError::new(
+                code::POPUP_BLOCKED,
+                "the browser did not open the popup: call loginWithPopup() from a click handler",
+            )),
+            (_, Window::TimedOut) => Err(AuthError::new(
+                code::TIMEOUT,
+                msg!(
+                    "silent authentication got no answer within {timeout_ms} ms (the provider's cookie may be \
+                     blocked in iframes, or its pages may refuse to be framed)"
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }

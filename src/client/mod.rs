@@ -1,56 +1,50 @@
 //! The client: everything it knows (configuration, endpoints and how far
-//! they are trusted, the session, the servers' DPoP nonces) and every
-//! decision it makes between two I/O steps, as synchronous functions.
+//! they are trusted, the session and its timeline, the servers' DPoP nonces)
+//! and every decision it makes, as synchronous functions of data.
 //!
 //! Sans I/O: nothing here fetches, stores, waits or opens a window. Each
 //! operation of the JS API is a short sequence the driver (`driver/`, in
 //! JavaScript) performs: it asks the client what to send or read
-//! ([`HttpRequest`], a storage key), does it, and hands the answer back; the
-//! client judges the answer and says what follows (an outcome, an
-//! [`Effects`] to apply, an error). The driver branches only on those
-//! answers and on I/O outcomes.
+//! ([`HttpRequest`](crate::http::HttpRequest), a storage key), does it, and
+//! hands the answer back; the client judges the answer and says what follows
+//! (an outcome, an [`Effects`] to apply, an error). The driver branches only
+//! on those answers and on I/O outcomes. Time is the client's too: the
+//! driver asks before an operation that must not run twice at once and says
+//! when it ended, and every result names the generation of the session it
+//! started from ([`timeline`]).
 //!
-//! - this module: creation, storage and endpoints (discovery, the offline
-//!   start and its confirmation), the session as the app sees it, effects;
+//! - this module: creation, storage, the session as the app sees it, effects;
+//! - [`timeline`]: the session's generations and the operations in flight;
+//! - [`endpoints`]: discovery, the offline start and its confirmation;
 //! - [`keys`]: which key set may vouch for an ID token, and its verification;
+//! - [`restore`]: the stored session taken up when the client is made;
 //! - [`login`]: the authorization request, pending logins, the callback, the
-//!   code exchange, adopting the result;
-//! - [`access`]: the access-token plan, refresh, stored sessions of other tabs;
-//! - [`proof`]: DPoP keys, proofs and nonces; resource requests;
+//!   code exchange, adopting the result, logins in a window;
+//! - [`access`]: the access-token plan, refresh, renewal, other tabs' sessions;
+//! - [`proof`]: DPoP keys, proofs and nonces; userinfo and the app's requests;
 //! - [`logout`]: logout and revocation.
 
 pub mod access;
+pub mod endpoints;
 pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod proof;
 pub mod restore;
+pub mod timeline;
 
 #[cfg(test)]
 mod flows;
+#[cfg(test)]
+mod model;
 
-use std::cell::RefCell;
-
-use crate::config::{parse_storage_kind, ClientConfig, ClientOptions, ProviderSource, StorageKind};
-use crate::discovery::{
-    apply_overrides, discovery_url, metadata_from_overrides, parse_discovery_document, static_metadata,
-    ProviderMetadata,
-};
+use crate::config::{parse_storage_kind, ClientConfig, ClientOptions, StorageKind};
+use crate::discovery::ProviderMetadata;
 use crate::dpop::PublicKey;
 use crate::error::{code, AuthError, Result};
-use crate::http::{expect_ok, is_unreachable, Cache, HttpAnswer, HttpRequest};
-use crate::id_token::allowed_algs;
 use crate::json::{Map, Value};
-use crate::session::{parse_stored_session, session_storage_key, Session};
-
-thread_local! {
-    /// Discovery documents, fetched once per page per issuer and per
-    /// `allowInsecureRequests`: a document accepted with insecure endpoints
-    /// allowed must not serve a client that does not allow them.
-    static DISCOVERY: RefCell<Vec<((String, bool), ProviderMetadata)>> = const { RefCell::new(Vec::new()) };
-    /// Whether this page was warned about `allowInsecureRequests`.
-    static WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
+use crate::session::{parse_stored_session, session_storage_key, Session, StoredSession};
+use timeline::{Asker, Change, Since, Timeline};
 
 /// How the app asked for a storage (`transactionStorage`, `tokenStorage`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +104,12 @@ impl Stores {
     pub fn shared_by_tabs(&self) -> bool {
         self.tokens == Store::Local
     }
+
+    /// The session is kept in Web Storage, which other writers than this
+    /// library can write: it is sealed ([`crate::session::seal`]).
+    pub fn sealed(&self) -> bool {
+        matches!(self.tokens, Store::Session | Store::Local)
+    }
 }
 
 /// How far a client's endpoints may be used.
@@ -156,6 +156,16 @@ impl Effects {
         }
     }
 
+    /// Nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+            && self.remove.is_empty()
+            && self.handoff.is_none()
+            && !self.forget_key
+            && self.emit.is_none()
+            && self.error.is_none()
+    }
+
     /// Another step's effects after these.
     pub fn and(mut self, other: Effects) -> Effects {
         self.set.extend(other.set);
@@ -187,55 +197,30 @@ pub enum LoginKind {
     Api,
 }
 
-/// An operation whose failure may leave effects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failed {
-    /// Verifying the session again after an offline start's confirmation.
-    Confirmation,
-    /// Taking up the stored session when the client is made.
-    Restore,
-}
-
-/// What discovery's answer means.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Discovered {
-    /// The endpoints are known; `keep` is the document to keep beside the
-    /// session (`tokenStorage` persists), for an offline start.
-    Ready { keep: Option<(String, String)> },
-    /// No answer, and a session may be stored: read these two keys (the
-    /// session, the kept document) and hand them to [`Client::start_offline`].
-    Offline {
-        session_key: String,
-        document_key: String,
-    },
-}
-
-/// What confirming the endpoints of an offline start found.
-#[derive(Debug)]
-pub enum Confirmation {
-    /// Confirmed: the session's ID token (if any) is to be verified again
-    /// against the provider's key set ([`keys::Purpose::Confirm`]).
-    Confirmed { id_token: Option<String> },
-    /// Not confirmed: apply (the session and the kept document are dropped,
-    /// or, offline still, nothing) and throw.
-    Refused(Effects),
-}
-
 pub struct Client {
     pub config: ClientConfig,
     pub stores: Stores,
     pub(crate) metadata: ProviderMetadata,
     pub(crate) trust: Trust,
     pub(crate) algs: Vec<String>,
+    /// Changed only through [`Client::store_session`] and
+    /// [`Client::forget_session`] (and the adoptions, which record the
+    /// change): every change goes on the timeline.
     pub(crate) session: Option<Session>,
+    pub(crate) timeline: Timeline,
+    /// This client in the page's table of operations in flight.
+    pub(crate) asker: Asker,
     /// RFC 9449 §8, §9: the latest `DPoP-Nonce` of each server, by origin.
     pub(crate) nonces: Vec<(String, String)>,
-    /// States whose callback is being handled in this page.
-    pub(crate) consuming: Vec<String>,
     /// The public half of the DPoP key the driver read last.
     pub(crate) dpop_key: Option<PublicKey>,
     /// Why discovery failed, kept while an offline start is tried.
-    unreachable: Option<AuthError>,
+    pub(crate) unreachable: Option<AuthError>,
+    /// The session `logout()` ended, until the provider has heard of it.
+    pub(crate) ending: logout::Ending,
+    /// This origin's secret the stored session is sealed with (Web Storage
+    /// only, where the platform can keep one in IndexedDB).
+    pub(crate) seal: Option<Vec<u8>>,
 }
 
 impl Client {
@@ -272,10 +257,16 @@ impl Client {
             trust: Trust::Unknown,
             algs: Vec::new(),
             session: None,
+            timeline: Timeline::default(),
+            asker: Asker {
+                owner: timeline::new_owner(),
+                family: crate::transaction::client_key(config.issuer(), &config.client_id),
+            },
             nonces: Vec::new(),
-            consuming: Vec::new(),
             dpop_key: None,
             unreachable: None,
+            ending: logout::Ending::default(),
+            seal: None,
             config,
         })
     }
@@ -314,222 +305,34 @@ impl Client {
         Ok(())
     }
 
-    // ---- endpoints ----
-
-    /// The discovery request, or `None` when the endpoints are known without
-    /// one (Auth0 `domain`, both login endpoints given, or this page's copy).
-    pub fn discovery_request(&mut self) -> Result<Option<HttpRequest>> {
-        let known = static_metadata(&self.config)
-            .or_else(|| metadata_from_overrides(&self.config))
-            .or_else(|| {
-                DISCOVERY.with(|d| {
-                    d.borrow()
-                        .iter()
-                        .find(|(k, _)| *k == self.discovery_cache_key())
-                        .map(|(_, m)| apply_overrides(m.clone(), &self.config.endpoints))
-                })
-            });
-        match known {
-            Some(m) => {
-                self.set_endpoints(m, Trust::Confirmed)?;
-                Ok(None)
+    /// A verified token becomes what its verification was for (see
+    /// [`keys::Adoption`]), if what happened since it began allows it.
+    pub fn adopt(&mut self, v: &mut keys::Verification, now_ms: u64) -> Result<Adopted> {
+        use keys::Adoption;
+        let id_token = match v.adoption {
+            Adoption::Nothing | Adoption::Checked(_) => {
+                return Ok(Adopted::Applied(Effects::default(), None))
             }
-            None => Ok(Some(self.discovery_document_request())),
-        }
-    }
-
-    fn discovery_document_request(&self) -> HttpRequest {
-        HttpRequest::document(
-            &discovery_url(self.config.issuer()),
-            Cache::NoStore,
-            self.config.http_timeout_ms,
-            code::INVALID_DISCOVERY,
-        )
-    }
-
-    fn discovery_cache_key(&self) -> (String, bool) {
-        (
-            self.config.issuer().to_string(),
-            self.config.allow_insecure_requests,
-        )
-    }
-
-    /// The storage key of the discovery document kept with a session.
-    pub fn discovery_storage_key(&self) -> String {
-        [
-            "oidc-pkce:discovery:",
-            &crate::transaction::key_part(self.config.issuer()),
-        ]
-        .concat()
-    }
-
-    fn set_endpoints(&mut self, metadata: ProviderMetadata, trust: Trust) -> Result<()> {
-        if self.config.dpop {
-            crate::dpop::check_provider_support(metadata.dpop_signing_alg_values_supported.as_deref())?;
-        }
-        self.algs = allowed_algs(
-            self.config.id_token_signing_algs.as_deref(),
-            metadata.id_token_signing_alg_values_supported.as_deref(),
-        );
-        self.metadata = metadata;
-        self.trust = trust;
-        Ok(())
-    }
-
-    /// Reads the discovery answer. Checked like any input; kept in this page
-    /// and, with a persistent `tokenStorage`, beside the session. No answer
-    /// with a persistent `tokenStorage`: an offline start is tried.
-    pub fn discovered(&mut self, answer: HttpAnswer) -> Result<Discovered> {
-        let request = self.discovery_document_request();
-        let offline_possible = answer.is_unanswered() && self.stores.persists();
-        let document = answer.response(&request).and_then(|r| {
-            expect_ok(&r, &request)?;
-            let m = parse_discovery_document(
-                r.text(),
-                self.config.issuer(),
-                self.config.allow_insecure_requests,
-            )?;
-            Ok((m, r.body.unwrap_or_default()))
-        });
-        match document {
-            Ok((m, body)) => {
-                let key = self.discovery_cache_key();
-                DISCOVERY.with(|d| {
-                    let mut d = d.borrow_mut();
-                    d.retain(|(k, _)| *k != key);
-                    d.push((key, m.clone()));
-                });
-                self.set_endpoints(apply_overrides(m, &self.config.endpoints), Trust::Confirmed)?;
-                let keep = self
-                    .stores
-                    .persists()
-                    .then(|| (self.discovery_storage_key(), body));
-                Ok(Discovered::Ready { keep })
-            }
-            Err(e) if offline_possible => {
-                self.unreachable = Some(e);
-                Ok(Discovered::Offline {
-                    session_key: self.session_storage_key(),
-                    document_key: self.discovery_storage_key(),
-                })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// An offline start: with a session stored, the kept document serves
-    /// (read back like any input: the same checks as a fetched document),
-    /// as storage until the provider confirms it ([`Trust::Kept`]).
-    /// Otherwise discovery's own error.
-    pub fn start_offline(&mut self, session: Option<&str>, document: Option<&str>) -> Result<()> {
-        let unreachable = self
-            .unreachable
-            .take()
-            .unwrap_or_else(|| AuthError::new(code::NETWORK_ERROR, "the provider gave no answer"));
-        let kept = session.and(document).and_then(|doc| {
-            parse_discovery_document(doc, self.config.issuer(), self.config.allow_insecure_requests).ok()
-        });
-        match kept {
-            Some(m) => self.set_endpoints(apply_overrides(m, &self.config.endpoints), Trust::Kept),
-            None => Err(unreachable),
-        }
-    }
-
-    /// Before anything that sends the browser or a request to the provider's
-    /// endpoints: `None` when they are confirmed; after an offline start, the
-    /// discovery request whose answer must confirm them
-    /// ([`Client::confirmed`]). Refused endpoints: `invalid_discovery`.
-    pub fn confirmation_request(&self) -> Result<Option<HttpRequest>> {
-        match self.trust {
-            Trust::Kept if matches!(self.config.provider, ProviderSource::Issuer(_)) => {
-                Ok(Some(self.discovery_document_request()))
-            }
-            Trust::Refused => Err(endpoints_refused()),
-            _ => Ok(None),
-        }
-    }
-
-    /// The provider answered discovery after an offline start. The same
-    /// endpoints: confirmed, and the session is to be verified against the
-    /// key set the provider serves now. No answer, or a 5xx: offline still,
-    /// the session stays. Anything else (other endpoints, a document that
-    /// fails its checks): the session and the kept document are dropped.
-    pub fn confirmed(&mut self, answer: HttpAnswer) -> Confirmation {
-        let request = self.discovery_document_request();
-        let fresh = answer.response(&request).and_then(|r| {
-            expect_ok(&r, &request)?;
-            parse_discovery_document(
-                r.text(),
-                self.config.issuer(),
-                self.config.allow_insecure_requests,
-            )
-        });
-        let refusal = match fresh {
-            Ok(m) => (apply_overrides(m, &self.config.endpoints) != self.metadata).then(endpoints_refused),
-            Err(e) if is_unreachable(&e) || e.status().is_some_and(|s| s >= 500) => {
-                return Confirmation::Refused(Effects::failing(e))
-            }
-            Err(e) => Some(e),
+            _ => v.take_verified()?,
         };
-        if let Some(e) = refusal {
-            self.trust = Trust::Refused;
-            let mut effects = self.forget_session();
-            effects.remove.push(self.discovery_storage_key());
-            effects.error = Some(e);
-            return Confirmation::Refused(effects);
-        }
-        self.trust = Trust::Confirmed;
-        Confirmation::Confirmed {
-            id_token: self.session.as_ref().map(|s| s.id_token.raw.expose().to_string()),
+        match std::mem::replace(&mut v.adoption, Adoption::Nothing) {
+            Adoption::Nothing | Adoption::Checked(_) => Ok(Adopted::Applied(Effects::default(), None)),
+            Adoption::Restored(stored, since) => Ok(self.adopt_restored(stored, id_token, since, now_ms)),
+            Adoption::Shared(stored, since) => self.adopt_shared(stored, id_token, since),
+            Adoption::Notified(stored, since) => Ok(self.adopt_notified(stored, id_token, since)),
+            Adoption::Refreshed(refreshed) => self.adopt_refreshed(*refreshed, id_token),
+            Adoption::Login(login) => self.adopt_login(*login, id_token),
         }
     }
 
-    /// Verifying the session again after the endpoints were confirmed failed
-    /// with `e` (the driver rethrows it after these effects): no answer from
-    /// the key set's server, and the session is checked next time; anything
-    /// else, and it is forgotten.
-    pub fn confirmation_failed(&mut self, e: &AuthError) -> Effects {
-        if is_unreachable(e) {
-            self.trust = Trust::Kept;
-            return Effects::default();
-        }
-        self.forget_session()
-    }
-
-    /// The endpoints may send the browser somewhere now, without waiting for
-    /// the provider (`buildLogoutUrl` is synchronous): only when confirmed.
-    pub fn endpoints_confirmed(&self) -> Result<()> {
-        match self.trust {
-            Trust::Kept => Err(AuthError::new(
-                code::NETWORK_ERROR,
-                "the provider has not been reached since this page started offline: its endpoints are not confirmed yet",
-            )),
-            Trust::Refused => Err(endpoints_refused()),
-            _ => Ok(()),
-        }
-    }
-
-    /// A verified token becomes what its verification was for: the session
-    /// (a login, a refresh, a stored one, another tab's), or nothing. A login
-    /// needs its [`login::Login`]; the app's `appState` comes back with it.
-    pub fn adopt(&mut self, v: &mut keys::Verification, now_ms: u64) -> Result<(Effects, Option<String>)> {
-        let effects = match v.adoption {
-            keys::Adoption::Login => return self.adopt_login(v),
-            keys::Adoption::Restored => self.adopt_restored(v, now_ms),
-            keys::Adoption::Shared => self.adopt_shared(v).map(|_| Effects::default()),
-            keys::Adoption::Notified => self.adopt_notified(v),
-            keys::Adoption::Refreshed => self.adopt_refreshed(v),
-            keys::Adoption::Nothing => Ok(Effects::default()),
-        }?;
-        Ok((effects, None))
-    }
-
-    /// What a step's failure with `e` leaves (the driver rethrows the error
-    /// after these effects): see [`Failed`] (a login's: [`Client::login_failed`]).
-    pub fn failed(&mut self, what: Failed, e: &AuthError) -> Effects {
-        match what {
-            Failed::Confirmation => self.confirmation_failed(e),
-            Failed::Restore => self.restore_failed(e),
+    /// A verification of the session's own token failed with `e` (the driver
+    /// rethrows it after these effects): the stored session taken up when
+    /// the client is made ([`Client::restore_failed`]), or checked again after
+    /// an offline start's confirmation ([`Client::confirmation_failed`]).
+    pub fn failed(&mut self, v: &keys::Verification, e: &AuthError) -> Effects {
+        match v.adoption {
+            keys::Adoption::Checked(_) => self.confirmation_failed(e, v),
+            _ => self.restore_failed(e),
         }
     }
 
@@ -567,11 +370,12 @@ impl Client {
         Some(self.session.as_ref()?.user())
     }
 
-    /// Makes `session` the session: kept in `tokenStorage` and, for tabs
-    /// sharing it, handed to the next lock holder.
-    pub(crate) fn store_session(&mut self, session: Session) -> Effects {
-        let stored = session.to_stored(&self.config.client_id, self.config.issuer());
-        self.session = Some(session);
+    /// Makes `session` the session (`change`: what it is to the one
+    /// before): kept in `tokenStorage` and, for tabs sharing it, handed to
+    /// the next lock holder.
+    pub(crate) fn store_session(&mut self, session: Session, change: Change) -> Effects {
+        let stored = self.stored_text(&session);
+        self.set_session(session, change);
         let key = self.session_storage_key();
         Effects {
             handoff: self
@@ -583,11 +387,19 @@ impl Client {
         }
     }
 
+    /// Makes `session` the session here only (it is in storage already).
+    pub(crate) fn set_session(&mut self, session: Session, change: Change) {
+        self.session = Some(session);
+        self.timeline.record(change);
+    }
+
     /// Forgets the session here and in `tokenStorage`; tabs sharing it get a
     /// tombstone, not a deletion (they must not fall back to a stale
-    /// `localStorage` copy). `signed_out` when there was one.
+    /// `localStorage` copy). `signed_out` when there was one. Final for every
+    /// operation in flight ([`timeline`]), whether there was one or not.
     pub(crate) fn forget_session(&mut self) -> Effects {
         let had = self.session.take().is_some();
+        self.timeline.record(Change::Ended);
         let key = self.session_storage_key();
         Effects {
             handoff: self.stores.shared_by_tabs().then(|| (key.clone(), String::new())),
@@ -597,23 +409,133 @@ impl Client {
         }
     }
 
-    /// A stored session of this client, read back like any input.
-    pub(crate) fn parse_stored(&self, stored: &str) -> Result<crate::session::StoredSession> {
-        parse_stored_session(stored, &self.config.client_id, self.config.issuer())
+    /// The platform kept this origin's secret for sealing the session (see
+    /// [`Stores::sealed`]); `None`: it has nowhere to keep one, and sessions
+    /// there are kept as they are.
+    pub fn seal_with(&mut self, secret: Option<Vec<u8>>) {
+        self.seal = secret.filter(|s| s.len() >= 32 && self.stores.sealed());
+    }
+
+    /// A session as `tokenStorage` keeps it: sealed where it is sealed.
+    pub(crate) fn stored_text(&self, session: &Session) -> String {
+        let text = session.to_stored(&self.config.client_id, self.config.issuer());
+        match &self.seal {
+            Some(secret) => crate::session::seal(&text, secret),
+            None => text,
+        }
+    }
+
+    /// A stored session of this client, read back like any input: sealed
+    /// with this origin's secret where sessions are sealed, else refused
+    /// (elsewhere a seal is read past).
+    pub(crate) fn parse_stored(&self, stored: &str) -> Result<StoredSession> {
+        let text = match &self.seal {
+            Some(secret) => crate::session::unseal(stored, secret).ok_or_else(|| {
+                AuthError::new(
+                    code::STORAGE_ERROR,
+                    "the stored session was not written by this library in this browser (its seal does not match): it was discarded",
+                )
+            })?,
+            None => crate::session::without_seal(stored),
+        };
+        parse_stored_session(&text, &self.config.client_id, self.config.issuer())
+    }
+
+    /// Where the session stands now (what an operation notes when it begins).
+    pub fn since(&self) -> Since {
+        self.timeline.since()
     }
 }
 
-/// Tests: a new page (this page's copies of discovery documents and key
-/// sets forgotten).
-#[cfg(test)]
-pub(crate) fn new_page() {
-    DISCOVERY.with(|d| d.borrow_mut().clear());
-    keys::forget_key_sets();
+/// What a failure the driver met means (`what`: its kind; `detail`: the
+/// platform's words; `login`: an `openUrl` of a login, whose rejected
+/// promise is the user cancelling the auth session). Made here so that the
+/// messages leave the production build with every other one.
+pub fn driver_failure(what: &str, detail: String, login: bool) -> AuthError {
+    let (c, message) = match what {
+        "storage" => (code::STORAGE_ERROR, msg!("the storage refused to {detail}")),
+        "request" => (
+            code::INVALID_CONFIG,
+            msg!("fetchWithAuth: not a request fetch can make ({detail})"),
+        ),
+        "network" => (
+            code::NETWORK_ERROR,
+            msg!(
+                "the request to {detail}: the server did not answer, or refused this page's origin (a CORS refusal looks the same to a page)"
+            ),
+        ),
+        "threw" => (code::INVALID_CONFIG, msg!("`openUrl` failed: {detail}")),
+        "rejected" if login => (
+            code::LOGIN_CANCELLED,
+            msg!("the login was cancelled: `openUrl`'s promise was rejected ({detail})"),
+        ),
+        "rejected" => (code::INVALID_CONFIG, msg!("`openUrl` failed: {detail}")),
+        "noWindow" => (code::INVALID_CONFIG, msg!("no window to navigate: pass `openUrl`")),
+        "navigate" => (code::INVALID_CONFIG, msg!("the browser refused to navigate")),
+        "blocked" => (
+            code::POPUP_BLOCKED,
+            msg!("the browser did not open the popup: call loginWithPopup() from a click handler"),
+        ),
+        "busy" => (
+            code::POPUP_IN_PROGRESS,
+            msg!("another loginWithPopup() of this page is still open: it was brought to the front"),
+        ),
+        "noCallback" => (
+            code::INVALID_CALLBACK,
+            msg!("no callback URL given and no window.location"),
+        ),
+        "dpopKey" => (
+            code::STORAGE_ERROR,
+            msg!("the DPoP key could not be read, made or stored ({detail})"),
+        ),
+        "verifier" => (code::UNSUPPORTED_PLATFORM, msg!("{detail}")),
+        "signedOut" => (code::LOGIN_REQUIRED, msg!("not signed in")),
+        _ => (code::INVALID_CONFIG, msg!("an error of no known kind ({detail})")),
+    };
+    AuthError::new(c, message)
 }
 
-pub(crate) fn endpoints_refused() -> AuthError {
-    AuthError::new(
-        code::INVALID_DISCOVERY,
-        "the provider's endpoints are not the ones kept with the session: the session was dropped; create the client again",
-    )
+/// What adopting a verified token did.
+#[derive(Debug)]
+pub enum Adopted {
+    /// Apply these; a login's `appState` (its JSON text) comes with them.
+    Applied(Effects, Option<String>),
+    /// The session it was for was replaced or ended meanwhile (or, for a
+    /// value read from storage, changed since the read): nothing was taken
+    /// up; the operation plans again or ends.
+    Stale,
+}
+
+/// Tests: a new page (this page's copies of discovery documents and key
+/// sets forgotten, no operation in flight).
+#[cfg(test)]
+pub(crate) fn new_page() {
+    endpoints::forget_documents();
+    keys::forget_key_sets();
+    timeline::new_page();
+}
+
+/// Tests: what a page keeps besides its clients (discovery documents, key
+/// sets, the operations in flight), to run several pages in one thread.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct PageState {
+    documents: Vec<((String, bool), ProviderMetadata)>,
+    key_sets: Vec<(String, crate::jwks::JwkSet, u64)>,
+    flights: timeline::Flights,
+}
+
+#[cfg(test)]
+impl PageState {
+    /// This page's state in place of the thread's (and the thread's here).
+    pub(crate) fn swap(&mut self) {
+        endpoints::swap_documents(&mut self.documents);
+        keys::swap_key_sets(&mut self.key_sets);
+        timeline::swap_flights(&mut self.flights);
+    }
+}
+
+thread_local! {
+    /// Whether this page was warned about `allowInsecureRequests`.
+    static WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }

@@ -159,7 +159,7 @@ impl Client {
         api: Option<&crate::api::ApiKey>,
         now_ms: u64,
     ) -> Result<(String, Option<String>)> {
-        let token = self.access_token(true, api)?;
+        let token = self.session_access_token(api)?;
         let token = token.as_str();
         match self.binding()? {
             Some(_) => Ok((

@@ -4,11 +4,13 @@
 //! cannot be checked now (no answer from the provider) is kept for a later
 //! page load.
 
-use super::keys::{Adoption, Purpose, Verification};
-use super::{Client, Effects};
-use crate::error::{AuthError, Result};
+use super::keys::{Adoption, Verification};
+use super::timeline::{Change, Since};
+use super::{Adopted, Client, Effects};
+use crate::error::AuthError;
 use crate::http::is_unreachable;
-use crate::session::{legacy_session_storage_key, Session};
+use crate::id_token::VerifiedIdToken;
+use crate::session::{legacy_session_storage_key, Session, StoredSession};
 
 /// What a stored session leads to.
 #[derive(Debug)]
@@ -16,8 +18,8 @@ pub enum Restore {
     /// Nothing to take up (apply the effects: a legacy entry removed).
     Nothing(Effects),
     /// Apply the effects (a legacy entry moved), check the DPoP key of this
-    /// thumbprint if any ([`Client::require_key`]), verify the ID token, then
-    /// [`Client::adopt_restored`]; a failure goes to [`Client::restore_failed`].
+    /// thumbprint if any, verify the ID token, then adopt it; a failure goes
+    /// to [`Client::restore_failed`].
     Verify {
         effects: Effects,
         dpop_jkt: Option<String>,
@@ -35,10 +37,10 @@ impl Client {
         )
     }
 
-    /// The values read under [`Client::restore_keys`]. A legacy entry is read
-    /// once and removed whatever it holds; if it is this issuer's, it moves
-    /// under the issuer's key (when that has none).
-    pub fn restore(&self, stored: Option<String>, legacy: Option<String>) -> Restore {
+    /// The values read under [`Client::restore_keys`] (`since`: before the
+    /// read). A legacy entry is read once and removed whatever it holds; if
+    /// it is this issuer's, it moves under the issuer's key (when that has none).
+    pub fn restore(&self, stored: Option<String>, legacy: Option<String>, since: Since) -> Restore {
         let (key, legacy_key) = self.restore_keys();
         let mut effects = Effects::default();
         if legacy.is_some() {
@@ -54,18 +56,11 @@ impl Client {
             (None, None) => return Restore::Nothing(effects),
         };
         match self.parse_stored(&stored) {
-            Ok(parsed) => {
-                let mut verification =
-                    Verification::new(parsed.id_token.expose(), Purpose::Stored).becomes(Adoption::Restored);
-                verification.tokens = Some(parsed.tokens);
-                verification.dpop_jkt = parsed.dpop_jkt.clone();
-                verification.apis = parsed.apis;
-                Restore::Verify {
-                    effects,
-                    dpop_jkt: parsed.dpop_jkt,
-                    verification: Box::new(verification),
-                }
-            }
+            Ok(parsed) => Restore::Verify {
+                effects,
+                dpop_jkt: parsed.dpop_jkt.clone(),
+                verification: Box::new(Verification::of_stored(parsed, since, Adoption::Restored)),
+            },
             Err(_) => {
                 effects.remove.push(self.session_storage_key());
                 Restore::Nothing(effects)
@@ -73,25 +68,30 @@ impl Client {
         }
     }
 
-    /// The stored session, verified: the session if still active, else removed.
-    pub fn adopt_restored(&mut self, v: &mut Verification, now_ms: u64) -> Result<Effects> {
-        let id_token = v.take_verified()?;
-        let session = Session {
-            tokens: v.tokens.take().ok_or_else(|| {
-                crate::error::AuthError::new(crate::error::code::STORAGE_ERROR, "no tokens")
-            })?,
-            id_token,
-            dpop_jkt: v.dpop_jkt.take(),
-            apis: std::mem::take(&mut v.apis),
-        };
-        if session.is_active(now_ms) {
-            self.session = Some(session);
-            return Ok(Effects::default());
+    /// The stored session, verified: the session if still active (and
+    /// nothing changed since it was read), else removed.
+    pub(crate) fn adopt_restored(
+        &mut self,
+        stored: StoredSession,
+        id_token: VerifiedIdToken,
+        since: Since,
+        now_ms: u64,
+    ) -> Adopted {
+        if !self.timeline.unchanged(since) {
+            return Adopted::Stale;
         }
-        Ok(Effects {
-            remove: vec![self.session_storage_key()],
-            ..Effects::default()
-        })
+        let session = Session::from_stored(stored, id_token);
+        if session.is_active(now_ms) {
+            self.set_session(session, Change::Replaced);
+            return Adopted::Applied(Effects::default(), None);
+        }
+        Adopted::Applied(
+            Effects {
+                remove: vec![self.session_storage_key()],
+                ..Effects::default()
+            },
+            None,
+        )
     }
 
     /// The stored session could not be taken up because of `e`: removed

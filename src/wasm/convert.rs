@@ -6,7 +6,6 @@
 //! by the browser (`JSON.parse`): one import for any shape, and their TS
 //! types are declared next to the exports (mod.rs) for the driver's checker.
 
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 use crate::client::keys::{KeySetWrite, Step};
@@ -19,7 +18,7 @@ use crate::json::{self, FirstError, Map, Value};
 /// Reads `name` of an options object (or undefined).
 pub fn option(o: &JsValue, name: &str) -> JsValue {
     if o.is_object() {
-        Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+        js_sys::Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
     } else {
         JsValue::UNDEFINED
     }
@@ -287,7 +286,7 @@ pub fn request_to_js(r: &HttpRequest) -> JsValue {
     object_to_js(request_json(r))
 }
 
-fn request_json(r: &HttpRequest) -> Map<String, Value> {
+pub fn request_json(r: &HttpRequest) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("method".into(), r.method.into());
     o.insert("url".into(), r.url.as_str().into());
@@ -307,6 +306,8 @@ fn request_json(r: &HttpRequest) -> Map<String, Value> {
     };
     o.insert("redirect".into(), redirect.into());
     o.insert("timeoutMs".into(), u64::from(r.timeout_ms).into());
+    // The most bytes of the answer the driver reads (the core's one cap).
+    o.insert("maxBytes".into(), (crate::json::MAX_BODY_BYTES as u64).into());
     o
 }
 
@@ -320,17 +321,20 @@ pub fn proof_of(v: &JsValue) -> (String, bool, bool) {
     )
 }
 
-/// What the driver brought back for a request (`HttpAnswer` in its types).
+/// What the driver brought back for a request (`HttpAnswer` in its types):
+/// the facts (a status, whether a redirect was followed), judged by the core.
 pub fn answer_from_js(v: &JsValue) -> HttpAnswer {
     let s = |name: &str| option(v, name).as_string();
-    let status = option(v, "status").as_f64().unwrap_or(0.0) as u16;
     if let Some(detail) = s("failure") {
         return HttpAnswer::Failed {
             timed_out: option(v, "timedOut").is_truthy(),
             detail,
         };
     }
-    if option(v, "redirected").is_truthy() {
+    let status = option(v, "status").as_f64().unwrap_or(0.0) as u16;
+    let redirected = option(v, "redirected").is_truthy();
+    // Not followed: an opaque redirect (status 0) or a 3xx the app's fetch answered itself.
+    if (status == 0 && redirected) || (300..400).contains(&status) {
         return HttpAnswer::Redirected { status };
     }
     HttpAnswer::Response(HttpResponse {
@@ -339,10 +343,11 @@ pub fn answer_from_js(v: &JsValue) -> HttpAnswer {
         cache_control: s("cacheControl"),
         dpop_nonce: s("dpopNonce"),
         www_authenticate: s("wwwAuthenticate"),
+        redirected,
     })
 }
 
-/// What to do after a step, as the driver's `Effects`.
+/// What to do after a step, as the driver's `Effects` (it throws their error last).
 pub fn effects_to_js(e: Effects) -> JsValue {
     let mut o = Map::new();
     let set: Vec<Value> = e.set.into_iter().map(|(k, v)| pair(k, v)).collect();
@@ -358,12 +363,31 @@ pub fn effects_to_js(e: Effects) -> JsValue {
     put(&mut o, "emit", e.emit);
     let out = object_to_js(o);
     if let Some(error) = e.error {
-        let _ = Reflect::set(&out, &"error".into(), &error.into());
+        let _ = js_sys::Reflect::set(&out, &"error".into(), &error.into());
     }
     out
 }
 
-/// A verification step as the driver's `Step`.
+/// A signature to check, with the WebCrypto algorithm to import the key and
+/// verify with (the core's choice, see [`crate::id_token::web_crypto`]).
+pub fn check_json(c: &crate::id_token::SignatureCheck) -> Map<String, Value> {
+    let mut check = Map::new();
+    check.insert("alg".into(), c.alg.as_str().into());
+    check.insert("jwk".into(), public_jwk(&c.jwk).into());
+    check.insert("input".into(), c.signing_input.as_str().into());
+    check.insert("signature".into(), c.signature.as_str().into());
+    if let Some(w) = crate::id_token::web_crypto(&c.alg) {
+        let mut m = Map::new();
+        m.insert("name".into(), w.name.into());
+        m.insert("hash".into(), w.hash.into());
+        json::put(&mut m, "namedCurve", w.curve);
+        m.insert("saltLength".into(), u64::from(w.salt).into());
+        check.insert("params".into(), Value::Object(m));
+    }
+    check
+}
+
+/// A verification step as the driver's `Step`, with a key set to keep or drop.
 pub fn step_to_js(step: Step, keep: KeySetWrite) -> JsValue {
     let mut o = Map::new();
     match step {
@@ -374,12 +398,7 @@ pub fn step_to_js(step: Step, keep: KeySetWrite) -> JsValue {
             o.insert("fetch".into(), Value::Object(request_json(&r)));
         }
         Step::Check(c) => {
-            let mut check = Map::new();
-            check.insert("alg".into(), c.alg.as_str().into());
-            check.insert("jwk".into(), public_jwk(&c.jwk).into());
-            check.insert("input".into(), c.signing_input.as_str().into());
-            check.insert("signature".into(), c.signature.as_str().into());
-            o.insert("check".into(), Value::Object(check));
+            o.insert("check".into(), Value::Object(check_json(&c)));
         }
         Step::Done => {
             o.insert("done".into(), true.into());

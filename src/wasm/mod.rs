@@ -1,7 +1,9 @@
 //! The WebAssembly exports: the client core (`Core`), its per-operation
-//! values (`Login`, `Verification`), `createPkcePair`, and the conversions
-//! between their Rust and JS values (convert.rs). Every export is
-//! synchronous; the driver (`driver/`) awaits the I/O between them.
+//! values (`Login`, `Verification`, `Access`), `createPkcePair`, and the
+//! conversions between their Rust and JS values (convert.rs, error.rs).
+//! Every export is synchronous; the driver (`driver/`) awaits the I/O
+//! between them, and asks the core before an operation that must not run
+//! twice at once (`begin`, `end`).
 //!
 //! The TS types below are part of the generated `.d.ts`, which the driver is
 //! type-checked against (`tsc --checkJs --strict`, in `npm test`): the seam
@@ -14,10 +16,13 @@ use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 
 use crate::authorize::AuthorizeOptions;
+use crate::client::access::{self, Access as AccessRequest};
+use crate::client::endpoints::{Confirmation, Discovered};
 use crate::client::keys::{Given, Input};
-use crate::client::login::LoginKind;
+use crate::client::login::{LoginKind, Window};
 use crate::client::logout::Revocation;
-use crate::client::{access, restore, Client, Confirmation, Discovered, Failed};
+use crate::client::timeline::{Begin, Kind, Since};
+use crate::client::{restore, Adopted, Client};
 use crate::error::{code, AuthError};
 use crate::json::{FirstError, Map, Value};
 use crate::pkce::{CodeVerifier, CODE_CHALLENGE_METHOD};
@@ -27,23 +32,26 @@ type Result<T> = std::result::Result<T, AuthError>;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** A request the core asks the driver to send: fetch(url, { method, headers, body, cache, redirect, credentials: "omit" }), within timeoutMs, reading at most 1 MiB; a DPoP proof signed over dpopInput goes in the DPoP header. */
-export interface HttpRequest { method: string; url: string; contentType?: string; body?: string; authorization?: string; dpopInput?: string; cache: RequestCache; redirect: RequestRedirect; timeoutMs: number }
-/** What the driver got for an HttpRequest (body null: past the cap). */
-export type HttpAnswer = { status: number; body: string | null; cacheControl?: string | null; dpopNonce?: string | null; wwwAuthenticate?: string | null } | { failure: string; timedOut: boolean } | { redirected: true; status: number };
-/** What the driver does after a step: writes (must succeed), removals and the hand-off (best effort), the DPoP key's removal, the event; then it throws error. */
-export interface Effects { set: [string, string][]; remove: string[]; handoff?: [string, string]; forgetKey?: true; emit?: "signed_in" | "refreshed" | "signed_out"; error?: Error }
+/** A request the core asks the driver to send: fetch(url, { method, headers, body, cache, redirect, credentials: "omit" }), within timeoutMs, reading at most maxBytes; a DPoP proof signed over dpopInput goes in the DPoP header. */
+export interface HttpRequest { method: string; url: string; contentType?: string; body?: string; authorization?: string; dpopInput?: string; cache: RequestCache; redirect: RequestRedirect; timeoutMs: number; maxBytes: number }
+/** What the driver got for an HttpRequest, as facts (body null: past maxBytes; redirected: a redirect was followed, or, with status 0, one was not); the core judges them by the request. */
+export type HttpAnswer = { status: number; body: string | null; redirected?: boolean; cacheControl?: string | null; dpopNonce?: string | null; wwwAuthenticate?: string | null } | { failure: string; timedOut: boolean };
+/** What the driver does after a step: writes (must succeed), removals and the hand-off (best effort), the DPoP key's removal, the event; then it throws error. stale: the session it was for changed meanwhile, nothing was taken up (plan again). */
+export interface Effects { set: [string, string][]; remove: string[]; handoff?: [string, string]; forgetKey?: true; emit?: "signed_in" | "refreshed" | "signed_out"; error?: Error; stale?: true }
+/** A signature to check, with the WebCrypto algorithm (for importKey and verify) of its alg. */
+export interface Check { alg: string; jwk: string; input: string; signature: string; params?: { name: string; hash: string; namedCurve?: string; saltLength: number } }
 /** A verification step: read a tokenStorage key, fetch, or check a signature; keep: a key set to store (or remove: null), best effort. */
-export interface Step { read?: string; fetch?: HttpRequest; check?: { alg: string; jwk: string; input: string; signature: string }; done?: true; keep?: [string, string | null] }
-/** What the driver needs once: the stores to open (shared: tabs hand the session over through IndexedDB), a warning to print, the discovery request, the storage keys of a stored session (and its pre-0.1.1 place), the refresh's Web Lock, this client's DPoP key's name. */
-export interface Setup { issuer: string; transactions: "session" | "local" | "page" | "app"; tokens: "session" | "local" | "none" | "app"; shared: boolean; warning?: string; discovery?: HttpRequest; session: string; legacy: string; lock: string; dpop?: string }
+export interface Step { read?: string; fetch?: HttpRequest; check?: Check; done?: true; keep?: [string, string | null] }
+/** What the driver needs once: the client's identity (issuer and client id), whether the session is sealed (then the secret is read first: Core.seal), the stores to open (shared: tabs hand the session over through IndexedDB), a warning to print, the discovery request, the storage keys of a stored session (and its pre-0.1.1 place), the refresh's Web Lock, this client's DPoP key's name. */
+export interface Setup { issuer: string; id: string; seal: boolean; transactions: "session" | "local" | "page" | "app"; tokens: "session" | "local" | "none" | "app"; shared: boolean; warning?: string; discovery?: HttpRequest; session: string; legacy: string; lock: string; dpop?: string }
 /** What the driver brings back for a verification step: nothing (the start), a stored value, an answer, or the platform's answer for a signature. */
 export type StepInput = undefined | { stored: string | null } | { answer: HttpAnswer } | { valid: boolean; why?: string };
 /** The session as the app sees it. */
 export interface SessionView { authenticated: boolean; tokens: Record<string, unknown> | null; claims: Record<string, unknown> | null; user: Record<string, unknown> | null }
+/** What begin() decided: start it (end(id) when over), join the one under way (its outcome is this one's), or wait for that one to end and ask again; none of them: nothing to do. */
+export interface Flight { start?: number; join?: number; after?: number }
 export type LoginKindName = "redirect" | "popup" | "silent" | "renewal" | "api";
-export type FailedStep = "confirmation" | "restore";
-export type Failure = "storage" | "request" | "network" | "openUrl" | "cancelled" | "openUrlType" | "noWindow" | "navigate" | "blocked" | "busy" | "closed" | "popupTimeout" | "silentTimeout" | "noCallback" | "dpopKey" | "verifier";
+export type Failure = "storage" | "request" | "network" | "threw" | "rejected" | "noWindow" | "navigate" | "blocked" | "busy" | "noCallback" | "dpopKey" | "verifier" | "signedOut";
 "#;
 
 fn now_ms() -> u64 {
@@ -52,6 +60,11 @@ fn now_ms() -> u64 {
 
 fn js_error(e: AuthError) -> JsValue {
     e.into()
+}
+
+/// A kind string the driver passed: one the core knows, or `invalid_config`.
+fn unknown(what: &str) -> AuthError {
+    AuthError::new(code::INVALID_CONFIG, msg!("no {what} of that name"))
 }
 
 /// The code of a JS error (an AuthError), and whether a server sent it.
@@ -75,13 +88,24 @@ fn error_of(e: &JsValue) -> AuthError {
     }
 }
 
-fn login_kind(kind: &str) -> LoginKind {
-    match kind {
+fn login_kind(kind: &str) -> Result<LoginKind> {
+    Ok(match kind {
+        "redirect" => LoginKind::Redirect,
         "popup" => LoginKind::Popup,
         "silent" => LoginKind::Silent,
         "renewal" => LoginKind::Renewal,
         "api" => LoginKind::Api,
-        _ => LoginKind::Redirect,
+        _ => return Err(unknown("login kind")),
+    })
+}
+
+fn login_kind_name(kind: LoginKind) -> &'static str {
+    match kind {
+        LoginKind::Redirect => "redirect",
+        LoginKind::Popup => "popup",
+        LoginKind::Silent => "silent",
+        LoginKind::Renewal => "renewal",
+        LoginKind::Api => "api",
     }
 }
 
@@ -118,6 +142,11 @@ pub struct Login(crate::client::login::Login);
 #[wasm_bindgen]
 pub struct Verification(crate::client::keys::Verification);
 
+/// A call that wants an access token (see `Core.access`): which token, and
+/// what happened so far (the API stays a typed value in the core).
+#[wasm_bindgen]
+pub struct Access(AccessRequest);
+
 #[wasm_bindgen]
 impl Core {
     /// Validates `createAuthClient`'s options.
@@ -146,6 +175,7 @@ impl Core {
         let (session, legacy) = c.restore_keys();
         let mut o = Map::new();
         o.insert("issuer".into(), c.config.issuer().into());
+        o.insert("id".into(), c.asker().family.as_str().into());
         o.insert("transactions".into(), c.stores.transactions.name().into());
         o.insert("tokens".into(), c.stores.tokens.name().into());
         o.insert("shared".into(), c.stores.shared_by_tabs().into());
@@ -154,11 +184,18 @@ impl Core {
         o.insert("legacy".into(), legacy.into());
         o.insert("lock".into(), c.lock_name().into());
         crate::json::put(&mut o, "dpop", c.dpop_key_id());
+        o.insert("seal".into(), c.stores.sealed().into());
         let out = object_to_js(o);
         if let Some(r) = discovery {
             let _ = Reflect::set(&out, &"discovery".into(), &request_to_js(&r));
         }
         Ok(out)
+    }
+
+    /// This origin's secret for sealing the stored session (base64url; none:
+    /// the platform has nowhere to keep one), read before anything is stored.
+    pub fn seal(&mut self, secret: Option<String>) {
+        self.client.seal_with(secret.and_then(|s| crate::b64::decode(&s)))
     }
 
     /// The store named `tokens` (or the transactions') could not be opened.
@@ -214,16 +251,8 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
     ) -> JsValue {
         match self.client.confirmed(answer_from_js(&answer)) {
-            Confirmation::Confirmed { id_token: Some(raw) } => with(
-                Map::new(),
-                "verify",
-                Verification(crate::client::keys::Verification::new(
-                    &raw,
-                    crate::client::keys::Purpose::Stored,
-                ))
-                .into(),
-            ),
-            Confirmation::Confirmed { id_token: None } => object_to_js(Map::new()),
+            Confirmation::Confirmed(Some(v)) => with(Map::new(), "verify", Verification(*v).into()),
+            Confirmation::Confirmed(None) => object_to_js(Map::new()),
             Confirmation::Refused(effects) => with(Map::new(), "effects", effects_to_js(effects)),
         }
     }
@@ -231,7 +260,7 @@ impl Core {
     /// The values read under `Setup`'s `session` and `legacy` keys.
     #[wasm_bindgen(unchecked_return_type = "{ effects: Effects; verify?: Verification; jkt?: string }")]
     pub fn restore(&self, stored: Option<String>, legacy: Option<String>) -> JsValue {
-        match self.client.restore(stored, legacy) {
+        match self.client.restore(stored, legacy, self.client.since()) {
             restore::Restore::Nothing(effects) => with(Map::new(), "effects", effects_to_js(effects)),
             restore::Restore::Verify {
                 effects,
@@ -247,18 +276,12 @@ impl Core {
         }
     }
 
-    /// What a step's failure with `error` leaves (the driver rethrows it after these effects).
+    /// Verifying the session's own token (`v`: the stored session's, or
+    /// its check after an offline start's confirmation) failed with `error`:
+    /// what that leaves (the driver rethrows the error after these effects).
     #[wasm_bindgen(unchecked_return_type = "Effects")]
-    pub fn failed(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "FailedStep")] what: &str,
-        error: JsValue,
-    ) -> JsValue {
-        let what = match what {
-            "confirmation" => Failed::Confirmation,
-            _ => Failed::Restore,
-        };
-        effects_to_js(self.client.failed(what, &error_of(&error)))
+    pub fn failed(&mut self, v: &Verification, error: JsValue) -> JsValue {
+        effects_to_js(self.client.failed(&v.0, &error_of(&error)))
     }
 
     /// A login failed (the driver rethrows its error after these effects).
@@ -281,13 +304,18 @@ impl Core {
         Ok(step_to_js(step, keep))
     }
 
-    /// A verified token becomes what it was verified for; a login's gives
-    /// back the app's `appState` (JSON text).
+    /// A verified token becomes what it was verified for, if what happened
+    /// since it began allows (else `stale`); a login's gives back the app's
+    /// `appState` (JSON text).
     #[wasm_bindgen(unchecked_return_type = "Effects & { appState?: string }")]
     pub fn adopt(&mut self, v: &mut Verification) -> std::result::Result<JsValue, JsValue> {
-        let (effects, app_state) = self.client.adopt(&mut v.0, now_ms()).map_err(js_error)?;
-        let app_state = app_state.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
-        Ok(effects_with(effects, "appState", app_state))
+        match self.client.adopt(&mut v.0, now_ms()).map_err(js_error)? {
+            Adopted::Applied(effects, app_state) => {
+                let app_state = app_state.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
+                Ok(effects_with(effects, "appState", app_state))
+            }
+            Adopted::Stale => Ok(effects_with(Default::default(), "stale", JsValue::TRUE)),
+        }
     }
 
     /// A verification that only readies the key set (see `Verification::keys_ahead`).
@@ -296,9 +324,45 @@ impl Core {
         Verification(crate::client::keys::Verification::keys_ahead())
     }
 
-    /// A popup or iframe showing `url` has come back with the authorization response.
+    /// Whether `url` is this client's authorization response: a popup or
+    /// iframe showing it has come back; an auth session's answer is one;
+    /// `isRedirectCallback`.
     pub fn arrived(&self, url: &str) -> bool {
-        crate::callback::is_response_at(url, &self.client.config.redirect_uri)
+        self.client.arrived(url)
+    }
+
+    /// A popup or iframe came back without the callback (`window`: "closed",
+    /// "timeout" or "missing"): the call's error, or no login.
+    #[wasm_bindgen(js_name = windowOutcome)]
+    pub fn window_outcome(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
+        #[wasm_bindgen(unchecked_param_type = "\"closed\" | \"timeout\" | \"missing\"")] window: &str,
+        timeout_ms: u32,
+    ) -> std::result::Result<(), JsValue> {
+        let window = match window {
+            "closed" => Window::Closed,
+            "timeout" => Window::TimedOut,
+            "missing" => Window::Missing,
+            _ => return Err(js_error(unknown("window outcome"))),
+        };
+        let kind = login_kind(kind).map_err(js_error)?;
+        self.client
+            .window_outcome(kind, window, timeout_ms)
+            .map_err(js_error)
+    }
+
+    /// The bindings: the page's address without the authorization response,
+    /// and where `appState.returnTo` may send it (see [`crate::callback`]);
+    /// each `undefined` when there is none.
+    #[wasm_bindgen(js_name = afterCallback, unchecked_return_type = "[string | undefined, string | undefined]")]
+    pub fn after_callback(&self, href: &str, return_to: JsValue) -> js_sys::Array {
+        let clean = crate::callback::address_without_response(href);
+        let to = return_to
+            .as_string()
+            .and_then(|t| crate::callback::return_address(&t, href));
+        let js = |v: Option<String>| v.map_or(JsValue::UNDEFINED, |s| JsValue::from_str(&s));
+        js_sys::Array::of2(&js(clean), &js(to))
     }
 
     /// The public half of the DPoP key the platform read (none: undefined):
@@ -330,20 +394,36 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
     ) -> std::result::Result<JsValue, JsValue> {
         let mut run = || -> Result<JsValue> {
-            let kind = login_kind(kind);
+            let kind = login_kind(kind)?;
             let options = login_options(&opts, kind)?;
-            let a = self.client.authorize(options, kind, now_ms())?;
-            let mut o = Map::new();
-            crate::json::put(&mut o, "url", a.url.as_deref());
-            let (k, v) = a.pending;
-            o.insert("pending".into(), Value::Array(vec![k.into(), v.into()]));
-            let out = object_to_js(o);
-            if let Some(push) = a.push {
-                let _ = Reflect::set(&out, &"push".into(), &request_to_js(&push));
-            }
-            Ok(out)
+            self.pending(options, kind)
         };
         run().map_err(js_error)
+    }
+
+    /// Silent authentication for the token `access` asks for (no refresh
+    /// token): its pending login, as `authorize` gives one, and its kind.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ url?: string; push?: HttpRequest; pending: [string, string]; kind: LoginKindName }"
+    )]
+    pub fn renewal(&mut self, access: &Access) -> std::result::Result<JsValue, JsValue> {
+        let (options, kind) = self.client.renewal(&access.0);
+        let out = self.pending(options, kind).map_err(js_error)?;
+        let _ = Reflect::set(&out, &"kind".into(), &login_kind_name(kind).into());
+        Ok(out)
+    }
+
+    fn pending(&mut self, options: AuthorizeOptions, kind: LoginKind) -> Result<JsValue> {
+        let a = self.client.authorize(options, kind, now_ms())?;
+        let mut o = Map::new();
+        crate::json::put(&mut o, "url", a.url.as_deref());
+        let (k, v) = a.pending;
+        o.insert("pending".into(), Value::Array(vec![k.into(), v.into()]));
+        let out = object_to_js(o);
+        if let Some(push) = a.push {
+            let _ = Reflect::set(&out, &"push".into(), &request_to_js(&push));
+        }
+        Ok(out)
     }
 
     pub fn pushed(
@@ -379,37 +459,28 @@ impl Core {
         url: &str,
         #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
     ) -> std::result::Result<Login, JsValue> {
-        self.client
-            .callback(url, login_kind(kind))
-            .map(Login)
-            .map_err(js_error)
+        let run = || self.client.callback(url, login_kind(kind)?);
+        run().map(Login).map_err(js_error)
     }
 
-    /// Claims the callback's `state` in this page, and names the storage key
-    /// of its pending login among `keys` (null: the store cannot list them).
+    /// Claims the callback's `state` in this page (for every client of this
+    /// provider and client id, until the `Login` is freed), and names the
+    /// storage key of its pending login among `keys` (null: the store cannot list them).
     pub fn claim(
         &mut self,
         login: &mut Login,
         keys: Option<Vec<String>>,
     ) -> std::result::Result<String, JsValue> {
-        self.client
-            .claim_pending(&mut login.0, keys.as_deref())
-            .map_err(js_error)
+        self.client.claim(&mut login.0, keys.as_deref()).map_err(js_error)
     }
 
-    pub fn release(&mut self, login: &mut Login) {
-        self.client.release(&mut login.0)
-    }
-
-    /// The pending login read from its key (and released): the DPoP
-    /// thumbprint the exchange needs, if any.
+    /// The pending login read from its key: the DPoP thumbprint the exchange needs, if any.
     #[wasm_bindgen(js_name = takePending)]
     pub fn take_pending(
         &mut self,
         login: &mut Login,
         value: Option<String>,
     ) -> std::result::Result<Option<String>, JsValue> {
-        self.client.release(&mut login.0);
         self.client
             .take_pending(&mut login.0, value.as_deref(), now_ms())
             .map_err(js_error)
@@ -440,66 +511,114 @@ impl Core {
         self.client.user_must_interact(&error_of(&error))
     }
 
-    /// `getAccessToken(opts)`: the token, or what to do first; `api`: the
-    /// API asked for (`opts.audience`, `opts.scope`), to hand to the next
-    /// steps (none: the session's own token).
-    #[wasm_bindgen(
-        js_name = accessPlan,
-        unchecked_return_type = "{ use?: string; refresh?: true; renew?: true; api?: string }"
-    )]
-    pub fn access_plan(
+    /// A call that wants an access token: `getAccessToken(opts)` (the API
+    /// asked for: `audience`, `scope`; `forceRefresh`), or with `refresh`,
+    /// `refresh(opts)` (a narrower `scope` for the session's own token).
+    pub fn access(
         &self,
-        force: bool,
         #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
-    ) -> std::result::Result<JsValue, JsValue> {
-        let run = || -> Result<JsValue> {
-            let api = crate::api::ApiKey::asked(
-                &self.client.config,
-                convert::text(&opts, "audience")?.as_deref(),
-                convert::text(&opts, "scope")?.as_deref(),
-            )?;
-            let mut o = Map::new();
-            match self.client.access_plan(force, api.as_ref(), now_ms())? {
-                access::AccessPlan::Use(t) => o.insert("use".into(), t.into()),
-                access::AccessPlan::Refresh => o.insert("refresh".into(), true.into()),
-                access::AccessPlan::Renew => o.insert("renew".into(), true.into()),
-            };
-            crate::json::put(&mut o, "api", api.map(|k| k.to_text()));
-            Ok(object_to_js(o))
+        refresh: Option<bool>,
+    ) -> std::result::Result<Access, JsValue> {
+        let run = || -> Result<Access> {
+            let scope = convert::text(&opts, "scope")?;
+            if refresh == Some(true) {
+                return Ok(Access(AccessRequest::refresh(scope)));
+            }
+            let audience = convert::text(&opts, "audience")?;
+            let api = crate::api::ApiKey::asked(&self.client.config, audience.as_deref(), scope.as_deref())?;
+            let force = option(&opts, "forceRefresh").is_truthy();
+            Ok(Access(AccessRequest::token(force, api)))
         };
         run().map_err(js_error)
     }
 
-    #[wasm_bindgen(js_name = accessToken)]
-    pub fn access_token(&self, renewed: bool, api: Option<String>) -> std::result::Result<String, JsValue> {
-        let run = || self.client.access_token(renewed, api_key(api)?.as_ref());
-        run().map_err(js_error)
+    /// What `access` does next: use a token, refresh, or renew.
+    #[wasm_bindgen(
+        js_name = accessPlan,
+        unchecked_return_type = "{ use?: string; refresh?: true; renew?: true }"
+    )]
+    pub fn access_plan(&self, access: &mut Access) -> std::result::Result<JsValue, JsValue> {
+        let mut o = Map::new();
+        match self
+            .client
+            .access_plan(&mut access.0, now_ms())
+            .map_err(js_error)?
+        {
+            access::AccessPlan::Use(t) => o.insert("use".into(), t.into()),
+            access::AccessPlan::Refresh => o.insert("refresh".into(), true.into()),
+            access::AccessPlan::Renew => o.insert("renew".into(), true.into()),
+        };
+        Ok(object_to_js(o))
     }
 
-    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
-    pub fn shared(&mut self, handed: Option<String>, stored: Option<String>) -> JsValue {
-        shared_to_js(self.client.shared(handed, stored))
+    /// The token `access` asked for, after a refresh or a renewal (`renewed`:
+    /// false when silent authentication said the provider wants the user).
+    #[wasm_bindgen(js_name = accessToken)]
+    pub fn access_token(&self, access: &Access, renewed: bool) -> std::result::Result<String, JsValue> {
+        self.client.access_token(&access.0, renewed).map_err(js_error)
+    }
+
+    /// Before a refresh (`kind` "refresh") or a silent renewal ("renewal")
+    /// of the token `access` asks for: start it, join the one under way, or
+    /// wait for it and ask again (see `Flight`).
+    #[wasm_bindgen(unchecked_return_type = "Flight")]
+    pub fn begin(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "\"refresh\" | \"renewal\"")] kind: &str,
+        access: &Access,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let kind = match kind {
+            "refresh" => Kind::Refresh,
+            "renewal" => Kind::Renewal,
+            _ => return Err(js_error(unknown("flight kind"))),
+        };
+        Ok(flight_to_js(self.client.flight(kind, &access.0)))
+    }
+
+    /// Another tab (or the adapter's other writer) changed `key` of
+    /// tokenStorage (none: maybe every key): nothing when it is not this
+    /// client's session; else the flight that follows it, one at a time.
+    #[wasm_bindgen(unchecked_return_type = "Flight")]
+    pub fn following(&self, key: Option<String>) -> JsValue {
+        if !(self.client.follows(key.as_deref()) && self.client.stores.persists()) {
+            return object_to_js(Map::new());
+        }
+        flight_to_js(self.client.flight(Kind::Follow, &AccessRequest::default()))
+    }
+
+    /// Flight `id` (begun with `begin`) is over.
+    pub fn end(&self, id: u32) {
+        crate::client::timeline::end(id)
+    }
+
+    /// The session's generation now: what an operation that reads storage
+    /// notes before the read (`shared`, `notified`).
+    pub fn since(&self) -> f64 {
+        self.client.since().0 as f64
+    }
+
+    /// Under the lock, before a refresh: the session another tab stored
+    /// (`handed`: the hand-off record; `stored`: tokenStorage), read after `since`.
+    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification; again?: true }")]
+    pub fn shared(&mut self, handed: Option<String>, stored: Option<String>, since: f64) -> JsValue {
+        shared_to_js(self.client.shared(handed, stored, Since(since as u64)))
     }
 
     /// Another tab changed the stored session: what this tab does (see
-    /// `Client::notified`).
-    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
-    pub fn notified(&mut self, stored: Option<String>) -> JsValue {
-        shared_to_js(self.client.notified(stored))
+    /// `Client::notified`); `stored` was read after `since`.
+    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification; again?: true }")]
+    pub fn notified(&mut self, stored: Option<String>, since: f64) -> JsValue {
+        shared_to_js(self.client.notified(stored, Since(since as u64)))
     }
 
     #[wasm_bindgen(js_name = refreshPlan, unchecked_return_type = "{ fresh?: true; jkt?: string }")]
-    pub fn refresh_plan(
-        &self,
-        only_if_stale: bool,
-        api: Option<String>,
-    ) -> std::result::Result<JsValue, JsValue> {
+    pub fn refresh_plan(&self, access: &mut Access) -> std::result::Result<JsValue, JsValue> {
         let mut o = Map::new();
-        let run = || {
-            self.client
-                .refresh_plan(only_if_stale, api_key(api)?.as_ref(), now_ms())
-        };
-        match run().map_err(js_error)? {
+        match self
+            .client
+            .refresh_plan(&mut access.0, now_ms())
+            .map_err(js_error)?
+        {
             access::RefreshPlan::Fresh => {
                 o.insert("fresh".into(), true.into());
             }
@@ -509,16 +628,11 @@ impl Core {
     }
 
     #[wasm_bindgen(js_name = refreshRequest, unchecked_return_type = "HttpRequest")]
-    pub fn refresh_request(
-        &self,
-        scope: Option<String>,
-        api: Option<String>,
-    ) -> std::result::Result<JsValue, JsValue> {
-        let run = || {
-            self.client
-                .refresh_request(scope.as_deref(), api_key(api)?.as_ref(), now_ms())
-        };
-        run().map(|r| request_to_js(&r)).map_err(js_error)
+    pub fn refresh_request(&self, access: &Access) -> std::result::Result<JsValue, JsValue> {
+        self.client
+            .refresh_request(&access.0, now_ms())
+            .map(|r| request_to_js(&r))
+            .map_err(js_error)
     }
 
     #[wasm_bindgen(js_name = refreshRetryMs)]
@@ -530,19 +644,30 @@ impl Core {
         self.client.refresh_retry_ms(&answer_from_js(&answer), attempt)
     }
 
-    #[wasm_bindgen(unchecked_return_type = "{ effects?: Effects; verify?: Verification }")]
+    /// The refresh answer: effects to apply, an ID token to verify, or
+    /// `stale` (the session it was for changed meanwhile; `revoke`: the
+    /// refresh token it brought, after a logout).
+    #[wasm_bindgen(
+        unchecked_return_type = "{ effects?: Effects; verify?: Verification; stale?: true; revoke?: HttpRequest[] }"
+    )]
     pub fn refreshed(
         &mut self,
+        access: &mut Access,
         #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
-        api: Option<String>,
     ) -> std::result::Result<JsValue, JsValue> {
-        let run = || {
-            self.client
-                .refreshed(answer_from_js(&answer), api_key(api)?, now_ms())
-        };
-        Ok(match run().map_err(js_error)? {
+        let r = self
+            .client
+            .refreshed(&mut access.0, answer_from_js(&answer), now_ms())
+            .map_err(js_error)?;
+        Ok(match r {
             access::Refreshed::Stored(effects) => with(Map::new(), "effects", effects_to_js(effects)),
             access::Refreshed::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
+            access::Refreshed::Stale(revoke) => {
+                let mut o = Map::new();
+                o.insert("stale".into(), true.into());
+                let list: js_sys::Array = revoke.iter().map(request_to_js).collect();
+                with(o, "revoke", list.into())
+            }
         })
     }
 
@@ -561,21 +686,21 @@ impl Core {
     }
 
     /// For `fetchWithAuth`'s request of `method` to `url` (`mode` is
-    /// checked first): the `Authorization` header, and a proof to sign.
+    /// checked first), with the token `access` got: the `Authorization`
+    /// header, and a proof to sign.
     #[wasm_bindgen(js_name = resourceCredentials, unchecked_return_type = "{ authorization: string; dpopInput?: string }")]
     pub fn resource_credentials(
         &self,
         method: &str,
         url: &str,
         mode: Option<String>,
-        api: Option<String>,
+        access: &Access,
     ) -> std::result::Result<JsValue, JsValue> {
         self.client.check_app_request(mode.as_deref()).map_err(js_error)?;
-        let run = || {
-            self.client
-                .resource_credentials(method, url, api_key(api)?.as_ref(), now_ms())
-        };
-        let (authorization, proof) = run().map_err(js_error)?;
+        let (authorization, proof) = self
+            .client
+            .resource_credentials(method, url, access.0.api(), now_ms())
+            .map_err(js_error)?;
         let mut o = Map::new();
         o.insert("authorization".into(), authorization.into());
         crate::json::put(&mut o, "dpopInput", proof.as_deref());
@@ -626,6 +751,7 @@ impl Core {
             .map_err(js_error)
     }
 
+    /// Where `logout()` sends the browser (after `endSession`).
     #[wasm_bindgen(js_name = logoutTarget)]
     pub fn logout_target(
         &self,
@@ -636,13 +762,15 @@ impl Core {
             .map_err(js_error)
     }
 
-    /// The revocation requests; for `revokeTokens()` a revocation endpoint is required.
+    /// The revocation requests: the ended session's refresh token
+    /// (`"logout"`), or the session's two tokens (`"tokens"`: a revocation
+    /// endpoint is required).
     #[wasm_bindgen(unchecked_return_type = "HttpRequest[]")]
     pub fn revocations(
         &self,
         #[wasm_bindgen(unchecked_param_type = "\"logout\" | \"tokens\"")] what: &str,
     ) -> std::result::Result<JsValue, JsValue> {
-        let what = revocation(what);
+        let what = revocation(what).map_err(js_error)?;
         if what == Revocation::Tokens {
             self.client.check_revocation().map_err(js_error)?;
         }
@@ -655,16 +783,18 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "HttpAnswer")] answer: JsValue,
         #[wasm_bindgen(unchecked_param_type = "\"logout\" | \"tokens\"")] what: &str,
     ) -> std::result::Result<(), JsValue> {
+        let what = revocation(what).map_err(js_error)?;
         self.client
-            .revoked(answer_from_js(&answer), revocation(what))
+            .revoked(answer_from_js(&answer), what)
             .map_err(js_error)
     }
 
-    /// The session and the DPoP key forgotten (logout, revokeTokens, and a
-    /// logout whose endpoints could not be confirmed).
-    #[wasm_bindgen(unchecked_return_type = "Effects")]
-    pub fn forget(&mut self) -> JsValue {
-        effects_to_js(self.client.forget())
+    /// `logout()`, `revokeTokens()`: the session and its DPoP key forgotten
+    /// here, final for every operation under way; what the provider hears
+    /// after a logout comes from what it was.
+    #[wasm_bindgen(js_name = endSession, unchecked_return_type = "Effects")]
+    pub fn end_session(&mut self) -> JsValue {
+        effects_to_js(self.client.end_session())
     }
 
     /// The session as the app sees it now.
@@ -690,7 +820,7 @@ impl Core {
         #[wasm_bindgen(unchecked_param_type = "object | undefined")] opts: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoginKindName")] kind: &str,
     ) -> std::result::Result<f64, JsValue> {
-        let default = match login_kind(kind) {
+        let default = match login_kind(kind).map_err(js_error)? {
             LoginKind::Popup => crate::config::DEFAULT_POPUP_TIMEOUT_MS,
             _ => self.client.config.silent_timeout_ms,
         };
@@ -726,22 +856,29 @@ fn step_input(input: &JsValue) -> Input {
     ))
 }
 
-fn revocation(what: &str) -> Revocation {
-    if what == "tokens" {
-        Revocation::Tokens
-    } else {
-        Revocation::Logout
+fn revocation(what: &str) -> Result<Revocation> {
+    match what {
+        "logout" => Ok(Revocation::Logout),
+        "tokens" => Ok(Revocation::Tokens),
+        _ => Err(unknown("revocation")),
     }
 }
 
-/// The API key the driver carries from `accessPlan` to the next steps.
-fn api_key(text: Option<String>) -> Result<Option<crate::api::ApiKey>> {
-    text.map(|t| crate::api::ApiKey::from_text(&t)).transpose()
+fn flight_to_js(b: Begin) -> JsValue {
+    let (name, id) = match b {
+        Begin::Start(id) => ("start", id),
+        Begin::Join(id) => ("join", id),
+        Begin::After(id) | Begin::Taken(id) => ("after", id),
+    };
+    let mut o = Map::new();
+    o.insert(name.into(), u64::from(id).into());
+    object_to_js(o)
 }
 
 fn shared_to_js(s: access::Shared) -> JsValue {
     match s {
         access::Shared::Same => object_to_js(Map::new()),
+        access::Shared::Stale => with(Map::new(), "again", JsValue::TRUE),
         access::Shared::Ended(effects) => with(Map::new(), "effects", effects_to_js(effects)),
         access::Shared::Verify(v) => with(Map::new(), "verify", Verification(*v).into()),
     }
@@ -753,66 +890,6 @@ fn signature_answer(valid: bool, why: Option<String>) -> std::result::Result<boo
         Some(why) => Err(msg!("{why}")),
         None => Ok(valid),
     }
-}
-
-/// The errors the driver meets, made here so that their messages stay out of
-/// the production build with every other message (`terse`).
-fn failure(what: &str, detail: String) -> AuthError {
-    let (c, message) = match what {
-        "storage" => (code::STORAGE_ERROR, msg!("the storage refused to {detail}")),
-        "request" => (
-            code::INVALID_CONFIG,
-            msg!("fetchWithAuth: not a request fetch can make ({detail})"),
-        ),
-        "network" => (
-            code::NETWORK_ERROR,
-            msg!(
-                "the request to {detail}: the server did not answer, or refused this page's origin (a CORS refusal looks the same to a page)"
-            ),
-        ),
-        "openUrl" => (code::INVALID_CONFIG, msg!("`openUrl` failed: {detail}")),
-        "cancelled" => (
-            code::LOGIN_CANCELLED,
-            msg!("the login was cancelled: `openUrl`'s promise was rejected ({detail})"),
-        ),
-        "openUrlType" => (code::INVALID_CONFIG, msg!("`openUrl` must be a function")),
-        "noWindow" => (code::INVALID_CONFIG, msg!("no window to navigate: pass `openUrl`")),
-        "navigate" => (code::INVALID_CONFIG, msg!("the browser refused to navigate")),
-        "blocked" => (
-            code::POPUP_BLOCKED,
-            msg!("the browser did not open the popup: call loginWithPopup() from a click handler"),
-        ),
-        "busy" => (
-            code::POPUP_IN_PROGRESS,
-            msg!("another loginWithPopup() of this page is still open: it was brought to the front"),
-        ),
-        "closed" => (
-            code::POPUP_CLOSED,
-            msg!("the popup was closed before the login completed"),
-        ),
-        "popupTimeout" => (
-            code::TIMEOUT,
-            msg!("the login in the popup did not complete in time (`timeoutMs`)"),
-        ),
-        "silentTimeout" => (
-            code::TIMEOUT,
-            msg!(
-                "silent authentication got no answer within {detail} ms (the provider's cookie may be \
-                 blocked in iframes, or its pages may refuse to be framed)"
-            ),
-        ),
-        "noCallback" => (
-            code::INVALID_CALLBACK,
-            msg!("no callback URL given and no window.location"),
-        ),
-        "dpopKey" => (
-            code::STORAGE_ERROR,
-            msg!("the DPoP key could not be read, made or stored ({detail})"),
-        ),
-        "verifier" => (code::UNSUPPORTED_PLATFORM, msg!("{detail}")),
-        _ => (code::INVALID_CONFIG, msg!("{detail}")),
-    };
-    AuthError::new(c, message)
 }
 
 /// The options of one login of `kind`: the app's (checked against the login
@@ -917,8 +994,12 @@ impl Verification {
 
 /// The error of something the driver met (`detail`: the platform's words).
 #[wasm_bindgen(unchecked_return_type = "Error")]
-pub fn fail(#[wasm_bindgen(unchecked_param_type = "Failure")] what: &str, detail: Option<String>) -> JsValue {
-    failure(what, detail.unwrap_or_default()).into()
+pub fn fail(
+    #[wasm_bindgen(unchecked_param_type = "Failure")] what: &str,
+    detail: Option<String>,
+    login: Option<bool>,
+) -> JsValue {
+    crate::client::driver_failure(what, detail.unwrap_or_default(), login == Some(true)).into()
 }
 
 /// A fresh PKCE pair (RFC 7636): 32 random bytes from `crypto.getRandomValues`

@@ -88,12 +88,29 @@ fn auth_errors_become_js_errors_with_stable_fields() {
     let plain: JsValue = AuthError::new(code::STATE_MISMATCH, "no").into();
     assert!(get(&plain, "error").is_undefined());
     assert!(get(&plain, "status").is_undefined());
-    // The errors the driver meets are made here too.
-    assert_eq!(code_of(&fail("busy", None)), code::POPUP_IN_PROGRESS);
+    // The errors the driver meets are made here too; what a rejected
+    // openUrl means depends on whether it was a login's.
+    assert_eq!(code_of(&fail("busy", None, None)), code::POPUP_IN_PROGRESS);
     assert_eq!(
-        code_of(&fail("storage", Some("read".into()))),
+        code_of(&fail("storage", Some("read".into()), None)),
         code::STORAGE_ERROR
     );
+    assert_eq!(
+        code_of(&fail("rejected", Some("x".into()), Some(true))),
+        code::LOGIN_CANCELLED
+    );
+    assert_eq!(
+        code_of(&fail("rejected", Some("x".into()), Some(false))),
+        code::INVALID_CONFIG
+    );
+    assert_eq!(
+        code_of(&fail("a kind of its own", None, None)),
+        code::INVALID_CONFIG
+    );
+}
+
+fn parse(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -106,6 +123,7 @@ fn the_store_plan_and_a_pending_login_cross_the_seam() {
             get(&setup, "issuer").as_string().unwrap(),
             "https://tenant.example.com/"
         );
+        assert!(get(&setup, "id").as_string().unwrap().ends_with(":browser-test"));
         // Auth0 by `domain`: no discovery request.
         assert!(get(&setup, "discovery").is_undefined());
         let a = core.authorize(JsValue::UNDEFINED, "redirect").unwrap();
@@ -121,48 +139,101 @@ fn the_store_plan_and_a_pending_login_cross_the_seam() {
                 .len(),
             1
         );
+        // A kind string the core does not know is refused, never taken for another.
+        assert_eq!(
+            code_of(&core.authorize(JsValue::UNDEFINED, "redirect ").err().unwrap()),
+            code::INVALID_CONFIG
+        );
     }
 }
 
 #[wasm_bindgen_test]
 fn callbacks_without_a_matching_pending_login_are_refused_before_any_request() {
-    let core = Core::new(options("memory")).unwrap();
+    let mut core = Core::new(options("memory")).unwrap();
     let cb = |state: &str| format!("https://app.example.com/callback?code=c&state={state}");
-    let mut core = core;
     let mut login = core.callback(&cb("nothing"), "redirect").unwrap();
     let err = core.claim(&mut login, Some(Vec::new())).unwrap_err();
     assert_eq!(code_of(&err), code::MISSING_TRANSACTION);
-    // (A refused claim is released: the same state can be tried again.)
     let pending = format!("{}{}", core.client.transaction_storage_prefix(), "a".repeat(43));
     let err = core.claim(&mut login, Some(vec![pending])).unwrap_err();
     assert_eq!(code_of(&err), code::STATE_MISMATCH);
+    // Two logins of one state: the page's claim is held until the first is freed.
+    let mut first = core.callback(&cb("s"), "redirect").unwrap();
+    let mut second = core.callback(&cb("s"), "redirect").unwrap();
+    core.claim(&mut first, None).unwrap();
+    assert_eq!(
+        code_of(&core.claim(&mut second, None).unwrap_err()),
+        code::MISSING_TRANSACTION
+    );
+    drop(first);
+    assert!(core.claim(&mut second, None).is_ok());
     assert!(get(&core.session(), "tokens").is_null());
     assert_eq!(get(&core.session(), "authenticated").as_bool(), Some(false));
 }
 
 #[wasm_bindgen_test]
+fn flights_cross_the_seam_as_start_join_and_after() {
+    let core = Core::new(options("memory")).unwrap();
+    let session = core.access(JsValue::UNDEFINED, None).unwrap();
+    let orders = core
+        .access(parse(r#"{"audience":"https://orders.example.com"}"#), None)
+        .unwrap();
+    let first = core.begin("refresh", &session).unwrap();
+    let id = get(&first, "start").as_f64().unwrap();
+    assert_eq!(
+        get(&core.begin("refresh", &session).unwrap(), "join").as_f64(),
+        Some(id)
+    );
+    assert_eq!(
+        get(&core.begin("refresh", &orders).unwrap(), "after").as_f64(),
+        Some(id)
+    );
+    core.end(id as u32);
+    assert!(get(&core.begin("refresh", &orders).unwrap(), "start")
+        .as_f64()
+        .is_some());
+    assert_eq!(
+        code_of(&core.begin("unknown", &session).unwrap_err()),
+        code::INVALID_CONFIG
+    );
+    let follow = core.following(None);
+    let id = get(&follow, "start").as_f64().unwrap();
+    assert_eq!(get(&core.following(None), "after").as_f64(), Some(id));
+    // A change to another key of the store: nothing to follow.
+    assert!(
+        Reflect::get(&core.following(Some("unrelated".into())), &"start".into())
+            .unwrap()
+            .is_undefined()
+    );
+}
+
+#[wasm_bindgen_test]
 fn answers_and_requests_keep_their_fields() {
     let answer =
-        js_sys::JSON::parse(r#"{"status":200,"body":"{}","cacheControl":"max-age=60","dpopNonce":"n"}"#)
-            .unwrap();
+        parse(r#"{"status":200,"body":"{}","cacheControl":"max-age=60","dpopNonce":"n","redirected":true}"#);
     match super::convert::answer_from_js(&answer) {
         crate::http::HttpAnswer::Response(r) => {
             assert_eq!((r.status, r.body.as_deref()), (200, Some("{}")));
             assert_eq!(r.cache_control.as_deref(), Some("max-age=60"));
             assert_eq!(r.dpop_nonce.as_deref(), Some("n"));
+            assert!(r.redirected);
         }
         other => panic!("{other:?}"),
     }
-    let failed = js_sys::JSON::parse(r#"{"failure":"Failed to fetch","timedOut":true}"#).unwrap();
+    let failed = parse(r#"{"failure":"Failed to fetch","timedOut":true}"#);
     assert!(matches!(
         super::convert::answer_from_js(&failed),
         crate::http::HttpAnswer::Failed { timed_out: true, .. }
     ));
-    let redirected = js_sys::JSON::parse(r#"{"redirected":true,"status":0}"#).unwrap();
-    assert_eq!(
-        super::convert::answer_from_js(&redirected),
-        crate::http::HttpAnswer::Redirected { status: 0 }
-    );
+    for (text, status) in [
+        (r#"{"redirected":true,"status":0}"#, 0),
+        (r#"{"status":307,"body":""}"#, 307),
+    ] {
+        assert_eq!(
+            super::convert::answer_from_js(&parse(text)),
+            crate::http::HttpAnswer::Redirected { status }
+        );
+    }
     let request = crate::http::HttpRequest::secret(
         "POST",
         "https://as.example/token",
@@ -173,6 +244,7 @@ fn answers_and_requests_keep_their_fields() {
     assert_eq!(get(&js, "redirect").as_string().unwrap(), "manual");
     assert_eq!(get(&js, "cache").as_string().unwrap(), "no-store");
     assert_eq!(get(&js, "timeoutMs").as_f64().unwrap(), 5000.0);
+    assert_eq!(get(&js, "maxBytes").as_f64().unwrap(), 1048576.0);
 }
 
 #[wasm_bindgen_test]

@@ -215,6 +215,19 @@ for (const name of ["react", "vue"]) {
       await context.close();
     });
 
+    it("the app's own ?state= or ?code= at the root is not a callback: no error, the address kept", async () => {
+      for (const query of ["?state=draft", "?code=XYZ&tab=2"]) {
+        const { context, page, errors } = await newContextPage(name, `/${query}`);
+        const before = exchanges[name];
+        await waitStatus(page, "signed out");
+        assert.equal(await page.$("#main .error"), null, query);
+        assert.equal(new URL(page.url()).search, query, "the app's parameters stay");
+        assert.equal(exchanges[name] - before, 0);
+        assert.deepEqual(errors, []);
+        await context.close();
+      }
+    });
+
     it("a refused login shows the error state, and no redirect loop", async () => {
       const { context, page } = await newContextPage(name);
       await waitStatus(page, "signed out");
