@@ -134,13 +134,14 @@ const RESPONSE_ADDS: &[&str] = &[
 /// they were written.
 pub fn address_without_response(href: &str) -> Option<String> {
     let u = Uri::parse(href)?;
-    // (The names as the provider writes them: plain, never percent-encoded.)
+    // (Names read as the callback reads them, decoded: `c%6Fde` is `code`.)
     let kept: Vec<&str> = u
         .query
         .unwrap_or_default()
         .split('&')
         .filter(|pair| {
-            !pair.is_empty() && !RESPONSE_ADDS.contains(&pair.split('=').next().unwrap_or_default())
+            let name = crate::uri::form_decode(pair.split('=').next().unwrap_or_default());
+            !pair.is_empty() && !RESPONSE_ADDS.contains(&name.as_str())
         })
         .collect();
     let mut out = u.browser_path().unwrap_or_else(|| u.path.to_string());
@@ -162,6 +163,12 @@ pub fn address_without_response(href: &str) -> Option<String> {
 /// origin), a query or a fragment, and no control character or space (a
 /// browser drops tabs and newlines: `/\t/host` is `//host`).
 pub fn return_address(return_to: &str, here: &str) -> Option<String> {
+    // A path the page itself has, such as `https://app.example//host`,
+    // written into the bar as `//host` would name another origin.
+    address_for(return_to, here).filter(|a| !matches!(a.as_bytes(), [b'/', b'/' | b'\\', ..]))
+}
+
+fn address_for(return_to: &str, here: &str) -> Option<String> {
     let here = Uri::parse(here)?;
     if let Some(to) = Uri::parse(return_to) {
         if to.origin().is_none() || to.origin() != here.origin() {
@@ -182,7 +189,6 @@ pub fn return_address(return_to: &str, here: &str) -> Option<String> {
     let path = here.browser_path()?;
     let query = here.query.map(|q| ["?", q].concat()).unwrap_or_default();
     match return_to.as_bytes() {
-        [b'/', b'/' | b'\\', ..] => None,
         [b'/', ..] => Some(return_to.to_string()),
         [b'?', ..] => Some([path.as_str(), return_to].concat()),
         [b'#', ..] => Some([path.as_str(), &query, return_to].concat()),
@@ -385,6 +391,8 @@ mod tests {
                 "/x?codes=1",
             ),
             ("https://app.example", "/"),
+            // Written as no provider writes them, read as the callback reads them.
+            ("https://app.example/x?c%6Fde=c&st%61te=s&keep=1", "/x?keep=1"),
         ] {
             assert_eq!(address_without_response(href).as_deref(), Some(want), "{href}");
         }
@@ -408,6 +416,8 @@ mod tests {
             ("/\\evil.example/x", None),
             ("/\t/evil.example", None),
             ("/\n/evil.example", None),
+            ("https://app.example//evil.example/x", None),
+            ("https://app.example/.//evil.example/x", None),
             ("javascript:alert(1)", None),
             ("data:text/html,x", None),
             ("orders", None),

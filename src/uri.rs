@@ -191,7 +191,7 @@ pub fn form_decode_pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn form_decode(s: &str) -> String {
+pub(crate) fn form_decode(s: &str) -> String {
     let hex = |b: u8| (b as char).to_digit(16);
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
