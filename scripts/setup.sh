@@ -17,6 +17,18 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# The release build's smaller module needs the nightly the machine ships
+# with its std sources (scripts/build.mjs pins the version). Best effort:
+# where rust-src cannot be had, the release is built on stable, larger.
+if rustc +nightly --version >/dev/null 2>&1; then
+  sysroot=$(rustc +nightly --print sysroot)
+  if [ ! -d "$sysroot/lib/rustlib/src/rust/library/std" ]; then
+    say "adding rust-src to the nightly toolchain (for the release build)"
+    timeout 300 rustup component add rust-src --toolchain nightly >/dev/null 2>&1 ||
+      say "rust-src could not be added: the release will be built on stable"
+  fi
+fi
+
 # wasm-bindgen-cli must be the exact version of the wasm-bindgen crate in Cargo.lock.
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
