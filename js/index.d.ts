@@ -449,7 +449,7 @@ export function createPkcePair(): Promise<PkcePair>;
 /** Verifies an ID token against a key set (signature and OIDC Core §3.1.3.7); rejects with an AuthError. */
 export function verifyIdToken(idToken: string, options: VerifyIdTokenOptions): Promise<IdTokenClaims>;
 
-/** Resolves when the WebAssembly module is loaded (it starts loading it). */
+/** Resolves when the full WebAssembly module is loaded (it starts loading it): for a page that will need it soon. */
 export function ready(): Promise<void>;
 
 /** `err instanceof AuthError` narrows any error this library throws. */

@@ -1,16 +1,21 @@
-// oidc-pkce: the package entry. Loads the WebAssembly module once, on first
-// use; the driver (./driver/) performs the I/O between the core's steps, and
+// oidc-pkce: the package entry. Loads a WebAssembly module on first use;
+// the driver (./driver/) performs the I/O between the core's steps, and
 // every protocol decision is the core's (the .wasm).
 //
-// The build bundles the wasm-bindgen glue and the driver into this file
-// (scripts/build.mjs): the page fetches this module, then the .wasm, and
-// nothing else on a login.
+// Two modules, the same core with the same names: the full one, and an
+// anonymous one with only what a page without a session needs
+// (driver/modules.js says which a page loads first; the full one follows
+// when a call needs it). The build bundles the wasm-bindgen glue and the
+// driver into this file (scripts/build.mjs): a page fetches this file and
+// one .wasm. The glue keeps one instance, so the full module after the
+// anonymous one comes with a copy of it (./oidc_pkce_full.js).
 
-import initGlue, * as glue from "./oidc_pkce.js";
+import * as glue from "./oidc_pkce.js";
 import { binding, createAuthClient as create, verify } from "./driver/client.js";
+import { firstModule } from "./driver/modules.js";
 
-/** @type {Promise<typeof glue> | null} */
-let loading = null;
+/** The modules loading or loaded, by kind. @type {Partial<Record<"full" | "anonymous", Promise<typeof glue>>>} */
+const loading = {};
 
 /** @param {string} code @param {string} message @param {unknown} [cause] */
 function authError(code, message, cause) {
@@ -49,11 +54,20 @@ function moduleLoadFailed(url, seen, cause) {
   return authError("module_load_failed", `the oidc-pkce WebAssembly module did not load: ${what}; ${why}. Likely fix: ${hint}.`, cause);
 }
 
-function load() {
-  if (!loading) {
-    // new URL("…", import.meta.url) is what bundlers (Vite, webpack 5) and
-    // plain <script type="module"> pages all resolve to the packaged file.
-    const url = new URL("oidc_pkce_bg.wasm", import.meta.url);
+/**
+ * Loads a module once (the full one serves for either): the bundled glue
+ * for the first, its copy for the full module after the anonymous one.
+ * @param {"full" | "anonymous"} [kind]
+ * @returns {Promise<typeof glue>}
+ */
+function load(kind = "full") {
+  if (loading.full || (kind === "anonymous" && loading.anonymous)) return /** @type {Promise<typeof glue>} */ (loading.full ?? loading.anonymous);
+  const second = !!loading.anonymous;
+  // new URL("…", import.meta.url) and literal import()s: what bundlers
+  // (Vite, webpack 5) and plain <script type="module"> pages all resolve to
+  // the packaged files.
+  const url = kind === "anonymous" ? new URL("oidc_pkce_anonymous_bg.wasm", import.meta.url) : new URL("oidc_pkce_bg.wasm", import.meta.url);
+  return (loading[kind] = (async () => {
     /** @type {{ status: number; type: string | null } | null} */
     let seen = null;
     const binary = fetch(url).then((response) => {
@@ -63,19 +77,31 @@ function load() {
     // A failed fetch is reported once, as the AuthError below: not also as an
     // unhandled rejection of this early request.
     binary.catch(() => {});
-    loading = initGlue({ module_or_path: binary })
-      .then(() => glue)
-      .catch((cause) => {
-        loading = null;
-        throw moduleLoadFailed(url.href, seen, cause);
-      });
-  }
-  return loading;
+    try {
+      const g = second ? await import("./oidc_pkce_full.js") : glue;
+      await g.default({ module_or_path: binary });
+      return g;
+    } catch (cause) {
+      delete loading[kind];
+      throw moduleLoadFailed(url.href, seen, cause);
+    }
+  })());
 }
 
-/** Creates a client; the first call also loads the WebAssembly module. @param {any} options */
+/** What the page may need first, from the options and its storage (driver/modules.js). @param {any} options */
+function guess(options) {
+  try {
+    const page = globalThis.location ? { href: location.href, local: globalThis.localStorage, session: globalThis.sessionStorage } : {};
+    return firstModule(options, page);
+  } catch {
+    // (Web Storage that cannot be opened here: the full module says what that means.)
+    return "full";
+  }
+}
+
+/** Creates a client; the first call also loads a WebAssembly module. @param {any} options */
 export async function createAuthClient(options) {
-  return create(await load(), options);
+  return create(load, guess(options), options);
 }
 
 /** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
@@ -99,7 +125,7 @@ export async function verifyIdToken(idToken, options) {
  */
 export const _binding = binding;
 
-/** Resolves when the WebAssembly module is loaded (it starts loading it). */
+/** Resolves when the full WebAssembly module is loaded (it starts loading it). */
 export async function ready() {
   await load();
 }

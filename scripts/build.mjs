@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 // Vite's own bundler; its minifier (oxc) is the one Vite uses for production builds.
 import { minify } from "rolldown/experimental";
-import { dropUncallableEntries } from "./function-table.mjs";
+import { ANONYMOUS_CORE } from "../js/driver/modules.js";
+import { dropUncallableEntries, keepExports, renameAs } from "./function-table.mjs";
 import { renameGlue } from "./minify-names.mjs";
 import { rolldown } from "rolldown";
 
@@ -66,7 +67,14 @@ console.log(toolchain.nightly
   ? `release on ${toolchain.why}: std rebuilt, panics abort at once`
   : `release on stable (${toolchain.why}): about 3 KB gzip larger than with the pinned nightly`);
 
-function buildModule(crate, features, outDir, { types = false } = {}) {
+/**
+ * Builds a crate's module into `outDir`; with `anonymous` (the core methods
+ * the driver calls there, js/driver/modules.js), also the anonymous module
+ * beside it: the same .wasm with only those exports, optimized on its own,
+ * its imports and exports then named as the full module's so that the one
+ * glue serves both; and the glue's copy for the full module after it.
+ */
+function buildModule(crate, features, outDir, { types = false, anonymous = null } = {}) {
   const args = [
     "rustc", "-p", crate, "--lib", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib",
     ...features, ...(dev ? [] : ["--release"]),
@@ -95,49 +103,69 @@ function buildModule(crate, features, outDir, { types = false } = {}) {
     const dir = join(root, "target", "driver-types", relative(pkg, outDir));
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(outDir, `${name}.d.ts`), join(dir, `${name}.d.ts`));
+    if (anonymous) copyFileSync(join(outDir, `${name}.d.ts`), join(dir, `${name}_full.d.ts`));
     rmSync(join(outDir, `${name}.d.ts`));
     rmSync(join(outDir, `${name}_bg.wasm.d.ts`), { force: true });
   }
   const wasmOut = join(outDir, `${name}_bg.wasm`);
-  if (!dev) {
-    // npm binaryen: Debian's wasm-opt (108) emits modules that fail to load.
-    const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
-    // -Oz, then flatten the control flow and rebuild it (--rereloop) and -Oz
-    // twice more: 1.5 KB gzip less than -Oz alone on the main module (148,790
-    // -> 147,255 B of .wasm, measured 2026-11-22 with binaryen 132; -Os, -O3,
-    // --converge and --gufa gave 0-50 B or more; -tnh was left out: it lets
-    // wasm-opt assume that no trap is ever reached, which a bug could break).
-    // --low-memory-unused (595 B gzip, measured 2026-11-23): it only enables
-    // optimize-added-constants, which folds `load(x + c)` (c < 1024) into
-    // `load offset=c (x)`. The two differ only when x + c wraps past 2^32,
-    // where the fold traps instead of reaching address < 1024: Rust's
-    // address arithmetic never wraps (LLVM's inbounds GEPs), the data starts
-    // at 1 MiB and only a stack 1 KiB from overflowing would reach low memory.
-    // --strip-target-features: the target_features custom section is for
-    // linkers; browsers ignore it (107 B gzip).
-    // Last, binaryen's renaming of the imports, exports and modules to short
-    // names (scripts/minify-names.mjs): it prints the mapping, kept here until
-    // the glue is bundled and minified, then rewritten to match.
-    // The function table's entries no call can reach point at one trapping
-    // function first (scripts/function-table.mjs), so -Oz drops their code.
-    const table = dropUncallableEntries(readFileSync(wasmOut));
-    writeFileSync(wasmOut, table.bytes);
-    console.log(`function table: ${table.removed.length} entries no call_indirect can reach`);
-    // --one-caller-inline-max-function-size=20: functions called from one
-    // place are inlined up to 20 instructions (binaryen's default: 15),
-    // and the flatten/rereloop round runs twice: 404 B gzip less on the
-    // production login path (2026-12-07; 10: -328, 50: -301, 200: -185).
-    const args = [
-      wasmOut, "--low-memory-unused", "--one-caller-inline-max-function-size=20", "-Oz",
-      "--flatten", "--rereloop", "-Oz", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features",
-      "--minify-imports-and-exports-and-modules", "-o", wasmOut,
-      "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
-      "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
-    ];
-    console.log(`$ ${wasmOpt} ${args.join(" ")}`);
-    names.set(join(outDir, `${name}_bg.wasm`), execFileSync(wasmOpt, args, { cwd: root, encoding: "utf8" }));
+  const bindgen = readFileSync(wasmOut);
+  if (!dev) optimize(wasmOut, true);
+  if (anonymous) {
+    const keep = new Set(["__wbg_core_free", ...anonymous.map((m) => `core_${m}`), "fail"]);
+    const anonymousWasm = join(outDir, `${name}_anonymous_bg.wasm`);
+    writeFileSync(anonymousWasm, keepExports(bindgen, keep).bytes);
+    if (!dev) {
+      optimize(anonymousWasm, false);
+      writeFileSync(anonymousWasm, renameAs(readFileSync(anonymousWasm), JSON.parse(names.get(wasmOut))));
+    }
+    copyFileSync(join(outDir, `${name}.js`), join(outDir, `${name}_full.js`));
   }
   rmSync(join(outDir, ".gitignore"), { force: true });
+}
+
+/**
+ * wasm-opt, after the function table's step; with `minify`, the short
+ * names binaryen gives the imports and exports, its mapping kept for the glue.
+ * @param {string} wasmOut @param {boolean} minify
+ */
+function optimize(wasmOut, minify) {
+  // npm binaryen: Debian's wasm-opt (108) emits modules that fail to load.
+  const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
+  // The function table's entries no call can reach point at one trapping
+  // function first (scripts/function-table.mjs), so -Oz drops their code.
+  const table = dropUncallableEntries(readFileSync(wasmOut));
+  writeFileSync(wasmOut, table.bytes);
+  console.log(`${relative(root, wasmOut)}: ${table.removed.length} function table entries no call_indirect can reach`);
+  // -Oz, then flatten the control flow and rebuild it (--rereloop) and -Oz
+  // twice more: 1.5 KB gzip less than -Oz alone on the main module (148,790
+  // -> 147,255 B of .wasm, measured 2026-11-22 with binaryen 132; -Os, -O3,
+  // --converge and --gufa gave 0-50 B or more; -tnh was left out: it lets
+  // wasm-opt assume that no trap is ever reached, which a bug could break).
+  // The round runs twice, and functions called from one place are inlined
+  // up to 20 instructions (--one-caller-inline-max-function-size; binaryen's
+  // default is 15): 404 B gzip less on the production login path
+  // (2026-12-07; 10: -328, 50: -301, 200: -185).
+  // --low-memory-unused (595 B gzip, measured 2026-11-23): it only enables
+  // optimize-added-constants, which folds `load(x + c)` (c < 1024) into
+  // `load offset=c (x)`. The two differ only when x + c wraps past 2^32,
+  // where the fold traps instead of reaching address < 1024: Rust's
+  // address arithmetic never wraps (LLVM's inbounds GEPs), the data starts
+  // at 1 MiB and only a stack 1 KiB from overflowing would reach low memory.
+  // --strip-target-features: the target_features custom section is for
+  // linkers; browsers ignore it (107 B gzip).
+  // Last, binaryen's renaming of the imports, exports and modules to short
+  // names (scripts/minify-names.mjs): it prints the mapping, kept here until
+  // the glue is minified, then rewritten to match.
+  const args = [
+    wasmOut, "--low-memory-unused", "--one-caller-inline-max-function-size=20", "-Oz",
+    "--flatten", "--rereloop", "-Oz", "-Oz", "--flatten", "--rereloop", "-Oz", "-Oz", "--strip-target-features",
+    ...(minify ? ["--minify-imports-and-exports-and-modules"] : []), "-o", wasmOut,
+    "--enable-bulk-memory", "--enable-mutable-globals", "--enable-nontrapping-float-to-int",
+    "--enable-reference-types", "--enable-sign-ext", "--enable-multivalue",
+  ];
+  console.log(`$ ${wasmOpt} ${args.join(" ")}`);
+  const printed = execFileSync(wasmOpt, args, { cwd: root, encoding: "utf8" });
+  if (minify) names.set(wasmOut, printed);
 }
 
 rmSync(pkg, { recursive: true, force: true });
@@ -145,8 +173,8 @@ mkdirSync(pkg);
 // The main module: the client, without the pure-Rust verifier; and the same
 // without the errors' messages, for production builds.
 const production = join(pkg, "production");
-buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg, { types: true });
-buildModule("oidc-pkce", ["--no-default-features", "--features", "browser,terse"], production);
+buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg, { types: true, anonymous: ANONYMOUS_CORE });
+buildModule("oidc-pkce", ["--no-default-features", "--features", "browser,terse"], production, { anonymous: ANONYMOUS_CORE });
 // The fallback verifier, loaded by the driver (js/driver/io.js) only without crypto.subtle.
 buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"), { types: true });
 
@@ -188,11 +216,14 @@ const manifest = {
     "./react": { types: "./react.d.ts", production: "./production/react.js", default: "./react.js" },
     "./vue": { types: "./vue.d.ts", production: "./production/vue.js", default: "./vue.js" },
     "./oidc_pkce_bg.wasm": "./oidc_pkce_bg.wasm",
+    "./oidc_pkce_anonymous_bg.wasm": "./oidc_pkce_anonymous_bg.wasm",
     "./production/oidc_pkce_bg.wasm": "./production/oidc_pkce_bg.wasm",
+    "./production/oidc_pkce_anonymous_bg.wasm": "./production/oidc_pkce_anonymous_bg.wasm",
     "./package.json": "./package.json",
   },
   files: [
-    "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "production/", "verifier/",
+    "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_anonymous_bg.wasm", "oidc_pkce_full.js",
+    "production/", "verifier/",
     ...bindings, "react.d.ts", "vue.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE",
   ],
   // The bindings' frameworks: optional, only `oidc-pkce/react` and `oidc-pkce/vue` import them.
@@ -206,15 +237,17 @@ const manifest = {
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 
 // The entry (js/index.js), the wasm-bindgen glue and the driver (js/driver/)
-// are bundled into one file with rolldown (Vite's bundler): a login then
-// fetches index.js and the .wasm, and nothing else (measured 2026-11-23:
+// are bundled into one file with rolldown (Vite's bundler): a page then
+// fetches index.js and one .wasm, and nothing else (measured 2026-11-23:
 // 275 B gzip less than the entry and the glue as two files, and one request
-// fewer). The fallback verifier stays a separate module, imported only when
-// needed.
+// fewer). The glue's copy for the full module after the anonymous one
+// (./oidc_pkce_full.js) and the fallback verifier stay separate modules,
+// imported only when needed.
+const GLUES = ["./oidc_pkce_full.js"];
 async function bundleEntry(dir) {
   const bundle = await rolldown({
     input: join(dir, "index.js"),
-    external: (id) => id.includes("verifier/oidc_pkce_verifier.js"),
+    external: (id) => id.includes("verifier/oidc_pkce_verifier.js") || GLUES.includes(id),
   });
   const { output } = await bundle.generate({ format: "esm" });
   if (output.length !== 1) throw new Error(`bundling the entry made ${output.length} files, not 1`);
@@ -224,6 +257,9 @@ async function bundleEntry(dir) {
     const from = "./verifier/oidc_pkce_verifier.js";
     if (code.split(from).length !== 2) throw new Error(`${dir}/index.js: ${from} is not there exactly once`);
     code = code.replace(from, "../verifier/oidc_pkce_verifier.js");
+  }
+  for (const glue of GLUES) {
+    if (!code.includes(`import("${glue}")`)) throw new Error(`${dir}/index.js: import("${glue}") is not there`);
   }
   writeFileSync(join(dir, "index.js"), code);
   rmSync(join(dir, "oidc_pkce.js"));
@@ -235,15 +271,15 @@ const sizes = (files) => {
   let raw = 0;
   let gz = 0;
   for (const f of files) {
-    raw += statSync(join(pkg, f)).size;
-    gz += gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length;
+    raw += statSync(f).size;
+    gz += gzipSync(readFileSync(f), { level: 9 }).length;
   }
   return { raw, gz };
 };
 // Release: minify the JS (the wasm-bindgen glue, the entry, the driver): about
 // 4.5 KB gzip less. Exported names and import-object keys are kept.
 if (!dev) {
-  for (const f of ["index.js", "production/index.js", "verifier/oidc_pkce_verifier.js"]) {
+  for (const f of ["index.js", "production/index.js", "oidc_pkce_full.js", "production/oidc_pkce_full.js", "verifier/oidc_pkce_verifier.js"]) {
     const file = join(pkg, f);
     const out = await minify(file, readFileSync(file, "utf8"), { compress: true, mangle: true });
     if (out.errors?.length) throw new Error(`minifying ${f}: ${JSON.stringify(out.errors)}`);
@@ -259,7 +295,9 @@ if (!dev) {
 if (!dev) {
   for (const [wasm, glue, module] of [
     [join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "index.js"), "./oidc_pkce_bg.js"],
+    [join(pkg, "oidc_pkce_bg.wasm"), join(pkg, "oidc_pkce_full.js"), "./oidc_pkce_bg.js"],
     [join(production, "oidc_pkce_bg.wasm"), join(production, "index.js"), "./oidc_pkce_bg.js"],
+    [join(production, "oidc_pkce_bg.wasm"), join(production, "oidc_pkce_full.js"), "./oidc_pkce_bg.js"],
     [join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"), join(pkg, "verifier", "oidc_pkce_verifier.js"), "./oidc_pkce_verifier_bg.js"],
   ]) {
     writeFileSync(glue, renameGlue(readFileSync(glue, "utf8"), JSON.parse(names.get(wasm)), module));
@@ -271,10 +309,17 @@ if (!dev) {
 mkdirSync(join(root, "target"), { recursive: true });
 writeFileSync(join(root, "target", "pkg-build.json"), JSON.stringify({ profile, nightly: toolchain.nightly, toolchain: toolchain.why }) + "\n");
 
-const shipped = ["index.js", "oidc_pkce_bg.wasm"];
-const main = sizes(shipped);
-console.log(`pkg/ built (${profile}): ${shipped.join(" + ")} = ${main.raw} B, ${main.gz} B gzip -9 (what a secure page downloads)`);
-const terse = sizes(["production/index.js", "production/oidc_pkce_bg.wasm"]);
-console.log(`pkg/production/ (errors without messages): ${terse.raw} B, ${terse.gz} B gzip -9`);
-const fallback = sizes(["verifier/oidc_pkce_verifier.js", "verifier/oidc_pkce_verifier_bg.wasm"]);
+// What a page downloads: the entry, one module's glue and its .wasm.
+const report = (dir, what) => {
+  for (const [kind, files] of [
+    ["login path", ["index.js", "oidc_pkce_bg.wasm"]],
+    ["anonymous page", ["index.js", "oidc_pkce_anonymous_bg.wasm"]],
+  ]) {
+    const { raw, gz } = sizes(files.map((f) => join(dir, f)));
+    console.log(`${relative(root, dir)}/ ${what} ${kind}: ${files.join(" + ")} = ${raw} B, ${gz} B gzip -9`);
+  }
+};
+report(pkg, `(${profile}, with messages)`);
+report(production, "(errors without messages)");
+const fallback = sizes(["verifier/oidc_pkce_verifier.js", "verifier/oidc_pkce_verifier_bg.wasm"].map((f) => join(pkg, f)));
 console.log(`pkg/verifier/ (fetched only without crypto.subtle): ${fallback.raw} B, ${fallback.gz} B gzip -9`);

@@ -115,4 +115,76 @@ function printed(params, results) {
   return `(func${p.length ? ` (param ${p.join(" ")})` : ""}${r.length ? ` (result ${r.join(" ")})` : ""})`;
 }
 
+/**
+ * The module with only the exports `keep` names among the API's (wasm-bindgen's
+ * class methods `core_*`, free functions, `__wbg_*_free`); wasm-bindgen's
+ * own exports (`__wbindgen_*`, the memory, the externref table) stay. -Oz
+ * then drops what only the others reached.
+ * @param {Uint8Array} bytes @param {Set<string>} keep
+ * @returns {{ bytes: Uint8Array, dropped: string[] }}
+ */
+export function keepExports(bytes, keep) {
+  const m = binaryen.readBinary(bytes);
+  try {
+    m.setFeatures(BUILD_FEATURES);
+    const dropped = [];
+    for (let i = 0; i < m.getNumExports(); i++) {
+      const { name, kind } = binaryen.getExportInfo(m.getExportByIndex(i));
+      const api = name.startsWith("__wbg_") || (kind === binaryen.ExternalFunction && !name.startsWith("__"));
+      if (api && !keep.has(name)) dropped.push(name);
+    }
+    for (const name of dropped) m.removeExport(name);
+    if (!m.validate()) throw new Error("the module does not validate without the dropped exports");
+    return { bytes: m.emitBinary(), dropped };
+  } finally {
+    m.dispose();
+  }
+}
+
+/**
+ * The module with the import and export names `map` gives (binaryen's
+ * mapping of the module it is a subset of, from
+ * --minify-imports-and-exports-and-modules): one glue then serves both.
+ * @param {Uint8Array} bytes
+ * @param {{ imports: [string, string, string][]; exports: [string, string][] }} map
+ * @returns {Uint8Array}
+ */
+export function renameAs(bytes, map) {
+  const m = binaryen.readBinary(bytes);
+  try {
+    m.setFeatures(BUILD_FEATURES);
+    const imports = new Map(map.imports.map(([module, from, to]) => [`${module} ${from}`, to]));
+    const exports = new Map(map.exports);
+    const functions = [];
+    for (let i = 0; i < m.getNumFunctions(); i++) functions.push(binaryen.getFunctionInfo(m.getFunctionByIndex(i)));
+    for (const f of functions.filter((f) => f.module)) {
+      const to = imports.get(`${f.module} ${f.base}`);
+      if (to === undefined) throw new Error(`import ${f.module} ${f.base} is not in the mapping`);
+      // (Calls name the function, not the import: removed and added again under the same name.)
+      m.removeFunction(f.name);
+      m.addFunctionImport(f.name, "a", to, f.params, f.results);
+    }
+    const seen = [];
+    for (let i = 0; i < m.getNumExports(); i++) seen.push(binaryen.getExportInfo(m.getExportByIndex(i)));
+    for (const e of seen) {
+      const to = exports.get(e.name);
+      if (to === undefined) throw new Error(`export ${e.name} is not in the mapping`);
+      m.removeExport(e.name);
+      if (e.kind === binaryen.ExternalFunction) m.addFunctionExport(e.value, to);
+      else if (e.kind === binaryen.ExternalMemory) m.addMemoryExport(e.value, to);
+      else if (e.kind === binaryen.ExternalTable) m.addTableExport(e.value, to);
+      else if (e.kind === binaryen.ExternalGlobal) m.addGlobalExport(e.value, to);
+      else throw new Error(`export ${e.name}: a kind the renaming does not know`);
+    }
+    for (let i = 0; i < m.getNumTables(); i++) {
+      const t = binaryen.getTableInfo(m.getTableByIndex(i));
+      if (t.module) throw new Error(`table ${t.name} is imported: the renaming knows function imports only`);
+    }
+    if (!m.validate()) throw new Error("the module does not validate after its renaming");
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 echo "== size budget of the built package (bench/size-budget.json)"
-node --test tests/size.test.mjs tests/minify-names.test.mjs tests/function-table.test.mjs
+node --test tests/size.test.mjs tests/minify-names.test.mjs tests/function-table.test.mjs tests/modules.test.mjs
 
 echo "== the package as bundlers see it: Vite picks production/ for production builds"
 node --test tests/package.test.mjs

@@ -13,19 +13,19 @@ use crate::token::TokenSet;
 
 const VERSION: u8 = 1;
 
+/// The prefix of every key a session is stored under. The driver guesses
+/// from it which module a page needs first (js/driver/modules.js).
+pub const SESSION_KEYS: &str = "oidc-pkce:session:";
+
 /// The storage key of a client's session with one provider.
 pub fn session_storage_key(issuer: &str, client_id: &str) -> String {
-    [
-        "oidc-pkce:session:",
-        &crate::transaction::client_key(issuer, client_id),
-    ]
-    .concat()
+    [SESSION_KEYS, &crate::transaction::client_key(issuer, client_id)].concat()
 }
 
 /// Where versions before 0.1.1 kept the session: by client id alone. Read
 /// once, moved to [`session_storage_key`] if it belongs to the issuer.
 pub fn legacy_session_storage_key(client_id: &str) -> String {
-    ["oidc-pkce:session:", &crate::transaction::key_part(client_id)].concat()
+    [SESSION_KEYS, &crate::transaction::key_part(client_id)].concat()
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -281,6 +281,25 @@ pub fn parse_stored_session(value: &str, client_id: &str, issuer: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_driver_guesses_the_module_from_the_keys_sessions_are_stored_under() {
+        let driver = include_str!("../js/driver/modules.js");
+        assert!(
+            driver.contains(&format!("export const SESSION_KEYS = \"{SESSION_KEYS}\";")),
+            "js/driver/modules.js names another prefix than the core"
+        );
+        assert!(session_storage_key("https://id.example.com", "app").starts_with(SESSION_KEYS));
+        assert!(legacy_session_storage_key("app").starts_with(SESSION_KEYS));
+        // No other key the core writes starts so: a pending login or a key
+        // set alone is no reason to load the full module.
+        for other in [
+            crate::transaction::transaction_storage_prefix("https://id.example.com", "app"),
+            crate::client::keys::key_set_storage_key("https://id.example.com/jwks"),
+        ] {
+            assert!(!other.starts_with(SESSION_KEYS), "{other}");
+        }
+    }
 
     fn session(refresh: bool, expires_at_ms: Option<u64>) -> Session {
         let claims: Map<String, Value> = crate::json::object(

@@ -37,8 +37,9 @@ async function emitted(mode) {
 
 test("vite build (production) bundles pkg/production/, and the shared fallback verifier", async () => {
   const wasm = await emitted("production");
-  assert.deepEqual(Object.keys(wasm).sort(), ["oidc_pkce_bg.wasm", "oidc_pkce_verifier_bg.wasm"]);
+  assert.deepEqual(Object.keys(wasm).sort(), ["oidc_pkce_anonymous_bg.wasm", "oidc_pkce_bg.wasm", "oidc_pkce_verifier_bg.wasm"]);
   assert.ok(wasm["oidc_pkce_bg.wasm"].equals(readFileSync(join(pkg, "production", "oidc_pkce_bg.wasm"))), "not the production build");
+  assert.ok(wasm["oidc_pkce_anonymous_bg.wasm"].equals(readFileSync(join(pkg, "production", "oidc_pkce_anonymous_bg.wasm"))), "not the production build's anonymous module");
   assert.ok(wasm["oidc_pkce_verifier_bg.wasm"].equals(readFileSync(join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm"))));
 });
 

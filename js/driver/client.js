@@ -21,73 +21,113 @@ import * as io from "./io.js";
 /** The flights under way in this page, every client's, by the core's id: their promises. @type {Map<number, Promise<any>>} */
 const flights = new Map();
 
-/** Client APIs by their object, for the framework bindings (see `binding`). @type {WeakMap<object, { core: Core; setup: Setup }>} */
+/** Client APIs by their object, for the framework bindings (see `binding`). @type {WeakMap<object, Client>} */
 const made = new WeakMap();
 
 /** @param {unknown} e */
 const words = (e) => String((e instanceof Error && e.message) || e);
 
 /**
- * @param {Wasm} wasm the loaded module
+ * @param {(kind: "full" | "anonymous") => Promise<Wasm>} load loads a module (once)
+ * @param {"full" | "anonymous"} first the module the page guessed it needs (modules.js)
  * @param {any} options the app's options
  */
-export async function createAuthClient(wasm, options) {
-  const core = new wasm.Core(options);
-  const setup = core.setup(io.dpopSupported());
-  /** @param {string} name @param {unknown} app @param {boolean} tokens */
-  const open = (name, app, tokens) => {
-    try {
-      return io.openStore(name, app);
-    } catch {
-      core.storeUnavailable(tokens);
-      return io.openStore("none", undefined);
-    }
-  };
-  const tx = open(setup.transactions, options.transactionStorage, false);
-  const tokens = open(setup.tokens, options.tokenStorage, true);
-  if (setup.warning) console.warn(setup.warning);
-  if (setup.seal) core.seal(await io.sealSecret());
-  if (setup.discovery) {
-    const found = core.discovered(await io.http(setup.discovery, undefined, options.fetch));
-    if (found.keep) await tokens.set(...found.keep).catch(() => {});
-    if (found.offline) {
-      const [session, doc] = found.offline;
-      core.startOffline(...(await Promise.all([tokens.get(session), tokens.get(doc)]).catch(() => [])));
-    }
-  }
-  const client = new Client(core, wasm.fail, tx, tokens, setup, options.fetch);
-  await client.restore();
+export async function createAuthClient(load, first, options) {
+  const client = new Client(load, options);
+  await client.start(first, true);
   // Another tab (or the adapter's other writer) changed the store: the core says whether it is ours.
-  const unwatch = io.watchStore(setup.tokens, options.tokenStorage, (key) => client.follow(key ?? undefined));
+  const unwatch = io.watchStore(client.setup.tokens, options.tokenStorage, (key) => client.follow(key ?? undefined));
   const api = client.api(unwatch);
-  made.set(api, { core, setup });
+  made.set(api, client);
   return api;
 }
 
 /**
  * For the framework bindings: the client's identity (its provider and
  * client id, as the core names them), and the core's rules for the address
- * after a callback (without the spent response; `appState.returnTo`).
+ * after a callback (without the spent response; `appState.returnTo`), which
+ * only the full module has: a client still on the anonymous one has handled
+ * no callback.
  * @param {object} client
  */
 export function binding(client) {
-  const m = made.get(client);
-  return m && { id: m.setup.id, after: (/** @type {string} */ href, /** @type {unknown} */ to) => m.core.afterCallback(href, to) };
+  const c = made.get(client);
+  return c && { id: c.setup.id, after: (/** @type {string} */ href, /** @type {unknown} */ to) => (c.full ? c.core.afterCallback(href, to) : []) };
 }
 
 class Client {
-  /** @param {Core} core @param {Wasm["fail"]} fail @param {Store} tx @param {Store} tokens @param {Setup} setup @param {io.Transport} [transport] the app's `fetch` */
-  constructor(core, fail, tx, tokens, setup, transport) {
-    this.core = core;
-    /** The errors the driver meets, made by the core. */
-    this.fail = fail;
-    this.tx = tx;
-    this.tokens = tokens;
-    this.setup = setup;
-    /** Every request goes through it (the core checked that it is a function). */
-    this.transport = transport;
+  /** @param {(kind: "full" | "anonymous") => Promise<Wasm>} load @param {any} options */
+  constructor(load, options) {
+    this.load = load;
+    this.options = options;
+    /** Every request goes through it (the core checked that it is a function). @type {io.Transport} */
+    this.transport = options?.fetch;
     /** @type {Set<(event: { type: string }) => void>} */
     this.listeners = new Set();
+    /** Whether the core is the full module's. */
+    this.full = false;
+    /** The discovery document's answer, for the full module after the anonymous one. @type {HttpAnswer | undefined} */
+    this.discovery = undefined;
+    /** @type {Promise<void> | undefined} */
+    this.upgrading = undefined;
+    /** The setup's warning, once said. @type {string | undefined} */
+    this.warned = undefined;
+    // (Set by start.)
+    /** @type {Core} */ this.core = /** @type {any} */ (undefined);
+    /** @type {Setup} */ this.setup = /** @type {any} */ (undefined);
+    /** @type {Wasm["fail"]} */ this.fail = /** @type {any} */ (undefined);
+    /** @type {Store} */ this.tx = /** @type {any} */ (undefined);
+    /** @type {Store} */ this.tokens = /** @type {any} */ (undefined);
+  }
+
+  /**
+   * Makes this client's core in the module `kind` (the anonymous one only
+   * while nothing needs more) and opens its stores; on creation, restores
+   * the stored session (which needs the full module: found there, it is
+   * loaded then). Later, a session is another tab's change, which `follow`
+   * takes up.
+   * @param {"full" | "anonymous"} kind @param {boolean} creating
+   * @returns {Promise<void>}
+   */
+  async start(kind, creating) {
+    const options = this.options;
+    const wasm = await this.load(kind);
+    const core = new wasm.Core(options);
+    const setup = core.setup(io.dpopSupported());
+    /** @param {string} name @param {unknown} app @param {boolean} tokens */
+    const open = (name, app, tokens) => {
+      try {
+        return io.openStore(name, app);
+      } catch {
+        core.storeUnavailable(tokens);
+        return io.openStore("none", undefined);
+      }
+    };
+    const tx = open(setup.transactions, options.transactionStorage, false);
+    const tokens = open(setup.tokens, options.tokenStorage, true);
+    if (setup.warning && !this.warned) console.warn((this.warned = setup.warning));
+    const full = kind === "full";
+    if (setup.seal && full) core.seal(await io.sealSecret());
+    if (setup.discovery) {
+      // (One fetch of the document per client: the full module reads the anonymous one's.)
+      const answer = (this.discovery ??= await io.http(setup.discovery, undefined, this.transport));
+      const found = core.discovered(answer);
+      if (found.keep) await tokens.set(...found.keep).catch(() => {});
+      if (found.offline) {
+        // An offline start reads the stored session: the full module's.
+        if (!full) return this.start("full", creating);
+        const [session, doc] = found.offline;
+        core.startOffline(...(await Promise.all([tokens.get(session), tokens.get(doc)]).catch(() => [])));
+      }
+    }
+    Object.assign(this, { core, setup, tx, tokens, full, fail: wasm.fail });
+    if (creating) await this.restore();
+  }
+
+  /** The full module's core, loaded once for every caller that needs it. */
+  async complete() {
+    if (this.full) return;
+    await (this.upgrading ??= this.start("full", false).finally(() => (this.upgrading = undefined)));
   }
 
   /**
@@ -204,6 +244,8 @@ class Client {
   async restore() {
     const get = (/** @type {string} */ k) => this.tokens.get(k).catch(() => null);
     const [stored, legacy] = await Promise.all([get(this.setup.session), get(this.setup.legacy)]);
+    // The anonymous module cannot read a session: the full one, now that one is there.
+    if (!this.full) return stored === null && legacy === null ? undefined : this.start("full", true);
     const r = this.core.restore(stored ?? undefined, legacy ?? undefined);
     await this.apply(r.effects).catch(() => {});
     if (!r.verify) return;
@@ -266,6 +308,7 @@ class Client {
    * @param {string} url @param {LoginKindName} kind
    */
   async finishLogin(url, kind) {
+    await this.complete();
     const core = this.core;
     const login = core.callback(url, kind);
     try {
@@ -301,6 +344,12 @@ class Client {
    * @param {Window | HTMLIFrameElement | null} target @param {any} opts @param {LoginKindName} kind @param {Access} [access]
    */
   async loginIn(target, opts, kind, access) {
+    try {
+      await this.complete();
+    } catch (e) {
+      if (target) io.dispose(target);
+      throw e;
+    }
     const core = this.core;
     const timeout = core.timeoutMs(opts, kind);
     if (!target) return core.windowOutcome(kind, "missing", timeout) ?? null; // no document for an iframe (a worker)
@@ -334,6 +383,7 @@ class Client {
    * @template T @param {any} opts @param {boolean} refresh @param {(a: Access) => Promise<T>} work
    */
   async withToken(opts, refresh, work) {
+    await this.complete();
     const core = this.core;
     const access = core.access(opts, refresh);
     try {
@@ -416,9 +466,20 @@ class Client {
    * follows it (signed in, refreshed, signed out, another user), one change
    * at a time; a value that cannot be read or verified leaves it as it is.
    * @param {string} [key]
+   * @returns {Promise<void>}
    */
   follow(key) {
     const core = this.core;
+    // The anonymous module follows no session: the full one does, when the key is the session's.
+    if (!this.full) {
+      const b = core.following(key);
+      return b.start === undefined && b.join === undefined && b.after === undefined
+        ? Promise.resolve()
+        : this.complete().then(
+            () => this.follow(key),
+            () => {},
+          );
+    }
     return this.fly(
       () => core.following(key),
       () =>
@@ -431,6 +492,7 @@ class Client {
 
   /** RFC 7009 revocation: the ended session's refresh token ("logout"), or both tokens. @param {"logout" | "tokens"} what */
   async revoke(what) {
+    await this.complete();
     await this.online();
     for (const req of this.core.revocations(what)) this.core.revoked(await this.send(() => req), what);
   }
@@ -449,10 +511,9 @@ class Client {
   /** The public API: a plain object of methods. @param {() => void} unwatch */
   api(unwatch) {
     const self = this;
-    const core = this.core;
     /** The key the session's tokens are bound to, read. */
     const bindingKey = async () => {
-      const jkt = core.binding();
+      const jkt = self.core.binding();
       if (jkt) await self.readKey(false, jkt);
     };
     return {
@@ -470,9 +531,9 @@ class Client {
           throw e;
         }
         // An auth session (ASWebAuthenticationSession, Custom Tabs) hands back the callback URL.
-        if (typeof back === "string" && core.arrived(back)) return self.finishLogin(back, "redirect");
+        if (typeof back === "string" && self.core.arrived(back)) return self.finishLogin(back, "redirect");
       },
-      isRedirectCallback: (/** @type {string | undefined} */ url) => core.arrived(url ?? location.href),
+      isRedirectCallback: (/** @type {string | undefined} */ url) => self.core.arrived(url ?? location.href),
       /** @param {string} [url] */
       async handleRedirectCallback(url) {
         if (url === undefined) {
@@ -491,34 +552,35 @@ class Client {
         return { appState: (await self.loginIn(popup, opts, "popup"))?.appState };
       },
       checkSession: async (/** @type {any} */ opts) => (await self.silent(opts, "silent")) !== null,
-      getTokens: () => core.session().tokens,
-      isAuthenticated: () => core.session().authenticated,
-      getIdTokenClaims: () => core.session().claims,
-      getUser: () => core.session().user,
+      getTokens: () => self.core.session().tokens,
+      isAuthenticated: () => self.core.session().authenticated,
+      getIdTokenClaims: () => self.core.session().claims,
+      getUser: () => self.core.session().user,
       fetchUserInfo: () =>
         self.withToken(undefined, false, async () => {
           await self.online();
           await bindingKey();
-          return core.userinfo(await self.send(() => core.userinfoRequest()));
+          return self.core.userinfo(await self.send(() => self.core.userinfoRequest()));
         }),
-      buildLogoutUrl: (/** @type {any} */ opts) => core.logoutUrl(opts),
+      buildLogoutUrl: (/** @type {any} */ opts) => self.core.logoutUrl(opts),
       /** @param {any} opts */
       async logout(opts) {
-        core.checkLogout(opts);
+        await self.complete();
+        self.core.checkLogout(opts);
         // Final at once: nothing under way signs the user in again.
-        await self.apply(core.endSession());
+        await self.apply(self.core.endSession());
         // The kept discovery document is never trusted to send the browser anywhere.
         await self.online();
-        const target = core.logoutTarget(opts);
+        const target = self.core.logoutTarget(opts);
         // RFC 7009: the refresh token stops working at the provider too (best effort).
         await self.revoke("logout").catch(() => {});
         if (target) await self.open(opts?.openUrl, target);
       },
       async revokeTokens() {
         await self.revoke("tokens");
-        await self.apply(core.endSession());
+        await self.apply(self.core.endSession());
       },
-      getAccessToken: (/** @type {any} */ opts) => self.withToken(opts, false, async (access) => core.accessToken(access, true)),
+      getAccessToken: (/** @type {any} */ opts) => self.withToken(opts, false, async (access) => self.core.accessToken(access, true)),
       /** @param {RequestInfo | URL} input @param {any} [init] the request's, and the token's `audience` and `scope` */
       async fetchWithAuth(input, init) {
         const { audience, scope, ...requestInit } = init ?? {};
@@ -532,7 +594,7 @@ class Client {
         return self.withToken({ audience, scope }, false, async (access) => {
           await bindingKey();
           for (let attempt = 0; ; attempt++) {
-            const credentials = core.resourceCredentials(request.method, request.url, request.mode, access);
+            const credentials = self.core.resourceCredentials(request.method, request.url, request.mode, access);
             // The app's request as it made it (its own signal, credentials,
             // body), from a clone: a retry has the body again.
             const r = request.clone();
@@ -550,11 +612,11 @@ class Client {
             const h = (/** @type {string} */ name) => response.headers.get(name);
             /** @type {HttpAnswer} */
             const answer = { status: response.status, body: "", dpopNonce: h("dpop-nonce"), wwwAuthenticate: h("www-authenticate") };
-            if (!core.retryWithNonce({ url: request.url, ...credentials }, answer, attempt)) return response;
+            if (!self.core.retryWithNonce({ url: request.url, ...credentials }, answer, attempt)) return response;
           }
         });
       },
-      refresh: (/** @type {any} */ opts) => self.withToken(opts, true, async () => core.session().tokens ?? Promise.reject(self.fail("signedOut"))),
+      refresh: (/** @type {any} */ opts) => self.withToken(opts, true, async () => self.core.session().tokens ?? Promise.reject(self.fail("signedOut"))),
       /** @param {(event: { type: string }) => void} callback */
       onSessionChange(callback) {
         /** @param {{ type: string }} event */

@@ -130,11 +130,12 @@ describe("a module that does not load says why", () => {
     ["a request that fails", (route) => route.abort("connectionrefused"), [/could not be fetched/]],
   ]) {
     it(`module_load_failed for ${what}: the URL, what came back, the likely fix; no unhandled rejection`, async () => {
-      const { page, problems } = await pageWith("/pkg/oidc_pkce_bg.wasm", answer);
+      // (A page nobody is signed in to loads the anonymous module first.)
+      const { page, problems } = await pageWith("/pkg/oidc_pkce_anonymous_bg.wasm", answer);
       const e = await attempt(page, opts());
       assert.equal(e?.code, "module_load_failed", JSON.stringify(e));
       assert.equal(e.isAuthError, true);
-      assert.ok(e.message.includes(`${world.app.url}/pkg/oidc_pkce_bg.wasm`), e.message);
+      assert.ok(e.message.includes(`${world.app.url}/pkg/oidc_pkce_anonymous_bg.wasm`), e.message);
       for (const re of expect) assert.match(e.message, re);
       assert.deepEqual(problems, [], "no unhandled rejection beside the AuthError");
       await page.context().close();
