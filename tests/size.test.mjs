@@ -12,7 +12,13 @@ import { gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pkg = join(root, "pkg");
-const budget = JSON.parse(readFileSync(join(root, "bench", "size-budget.json"), "utf8"));
+const budgets = JSON.parse(readFileSync(join(root, "bench", "size-budget.json"), "utf8"));
+// A release built on stable (no pinned nightly here) is held to its own rows.
+const built = existsSync(join(root, "target", "pkg-build.json"))
+  ? JSON.parse(readFileSync(join(root, "target", "pkg-build.json"), "utf8"))
+  : { nightly: true };
+const budget = built.nightly ? budgets : { ...budgets, ...budgets.stable };
+console.log(`budgets for a release built on ${built.nightly ? "the pinned nightly" : `stable (${built.toolchain})`}`);
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -76,6 +82,28 @@ test("the production build stays within its budget, without messages, and shares
   assert.ok(/import\(\s*["'`]\.\.\/verifier\/oidc_pkce_verifier\.js/.test(entry), "production/index.js does not import ../verifier/ dynamically");
   const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
   assert.equal(manifest.exports["."].production, "./production/index.js");
+});
+
+test("a page with no session loads the anonymous module, within its budget; it is the full one's exports, fewer", () => {
+  for (const [dir, name, row] of [
+    [pkg, "", "anonymousPage"],
+    [join(pkg, "production"), "production ", "anonymousPageProduction"],
+  ]) {
+    const files = [join(dir, "index.js"), join(dir, "oidc_pkce_anonymous_bg.wasm")];
+    const size = gz(files);
+    const full = gz([join(dir, "index.js"), join(dir, "oidc_pkce_bg.wasm")]);
+    console.log(
+      `${name}anonymous page: ${size} B gzip -9 (${files.map((f) => relative(pkg, f)).join(" + ")}); ` +
+        `budget ${budget[row]} B (margin ${budget[row] - size} B); the login path's ${full} B`,
+    );
+    assert.ok(size <= budget[row], `the ${name}anonymous page grew to ${size} B gzip, past its budget of ${budget[row]} B`);
+    // Its exports are some of the full module's, under the same names (one glue serves both).
+    const exports = (f) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(f))).map((e) => e.name);
+    const all = new Set(exports(join(dir, "oidc_pkce_bg.wasm")));
+    const some = exports(join(dir, "oidc_pkce_anonymous_bg.wasm"));
+    assert.ok(some.length < all.size, "the anonymous module has fewer exports");
+    for (const e of some) assert.ok(all.has(e), `the anonymous module's export ${e} is not the full one's`);
+  }
 });
 
 test("the React and Vue bindings stay out of the main entry; what each adds to an app that imports it", async () => {
