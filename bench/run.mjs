@@ -11,12 +11,13 @@ import { build } from "vite";
 import { publicClient, startProvider } from "../scripts/provider.mjs";
 import { startStaticServer } from "../scripts/serve.mjs";
 import { KEYS, launchChromium, publicJwk, signIn, signJwt } from "../tests/e2e/harness.mjs";
+import { benchPages } from "./pages.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 21);
 const MICRO_MS = Number(process.env.BENCH_MICRO_MS ?? 1500);
-// BENCH_ONLY=ready,phone,callback,micro runs those parts only (the size table always prints).
-const ONLY = (process.env.BENCH_ONLY ?? "ready,phone,callback,micro").split(",");
+// BENCH_ONLY=pages,callback,micro runs those parts only (the size table always prints).
+const ONLY = (process.env.BENCH_ONLY ?? "pages,callback,micro").split(",");
 const PHONE_SAMPLES = Number(process.env.BENCH_PHONE_SAMPLES ?? 7);
 // What the bench's pages are served from: the built package, the peers' bundles, the pages.
 const BENCH_SITE = {
@@ -75,13 +76,11 @@ function sizes(files) {
 
 // ---------------------------------------------------------------- main
 async function main() {
-  // Everything a page in a secure context downloads during a login: the entry,
-  // the glue, the .wasm and wasm-bindgen's snippets. pkg/verifier/ is fetched
-  // only where crypto.subtle is missing: its own row.
-  const pkgFiles = readdirSync(join(root, "pkg"), { recursive: true })
-    .filter((f) => /\.(js|wasm)$/.test(f) && !f.startsWith("verifier") && !f.startsWith("production"))
-    .map((f) => join(root, "pkg", f));
-  const productionFiles = ["index.js", "oidc_pkce_bg.wasm"].map((f) => join(root, "pkg", "production", f));
+  // What a page in a secure context downloads: the entry (glue and driver
+  // bundled in) and one .wasm: the full module for a login, the anonymous
+  // one for a page nobody is signed in to. pkg/verifier/ is fetched only
+  // where crypto.subtle is missing: its own row.
+  const files = (dir, wasm) => ["index.js", wasm].map((f) => join(root, "pkg", dir, f));
   const verifierFiles = readdirSync(join(root, "pkg", "verifier"))
     .filter((f) => /\.(js|wasm)$/.test(f))
     .map((f) => join(root, "pkg", "verifier", f));
@@ -96,8 +95,10 @@ async function main() {
   await bundle("jose");
 
   const size = {
-    "oidc-pkce (JS + wasm)": sizes(pkgFiles),
-    "oidc-pkce production/ (no messages)": sizes(productionFiles),
+    "oidc-pkce (JS + wasm)": sizes(files("", "oidc_pkce_bg.wasm")),
+    "oidc-pkce production/ (no messages)": sizes(files("production", "oidc_pkce_bg.wasm")),
+    "oidc-pkce anonymous page": sizes(files("", "oidc_pkce_anonymous_bg.wasm")),
+    "oidc-pkce production/ anonymous page": sizes(files("production", "oidc_pkce_anonymous_bg.wasm")),
     "oidc-pkce verifier/ (no crypto.subtle)": sizes(verifierFiles),
     "auth0-spa-js 2.28.3 (ESM)": sizes([auth0File]),
     "oidc-client-ts 3.5.0 (min)": sizes([oidcClientFile]),
@@ -130,10 +131,11 @@ async function main() {
   // 10.4 ms with it, 5.2 without) and so weighed on a library by its number of
   // requests rather than by anything a user's browser does.
   const browser = await launchChromium([LOCAL_ONLY]);
-  const results = { samples: SAMPLES, phoneSamples: PHONE_SAMPLES, size, ready: {}, phone: {}, callback: {}, micro: {} };
+  const results = { samples: SAMPLES, phoneSamples: PHONE_SAMPLES, size, pages: {}, callback: {}, micro: {} };
   try {
-    if (ONLY.includes("ready")) results.ready = await benchReady(browser, app, op, ours, meta);
-    if (ONLY.includes("phone")) results.phone = await benchPhone(browser, op, ours, meta);
+    if (ONLY.includes("pages")) {
+      results.pages = await benchPages(browser, { site: BENCH_SITE, samples: SAMPLES, phoneSamples: PHONE_SAMPLES, interleaved });
+    }
     if (ONLY.includes("callback")) results.callback = await benchCallback(browser, app, ours, meta);
     if (ONLY.includes("micro")) results.micro = await benchMicro(browser, app, op);
   } finally {
@@ -145,107 +147,6 @@ async function main() {
   mkdirSync(join(root, "bench-results"), { recursive: true });
   writeFileSync(join(root, "bench-results", "bench.json"), JSON.stringify(results, null, 2) + "\n");
   console.log("\nwritten: bench-results/bench.json");
-}
-
-// ---------------------------------------------------------------- ready
-// Each run is serialized into the page: it reads everything from its argument.
-const oidcPkceRun = async ({ ours, entry }) => {
-  const m = await import(entry);
-  const c = await m.createAuthClient(ours);
-  return c.buildAuthorizeUrl();
-};
-// The entry each oidc-pkce run imports: the default build, and the production
-// build (errors without messages) that vite build and webpack's production
-// mode bundle.
-const ENTRIES = { "oidc-pkce": "/pkg/index.js", "oidc-pkce production/": "/pkg/production/index.js" };
-const READY_RUNS = {
-  "oidc-pkce": oidcPkceRun,
-  "oidc-pkce production/": oidcPkceRun,
-  "auth0-spa-js": async ({ ours, host }) => {
-    const m = await import("/bench/auth0.js");
-    const c = new m.Auth0Client({ domain: host, clientId: ours.clientId, authorizationParams: { redirect_uri: ours.redirectUri } });
-    let url = null;
-    await c.loginWithRedirect({ openUrl: async (u) => { url = u; } });
-    return url;
-  },
-  "oidc-client-ts": async ({ ours, meta }) => {
-    const m = await import("/bench/oidc-client-ts.js");
-    const c = new m.OidcClient({ authority: meta.issuer, client_id: ours.clientId, redirect_uri: ours.redirectUri, metadata: meta });
-    return (await c.createSigninRequest({})).url;
-  },
-};
-
-// Cold page (fresh context: empty HTTP and compile caches) → import() →
-// client created → authorization URL built, endpoints given (no discovery).
-async function benchReady(browser, app, op, ours, meta) {
-  return interleaved(Object.keys(READY_RUNS), SAMPLES, async (name) => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${app.url}/blank.html`);
-    const ms = await page.evaluate(
-      async ([src, args]) => {
-        const fn = (0, eval)(`(${src})`);
-        const t0 = performance.now();
-        const url = await fn(args);
-        if (!url) throw new Error("no URL");
-        return performance.now() - t0;
-      },
-      [READY_RUNS[name].toString(), { ours, meta, host: new URL(op.url).host, entry: ENTRIES[name] }],
-    );
-    await context.close();
-    return ms;
-  });
-}
-
-// ---------------------------------------------------------------- phone
-// The same ready path on a phone's network (Lighthouse's mobile profile:
-// 150 ms latency, 1.6 Mbit/s down, 750 kbit/s up, through the DevTools
-// protocol), every file served gzip-encoded as a real host serves it. Timed
-// from navigation start, so that the page's own load and a preload it starts
-// count. "preloaded": the page has <link rel="preload" as="fetch"
-// crossorigin> for the .wasm (js/README.md), so the .wasm is fetched while
-// the entry loads rather than after it.
-async function benchPhone(browser, op, ours, meta) {
-  const app = await startStaticServer({ ...BENCH_SITE, gzip: true });
-  // [page, ready run]
-  const runs = {
-    "oidc-pkce": ["blank.html", "oidc-pkce"],
-    "oidc-pkce, .wasm preloaded": ["preload.html", "oidc-pkce"],
-    "oidc-pkce production/, preloaded": ["preload-production.html", "oidc-pkce production/"],
-    "auth0-spa-js": ["blank.html", "auth0-spa-js"],
-    "oidc-client-ts": ["blank.html", "oidc-client-ts"],
-  };
-  try {
-    return await interleaved(Object.keys(runs), PHONE_SAMPLES, async (name) => {
-      const [path, run] = runs[name];
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      const cdp = await context.newCDPSession(page);
-      await cdp.send("Network.enable");
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 150,
-        downloadThroughput: 1.6e6 / 8,
-        uploadThroughput: 750e3 / 8,
-      });
-      await page.goto(`${app.url}/${path}`);
-      const [ms, wasmFetches] = await page.evaluate(
-        async ([src, args]) => {
-          const url = await (0, eval)(`(${src})`)(args);
-          if (!url) throw new Error("no URL");
-          const wasm = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".wasm"));
-          return [performance.now(), wasm.length];
-        },
-        [READY_RUNS[run].toString(), { ours, meta, host: new URL(op.url).host, entry: ENTRIES[run] }],
-      );
-      await context.close();
-      // A preload that the entry's fetch did not match would be a second download.
-      if (name.startsWith("oidc-pkce") && wasmFetches !== 1) throw new Error(`${name}: ${wasmFetches} fetches of the .wasm`);
-      return ms;
-    });
-  } finally {
-    await app.close();
-  }
 }
 
 // ---------------------------------------------------------------- callback
@@ -411,6 +312,13 @@ function report(r) {
     `\nbudget (npm test): ${budget.loginPath} B gzip, margin ${budget.loginPath - oursSize.gzip} B; ` +
       `target ${budget.target} B (auth0-spa-js): ${oursSize.gzip - budget.target} B to go`,
   );
+  const anonymous = r.size["oidc-pkce production/ anonymous page"];
+  if (anonymous) {
+    console.log(
+      `production/ anonymous page: budget ${budget.anonymousPageProduction} B, margin ${budget.anonymousPageProduction - anonymous.gzip} B ` +
+        `(${num(anonymous.gzip / r.size["auth0-spa-js 2.28.3 (ESM)"].gzip, 2)}× auth0-spa-js)`,
+    );
+  }
   const prod = r.size["oidc-pkce production/ (no messages)"];
   if (prod) {
     console.log(
@@ -427,14 +335,24 @@ function report(r) {
       console.log(`${pad(name, 38)} ${pad(num(v.medianMs), 9)} ${ratio}`);
     }
   };
-  table("Ready: import → client → authorization URL", r.ready, "oidc-pkce", "ms");
-  table(
-    "Ready on a phone network (150 ms, 1.6 Mbit/s, gzip): navigation start → authorization URL",
-    r.phone,
-    "oidc-pkce",
-    "ms",
-    r.phoneSamples,
-  );
+  const what = {
+    anonymous: "a page nobody is signed in to: client → authorization URL",
+    restoring: "a page with a stored session: client → the user known",
+    callback: "the callback page: code → verified tokens",
+  };
+  for (const [kind, words] of Object.entries(what)) {
+    for (const network of ["loopback", "phone"]) {
+      const section = r.pages[`${kind} ${network}`];
+      if (!section) continue;
+      const net = network === "phone" ? "a phone network (150 ms, 1.6 Mbit/s, gzip)" : "loopback";
+      const oursKey = section["oidc-pkce production/, preloaded"] ? "oidc-pkce production/, preloaded" : "oidc-pkce production/";
+      console.log(`\n## Ready, ${words}, on ${net}: navigation start → ready, cold cache (median of ${network === "phone" ? r.phoneSamples : r.samples}, ms; ours: ${oursKey})\n`);
+      for (const [name, v] of Object.entries(section)) {
+        const ratio = name.startsWith("oidc-pkce") ? "" : `ours/peer ${num(section[oursKey].medianMs / v.medianMs, 2)}`;
+        console.log(`${pad(name, 38)} ${pad(num(v.medianMs), 9)} ${ratio}`);
+      }
+    }
+  }
   table("Callback: URL → verified tokens", r.callback, "oidc-pkce", "ms");
   if (r.callback["oidc-pkce, keys cached"] && r.callback["oauth4webapi + jose"]) {
     const peer = r.callback["oauth4webapi + jose"].medianMs;
