@@ -93,7 +93,7 @@ class Client {
     const options = this.options;
     const wasm = await this.load(kind);
     const core = new wasm.Core(options);
-    const setup = core.setup(io.dpopSupported());
+    const setup = core.setup(io.dpopSupported(), globalThis.location?.href);
     /** @param {string} name @param {unknown} app @param {boolean} tokens */
     const open = (name, app, tokens) => {
       try {

@@ -167,7 +167,7 @@ impl Client {
             ));
         }
         let force = a.force && a.plans == 1;
-        let s = self.session.as_ref().ok_or_else(not_signed_in)?;
+        let s = self.session.as_ref().ok_or_else(|| self.not_signed_in())?;
         Ok(match self.fresh_token(s, a.api.as_ref(), now_ms) {
             Some(t) if !force => AccessPlan::Use(t.to_string()),
             _ if s.tokens.refresh_token.is_some() => AccessPlan::Refresh,
@@ -184,7 +184,7 @@ impl Client {
                 "the access token expired, there is no refresh token, and silent authentication needs the user: log in again",
             ));
         }
-        let s = self.session.as_ref().ok_or_else(not_signed_in)?;
+        let s = self.session.as_ref().ok_or_else(|| self.not_signed_in())?;
         match &a.api {
             None => Ok(s.tokens.access_token.expose().to_string()),
             Some(key) => crate::api::find(&s.apis, key)
@@ -393,7 +393,7 @@ impl Client {
     /// only if still needed (a `getAccessToken` that does not force it), and
     /// only with a refresh token; the token sent is noted in `a`.
     pub fn refresh_plan(&self, a: &mut Access, now_ms: u64) -> Result<RefreshPlan> {
-        let s = self.session.as_ref().ok_or_else(not_signed_in)?;
+        let s = self.session.as_ref().ok_or_else(|| self.not_signed_in())?;
         if !a.force && self.fresh_token(s, a.api.as_ref(), now_ms).is_some() {
             return Ok(RefreshPlan::Fresh);
         }
@@ -427,7 +427,7 @@ impl Client {
     /// by `audience` or `resource` with its scope). RFC 9449 §5: a public
     /// client's refresh token is bound to the DPoP key too.
     pub fn refresh_request(&self, a: &Access, now_ms: u64) -> Result<HttpRequest> {
-        let s = self.session.as_ref().ok_or_else(not_signed_in)?;
+        let s = self.session.as_ref().ok_or_else(|| self.not_signed_in())?;
         let rt = s.tokens.refresh_token.as_ref().ok_or_else(not_signed_in)?;
         let more = match &a.api {
             Some(key) => key.params(&self.config),

@@ -962,6 +962,48 @@ fn login_exchanges_the_code_once_and_verifies_the_id_token() {
 }
 
 #[test]
+fn not_signed_in_says_what_was_forgotten_a_login_or_the_callback() {
+    let mut w = World::new();
+    let page = w.page();
+    let c = w.create(page, options(|_| {}), At::Session).unwrap();
+    let reason = |w: &mut World, c| {
+        let e = w.token(c, None).unwrap_err();
+        assert_eq!(e.code(), code::LOGIN_REQUIRED);
+        (e.reason().unwrap_or_default(), e.message().to_string())
+    };
+    let (why, words) = reason(&mut w, c);
+    assert_eq!(why, "not_signed_in");
+    assert!(words.contains("loginWithRedirect()"), "{words}");
+
+    // The page opened at the callback, and the app asks for a token first.
+    let url = w.authorize_url(c, Default::default()).unwrap();
+    let callback = w.provider.sign_in(&url, "alice");
+    let at_callback = w.create(page, options(|_| {}), At::Session).unwrap();
+    w.client(at_callback).page_at(Some(&callback));
+    let (why, words) = reason(&mut w, at_callback);
+    assert_eq!(why, "callback_not_handled");
+    assert!(words.contains("handleRedirectCallback()"), "{words}");
+    // The same address on another client's redirect URI, or another page: not its callback.
+    w.client(c)
+        .page_at(Some("https://app.example/elsewhere?code=c&state=s"));
+    assert_eq!(reason(&mut w, c).0, "not_signed_in");
+    w.client(c).page_at(None);
+    assert_eq!(reason(&mut w, c).0, "not_signed_in");
+    // Once it is handled, the session is there.
+    w.call(at_callback, Call::HandleRedirectCallback(callback))
+        .unwrap();
+    assert!(w.token(at_callback, None).is_ok());
+    // A callback that failed is handled too: "not signed in" asks for a login again.
+    let elsewhere = w.page();
+    let other = w.create(elsewhere, options(|_| {}), At::Session).unwrap();
+    let stale = [APP, "?code=spent&state=unknown"].concat();
+    w.client(other).page_at(Some(&stale));
+    assert_eq!(reason(&mut w, other).0, "callback_not_handled");
+    assert!(w.call(other, Call::HandleRedirectCallback(stale)).is_err());
+    assert_eq!(reason(&mut w, other).0, "not_signed_in");
+}
+
+#[test]
 fn a_callback_works_once_and_only_for_its_own_state() {
     let (mut w, c) = signed_in(At::Session);
     let url = w.authorize_url(c, Default::default()).unwrap();

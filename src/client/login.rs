@@ -147,6 +147,8 @@ impl Client {
 
     /// Reads a callback URL of `kind` (`invalid_callback` when it is not one).
     pub fn callback(&self, url: &str, kind: LoginKind) -> Result<Login> {
+        // A callback is being handled: "not signed in" no longer blames the page.
+        self.callback_here.set(false);
         let response = parse_callback_url(url)?;
         Ok(Login {
             kind,

@@ -221,6 +221,10 @@ pub struct Client {
     /// This origin's secret the stored session is sealed with (Web Storage
     /// only, where the platform can keep one in IndexedDB).
     pub(crate) seal: Option<Vec<u8>>,
+    /// The page was opened at this client's redirect URI with an
+    /// authorization response, and no callback has been handled since:
+    /// "not signed in" then says what was forgotten.
+    pub(crate) callback_here: std::cell::Cell<bool>,
 }
 
 impl Client {
@@ -267,8 +271,37 @@ impl Client {
             unreachable: None,
             ending: logout::Ending::default(),
             seal: None,
+            callback_here: std::cell::Cell::new(false),
             config,
         })
+    }
+
+    /// Where the page is (`location.href`, none without a document): at
+    /// this client's callback, a call that needs a session before
+    /// `handleRedirectCallback` is told so.
+    pub fn page_at(&mut self, href: Option<&str>) {
+        self.callback_here.set(href.is_some_and(|h| self.arrived(h)));
+    }
+
+    /// `login_required` for a call that needs a session when there is none,
+    /// saying what to call: `handleRedirectCallback()` on a callback page
+    /// nothing handled (reason `callback_not_handled`, and a warning in the
+    /// development build), else a login (reason `not_signed_in`).
+    pub fn not_signed_in(&self) -> AuthError {
+        if self.callback_here.get() {
+            AuthError::new(
+                code::LOGIN_REQUIRED,
+                "not signed in: this page's address is the redirect URI with an authorization response (code and state) \
+                 that nothing has handled: call handleRedirectCallback() first (the React and Vue bindings do)",
+            )
+            .with_reason("callback_not_handled")
+        } else {
+            AuthError::new(
+                code::LOGIN_REQUIRED,
+                "not signed in: log in first (loginWithRedirect() or loginWithPopup()), or ask checkSession() whether the provider has a session",
+            )
+            .with_reason("not_signed_in")
+        }
     }
 
     /// A store could not be opened: where the default `tokenStorage` cannot

@@ -66,10 +66,7 @@ impl Client {
     /// A DPoP-bound token without the `dpop` option (a provider that binds
     /// without being asked) has no key here: refused, never sent as Bearer.
     pub fn binding(&self) -> Result<Option<String>> {
-        let s = self
-            .session
-            .as_ref()
-            .ok_or_else(|| AuthError::new(code::LOGIN_REQUIRED, "not signed in"))?;
+        let s = self.session.as_ref().ok_or_else(|| self.not_signed_in())?;
         match (s.tokens.token_type.eq_ignore_ascii_case("dpop"), &s.dpop_jkt) {
             (_, Some(jkt)) => Ok(Some(jkt.clone())),
             (false, None) => Ok(None),
@@ -215,7 +212,7 @@ impl Client {
         let r = answer.response(&request)?;
         let sub = match &self.session {
             Some(s) => s.id_token.sub.clone(),
-            None => return Err(AuthError::new(code::LOGIN_REQUIRED, "not signed in")),
+            None => return Err(self.not_signed_in()),
         };
         parse_userinfo_response(r.status, r.text(), &sub)
     }

@@ -10,8 +10,26 @@ fn set(obj: &JsValue, key: &str, value: JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value);
 }
 
+#[cfg(not(feature = "terse"))]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn warn(message: &str);
+}
+
+#[cfg(not(feature = "terse"))]
+thread_local! {
+    static WARNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl From<AuthError> for JsValue {
     fn from(e: AuthError) -> JsValue {
+        // The development build says on the console, once, what a forgotten
+        // handleRedirectCallback() looks like from the call that needed it.
+        #[cfg(not(feature = "terse"))]
+        if e.reason() == Some("callback_not_handled") && !WARNED.with(|w| w.replace(true)) {
+            warn(&["oidc-pkce: ", e.message()].concat());
+        }
         // The production build (feature `terse`) has no messages: the code
         // and the reason stand in for one.
         #[cfg(feature = "terse")]

@@ -168,9 +168,14 @@ impl Core {
     /// What the driver needs once (see `Setup`); `dpop_supported`: the
     /// platform has `crypto.subtle` and IndexedDB.
     #[wasm_bindgen(unchecked_return_type = "Setup")]
-    pub fn setup(&mut self, dpop_supported: bool) -> std::result::Result<JsValue, JsValue> {
+    pub fn setup(
+        &mut self,
+        dpop_supported: bool,
+        href: Option<String>,
+    ) -> std::result::Result<JsValue, JsValue> {
         let c = &mut self.client;
         c.check_platform(dpop_supported).map_err(js_error)?;
+        c.page_at(href.as_deref());
         let discovery = c.discovery_request().map_err(js_error)?;
         let (session, legacy) = c.restore_keys();
         let mut o = Map::new();

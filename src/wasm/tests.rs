@@ -117,7 +117,7 @@ fn parse(text: &str) -> JsValue {
 fn the_store_plan_and_a_pending_login_cross_the_seam() {
     for (storage, name) in [("session", "session"), ("local", "local"), ("memory", "page")] {
         let mut core = Core::new(options(storage)).unwrap();
-        let setup = core.setup(true).unwrap();
+        let setup = core.setup(true, None).unwrap();
         assert_eq!(get(&setup, "transactions").as_string().unwrap(), name);
         assert_eq!(
             get(&setup, "issuer").as_string().unwrap(),

@@ -3,7 +3,7 @@
 // wrong and what to do, in Chromium.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { keepLocal, newPage, startWorld } from "./harness.mjs";
+import { keepLocal, newPage, signIn, startWorld } from "./harness.mjs";
 
 let world;
 before(async () => {
@@ -90,6 +90,49 @@ describe("typos are refused, naming the option meant", () => {
     assert.equal(r.verifyLeeway, "invalid_config: `leeway` must be a whole number of seconds");
     await page.context().close();
   });
+});
+
+describe("a call that needs a session says what was forgotten", () => {
+  for (const build of ["default", "production"]) {
+    it(`${build} build: login_required names loginWithRedirect() before a login, handleRedirectCallback() on a callback nothing handled`, async () => {
+      const page = await newPage(world, { at: `${world.appPage}${build === "production" ? "?build=production" : ""}` });
+      const warnings = [];
+      page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+      const o = opts();
+      const before = await page.evaluate(async (o) => window.errorOf(async () => (await window.oidc.createAuthClient(o)).getAccessToken()), o);
+      assert.equal(before.code, "login_required");
+      assert.equal(before.reason, "not_signed_in");
+      if (build === "default") assert.match(before.message, /loginWithRedirect\(\)/);
+      const url = await page.evaluate(async (o) => (await window.oidc.createAuthClient(o)).buildAuthorizeUrl(), o);
+      let callback = await signIn(page, url, { appOrigin: world.app.url });
+      if (build === "production") {
+        // (The provider redirects to the registered page; the same callback, in the production build.)
+        callback += "&build=production";
+        await page.goto(callback);
+        await page.waitForFunction(() => window.oidc);
+      }
+      // The app forgot handleRedirectCallback(): two calls, one warning (default build only).
+      const forgot = await page.evaluate(async (o) => {
+        const auth = await window.oidc.createAuthClient(o);
+        return [await window.errorOf(() => auth.getAccessToken()), await window.errorOf(() => auth.fetchWithAuth("/api"))];
+      }, o);
+      for (const e of forgot) {
+        assert.equal(e.code, "login_required");
+        assert.equal(e.reason, "callback_not_handled");
+        if (build === "default") assert.match(e.message, /handleRedirectCallback\(\)/);
+      }
+      const said = warnings.filter((w) => w.includes("handleRedirectCallback()"));
+      assert.equal(said.length, build === "default" ? 1 : 0, JSON.stringify(warnings));
+      // Handled, the same page has its session.
+      const token = await page.evaluate(async ([o, u]) => {
+        const auth = await window.oidc.createAuthClient(o);
+        await auth.handleRedirectCallback(u);
+        return typeof (await auth.getAccessToken());
+      }, [o, callback]);
+      assert.equal(token, "string");
+      await page.context().close();
+    });
+  }
 });
 
 describe("a module that does not load says why", () => {
