@@ -35,12 +35,18 @@ function account(id) {
  * - corsOrigins: more origins allowed to call the token/userinfo endpoints,
  * - ttl: oidc-provider ttl overrides, e.g. { AccessToken: 60 },
  * - jwks: { keys: [private JWKs] } to sign with (default: oidc-provider's development key),
- * - features: oidc-provider feature settings merged over these defaults.
+ * - features: oidc-provider feature settings merged over these defaults,
+ * - config: more oidc-provider configuration (e.g. issueRefreshToken),
+ * - routes: { path: (req, res) => void } served beside the provider (an API).
  * Resolves to { issuer, url, provider, close() }.
  */
-export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {}, jwks, features = {} } = {}) {
+export async function startProvider({ port = 0, auth0 = false, clients = [], corsOrigins = [], ttl = {}, jwks, features = {}, config = {}, routes = {} } = {}) {
   let handler = (_req, res) => res.writeHead(503).end();
-  const server = http.createServer((req, res) => handler(req, res));
+  const server = http.createServer((req, res) => {
+    const route = routes[new URL(req.url ?? "/", "http://x").pathname];
+    if (route) return Promise.resolve(route(req, res)).catch(() => res.headersSent || res.writeHead(500).end());
+    return handler(req, res);
+  });
   await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
   const issuer = auth0 ? `${url}/` : url;
@@ -69,6 +75,7 @@ export async function startProvider({ port = 0, auth0 = false, clients = [], cor
     ttl: { AccessToken: 3600, IdToken: 3600, ...ttl },
     ...(auth0 ? { routes: AUTH0_ROUTES } : {}),
     ...(jwks ? { jwks } : {}),
+    ...config,
     renderError(ctx, out) {
       ctx.type = "html";
       ctx.body = `<!doctype html><title>Error</title><h1>${out.error}</h1><p>${out.error_description ?? ""}</p>`;
