@@ -26,7 +26,8 @@ export async function startDemo({ appPort = 8080, providerPort = 3000 } = {}) {
         publicClient(
           "demo",
           origins.map((o) => `${o}/callback`),
-          { post_logout_redirect_uris: origins.map((o) => `${o}/`) },
+          // Both spellings of each origin: `location.origin` has no trailing slash, a URL of the page has one.
+          { post_logout_redirect_uris: origins.flatMap((o) => [o, `${o}/`]) },
         ),
       ],
       features: { resourceIndicators: resourceIndicators([DEMO_API]) },

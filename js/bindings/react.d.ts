@@ -9,7 +9,7 @@ import type {
   User,
 } from "./index.js";
 
-export interface AuthProviderProps<TAppState = any> {
+export interface AuthProviderProps<TAppState = unknown> {
   /** The client's options, read once when the provider mounts. */
   options: AuthClientOptions;
   /**
@@ -36,7 +36,7 @@ export interface AuthState extends AuthCalls {
 }
 
 /** Makes one client and handles a callback in the URL once (StrictMode and fast refresh included). */
-export function AuthProvider<TAppState = any>(props: AuthProviderProps<TAppState>): ReactNode;
+export function AuthProvider<TAppState = unknown>(props: AuthProviderProps<TAppState>): ReactNode;
 
 /** The state and calls of the nearest `<AuthProvider>` (outside one: `invalid_config`). */
 export function useAuth(): AuthState;

@@ -9,7 +9,7 @@ import type {
   User,
 } from "./index.js";
 
-export interface AuthHooks<TAppState = any> {
+export interface AuthHooks<TAppState = unknown> {
   /**
    * Called once after a login completed (the callback in the URL, or an auth session's answer), with
    * its `appState`: with vue-router, `(s) => router.replace(s?.returnTo ?? "/")`. Default: the address
@@ -36,7 +36,7 @@ export interface Auth extends AuthCalls {
 }
 
 /** The plugin: `app.use(createAuth(options, hooks))`; the client is made when installed in a browser. */
-export function createAuth<TAppState = any>(options: AuthClientOptions, hooks?: AuthHooks<TAppState>): Auth;
+export function createAuth<TAppState = unknown>(options: AuthClientOptions, hooks?: AuthHooks<TAppState>): Auth;
 
 /** The state and calls of the app's plugin (without it: `invalid_config`). */
 export function useAuth(): Auth;

@@ -32,7 +32,12 @@ describe("the Capacitor example", () => {
     // http://localhost would be; the provider registers the native client.
     app = await startStaticServer({ mounts: [["/", "examples/capacitor/dist"]], spa: [] });
     op = await startProvider({
-      clients: [publicClient("native", ["com.example.app://callback"], { application_type: "native" })],
+      clients: [
+        publicClient("native", ["com.example.app://callback"], {
+          application_type: "native",
+          post_logout_redirect_uris: ["com.example.app://logout"],
+        }),
+      ],
       corsOrigins: [app.url],
     });
     process.env.VITE_OIDC_ISSUER = op.issuer;
@@ -80,6 +85,19 @@ describe("the Capacitor example", () => {
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
     assert.equal(await page.textContent("#status"), "Signed in as Dora");
+
+    // Logout: signed out at once; the provider's logout page in the in-app browser, asked to
+    // come back to the app's logout URL, which is no login callback: the browser closes, no error.
+    const [logoutTab] = await Promise.all([context.waitForEvent("page"), page.click("#logout")]);
+    await page.waitForFunction(() => document.getElementById("status").textContent === "Signed out");
+    const end = new URL(logoutTab.url());
+    assert.equal(end.searchParams.get("post_logout_redirect_uri"), "com.example.app://logout");
+    assert.ok(end.searchParams.get("id_token_hint"), "the provider is told whose session ends");
+    await page.evaluate(() => window.Capacitor.Plugins.App.notifyListeners("appUrlOpen", { url: "com.example.app://logout" }));
+    await logoutTab.waitForEvent("close", { timeout: 5000 }).catch(() => {});
+    assert.ok(logoutTab.isClosed(), "Browser.close() closed the in-app browser");
+    assert.equal(await page.textContent("#error"), "");
+    assert.equal(await page.textContent("#status"), "Signed out");
     assert.deepEqual(errors, []);
     await context.close();
   });

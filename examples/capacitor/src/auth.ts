@@ -7,6 +7,13 @@ import { createAuthClient, type AuthClient, type AuthClientOptions, type Storage
 export const REDIRECT_URI = "com.example.app://callback";
 
 /**
+ * Where the provider's logout page sends the user back: the same scheme,
+ * another path (register it as a logout URL). A logout return carries no
+ * code: it is not a login callback, and is not handed to handleRedirectCallback.
+ */
+export const LOGOUT_RETURN_URI = "com.example.app://logout";
+
+/**
  * Capacitor Preferences for the pending login (PKCE verifier, state, nonce:
  * minutes of life, useless without the code): native storage survives
  * Android killing the app while the in-app browser is open (sessionStorage

@@ -2,7 +2,7 @@
 // receives the custom-scheme callback from the OS.
 import { App } from "@capacitor/app";
 import { Browser } from "@capacitor/browser";
-import { REDIRECT_URI, createAuth } from "./auth.ts";
+import { LOGOUT_RETURN_URI, createAuth } from "./auth.ts";
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,9 +34,16 @@ function showError(e) {
   $("error").textContent = `${e.code ?? e.name}: ${e.message}`;
 }
 
-// The OS opens the app with com.example.app://callback?code=…&state=…
+// The OS opens the app with com.example.app://callback?code=…&state=… (a
+// login), com.example.app://logout (back from the provider's logout page), or
+// another deep link of the app.
 App.addListener("appUrlOpen", async ({ url }) => {
-  if (!url.startsWith(REDIRECT_URI)) return;
+  if (url.startsWith(LOGOUT_RETURN_URI)) {
+    await Browser.close().catch(() => {});
+    return render();
+  }
+  // The client decides what is its callback: at the redirect URI, with an authorization response.
+  if (!auth.isRedirectCallback(url)) return;
   try {
     $("error").textContent = "";
     await auth.handleRedirectCallback(url);
@@ -54,8 +61,10 @@ $("login").addEventListener("click", () =>
 );
 
 $("logout").addEventListener("click", () =>
-  // Forgets the session at once; the provider's logout page opens in the in-app browser.
-  auth.logout({ openUrl: (url) => Browser.open({ url }) }).then(render, showError),
+  // Forgets the session at once; the provider's logout page opens in the
+  // in-app browser and comes back to LOGOUT_RETURN_URI (without returnTo the
+  // user would stay on the provider's page until closing the browser).
+  auth.logout({ returnTo: LOGOUT_RETURN_URI, openUrl: (url) => Browser.open({ url }) }).then(render, showError),
 );
 
 render();
