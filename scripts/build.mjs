@@ -194,15 +194,21 @@ for (const dir of [pkg, production]) {
 }
 for (const f of ["react.d.ts", "vue.d.ts"]) copyFileSync(join(root, "js", "bindings", f), join(pkg, f));
 copyFileSync(join(root, "js", "README.md"), join(pkg, "README.md"));
+copyFileSync(join(root, "CHANGELOG.md"), join(pkg, "CHANGELOG.md"));
 for (const license of ["LICENSE-MIT", "LICENSE-APACHE"]) copyFileSync(join(root, license), join(pkg, license));
 
 const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
 const version = /^version\s*=\s*"([^"]+)"/m.exec(cargo)[1];
+// Where the source is published, for the registry's links and npm's
+// provenance (`npm publish --provenance` from CI checks it against the
+// repository it runs in): the root package.json's `repository`, once set.
+const { repository, homepage, bugs } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const manifest = {
   name: "oidc-pkce",
   version,
   description: "OAuth 2.0 Authorization Code + PKCE and OpenID Connect sign-in for web pages and hybrid apps (Rust/WebAssembly)",
   license: "MIT OR Apache-2.0",
+  ...(repository ? { repository, homepage, bugs } : {}),
   type: "module",
   main: "./index.js",
   module: "./index.js",
@@ -224,8 +230,10 @@ const manifest = {
   files: [
     "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_anonymous_bg.wasm", "oidc_pkce_full.js",
     "production/", "verifier/",
-    ...bindings, "react.d.ts", "vue.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE",
+    ...bindings, "react.d.ts", "vue.d.ts", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
   ],
+  // Published from CI with a signed provenance statement, publicly.
+  publishConfig: { access: "public", provenance: true },
   // The bindings' frameworks: optional, only `oidc-pkce/react` and `oidc-pkce/vue` import them.
   peerDependencies: { react: ">=18", vue: ">=3.3" },
   peerDependenciesMeta: { react: { optional: true }, vue: { optional: true } },

@@ -55,3 +55,25 @@ test("a development build (NODE_ENV=development, as Vite's dev server) gets the 
   }
   assert.ok(wasm["oidc_pkce_bg.wasm"].equals(readFileSync(join(pkg, "oidc_pkce_bg.wasm"))), "not the default build");
 });
+
+test("ready to publish: npm pack ships every file the exports name, the changelog and the licenses; npm publish --dry-run passes", async () => {
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const run = promisify(execFile);
+  const [{ files }] = JSON.parse((await run("npm", ["pack", "--dry-run", "--json"], { cwd: pkg })).stdout);
+  const shipped = new Set(files.map((f) => f.path));
+  const manifest = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  const targets = [];
+  const walk = (v) => (typeof v === "string" ? targets.push(v.replace(/^\.\//, "")) : Object.values(v).forEach(walk));
+  walk(manifest.exports);
+  for (const t of targets) assert.ok(shipped.has(t), `exports name ${t}, which the tarball lacks`);
+  for (const f of ["README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE", "oidc_pkce_full.js", "production/oidc_pkce_full.js", "verifier/oidc_pkce_verifier.js"]) {
+    assert.ok(shipped.has(f), `${f} is not in the tarball`);
+  }
+  // Nothing of the build's own (the driver's sources, the glue's types, maps).
+  for (const f of shipped) assert.ok(!/^(driver\/|.*\.map$|.*_bg\.wasm\.d\.ts$)/.test(f), `${f} is shipped`);
+  assert.deepEqual(manifest.publishConfig, { access: "public", provenance: true });
+  // (Not logged in: npm warns, and publishes nothing.)
+  const out = await run("npm", ["publish", "--dry-run"], { cwd: pkg });
+  assert.match(out.stdout + out.stderr, /\+ oidc-pkce@/);
+});
