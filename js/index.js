@@ -40,6 +40,8 @@ function moduleLoadFailed(url, seen, cause) {
   let hint;
   if (/Content.Security.Policy|wasm-eval|unsafe-eval/i.test(why)) {
     hint = "the page's Content-Security-Policy must allow compiling WebAssembly: add 'wasm-unsafe-eval' to script-src";
+  } else if (seen && seen.status === 403) {
+    hint = "the server refused it (Vite: a linked package must be in server.fs.allow)";
   } else if (seen && seen.status >= 400) {
     hint = "the .wasm file is not served at that URL: copy or serve the whole package folder (a bundler should emit it as an asset)";
   } else if (seen && /html|javascript|text\//i.test(String(seen.type))) {

@@ -106,6 +106,47 @@ test("a page with no session loads the anonymous module, within its budget; it i
   }
 });
 
+/** What an app adds by importing a binding: it and the store, minified, without the framework and the main entry. */
+async function bindingSize(name) {
+  const { rolldown } = await import("rolldown");
+  const bundle = await rolldown({
+    input: join(pkg, "production", `${name}.js`),
+    external: (id) => id === name || id.endsWith("/index.js") || id === "./index.js",
+  });
+  const { output } = await bundle.generate({ format: "esm", minify: true });
+  return gzipSync(output[0].code, { level: 9 }).length;
+}
+
+test("the sizes the docs state are the build's (each figure marked <!--size:KEY--> in README.md, js/README.md, CHANGELOG.md)", async (t) => {
+  if (!built.nightly) return t.skip("the docs state the pinned nightly's sizes; this release was built on stable");
+  const prod = join(pkg, "production");
+  const actual = {
+    loginPath: gz(loginPathFiles()),
+    loginPathProduction: gz([join(prod, "index.js"), join(prod, "oidc_pkce_bg.wasm")]),
+    anonymousPage: gz([join(pkg, "index.js"), join(pkg, "oidc_pkce_anonymous_bg.wasm")]),
+    anonymousPageProduction: gz([join(prod, "index.js"), join(prod, "oidc_pkce_anonymous_bg.wasm")]),
+    verifier: gz([join(pkg, "verifier", "oidc_pkce_verifier.js"), join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm")]),
+  };
+  actual.productionSaving = actual.loginPath - actual.loginPathProduction;
+  const bindings = [await bindingSize("react"), await bindingSize("vue")];
+  let seen = 0;
+  for (const doc of ["README.md", join("js", "README.md"), "CHANGELOG.md"]) {
+    const text = readFileSync(join(root, doc), "utf8");
+    const marks = [...text.matchAll(/(\d+(?:\.\d+)?) KB<!--size:(\w+)-->/g)];
+    assert.ok(marks.length > 0, `${doc} states no marked size`);
+    for (const [, kb, key] of marks) {
+      const want = key === "binding" ? bindings : [actual[key]];
+      assert.ok(want[0] !== undefined, `${doc}: size key ${key} is not one the test measures`);
+      // Rounded to 0.1 KB as written, and builds from another path differ by up to ~100 B.
+      for (const b of want) {
+        assert.ok(Math.abs(Number(kb) * 1000 - b) <= 150, `${doc} says ${kb} KB for ${key}; the build has ${b} B`);
+      }
+      seen++;
+    }
+  }
+  console.log(`${seen} sizes in the docs agree with the build`);
+});
+
 test("the React and Vue bindings stay out of the main entry; what each adds to an app that imports it", async () => {
   // The main entries name no framework: an app without the bindings gets none of their bytes.
   for (const f of [join(pkg, "index.js"), join(pkg, "production", "index.js")]) {
@@ -115,14 +156,8 @@ test("the React and Vue bindings stay out of the main entry; what each adds to a
   }
   // Each binding with the store it shares, minified as an app's bundler would,
   // the framework and the main entry left out (the app has them anyway).
-  const { rolldown } = await import("rolldown");
   for (const name of ["react", "vue"]) {
-    const bundle = await rolldown({
-      input: join(pkg, "production", `${name}.js`),
-      external: (id) => id === name || id.endsWith("/index.js") || id === "./index.js",
-    });
-    const { output } = await bundle.generate({ format: "esm", minify: true });
-    const size = gzipSync(output[0].code, { level: 9 }).length;
+    const size = await bindingSize(name);
     console.log(`oidc-pkce/${name}: ${size} B gzip -9 minified (with auth-store.js; without ${name} and the main entry)`);
     assert.ok(size > 0 && size < 2048, `oidc-pkce/${name} is ${size} B gzip: a thin binding should stay under 2 KB`);
   }

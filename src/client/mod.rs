@@ -291,14 +291,13 @@ impl Client {
         if self.callback_here.get() {
             AuthError::new(
                 code::LOGIN_REQUIRED,
-                "not signed in: this page's address is the redirect URI with an authorization response (code and state) \
-                 that nothing has handled: call handleRedirectCallback() first (the React and Vue bindings do)",
+                "not signed in: this page is at the redirect URI with an authorization response nothing handled: call handleRedirectCallback() first",
             )
             .with_reason("callback_not_handled")
         } else {
             AuthError::new(
                 code::LOGIN_REQUIRED,
-                "not signed in: log in first (loginWithRedirect() or loginWithPopup()), or ask checkSession() whether the provider has a session",
+                "not signed in: log in first (loginWithRedirect() or loginWithPopup())",
             )
             .with_reason("not_signed_in")
         }

@@ -171,6 +171,11 @@ describe("a module that does not load says why", () => {
     ],
     ["a .wasm that is not there", (route) => route.fulfill({ status: 404, contentType: "text/plain", body: "not found" }), [/HTTP 404/, /serve the whole package folder/]],
     ["a request that fails", (route) => route.abort("connectionrefused"), [/could not be fetched/]],
+    [
+      "a dev server that refuses it (Vite, a linked package outside server.fs.allow)",
+      (route) => route.fulfill({ status: 403, contentType: "text/plain", body: "outside of Vite serving allow list" }),
+      [/HTTP 403/, /server\.fs\.allow/],
+    ],
   ]) {
     it(`module_load_failed for ${what}: the URL, what came back, the likely fix; no unhandled rejection`, async () => {
       // (A page nobody is signed in to loads the anonymous module first.)
