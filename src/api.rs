@@ -3,7 +3,7 @@
 //! authentication, and kept with the session. An API is named to the provider
 //! by Auth0's `audience` parameter or by RFC 8707's `resource`.
 
-use crate::config::{normalize_scope, ClientConfig};
+use crate::config::{check_resource, normalize_scope, ApiParameter, ClientConfig};
 use crate::error::{code, AuthError, Result};
 use crate::json::{self, Map, Value};
 use crate::secret::AccessToken;
@@ -11,57 +11,6 @@ use crate::token::TokenSet;
 
 /// How many API tokens a session keeps (the oldest goes first).
 pub const MAX_API_TOKENS: usize = 16;
-
-/// The request parameter that names an API to the provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApiParameter {
-    /// `audience`: Auth0's (its multi-resource refresh tokens take it on the refresh grant too).
-    Audience,
-    /// `resource`: RFC 8707 resource indicators, in the authorization request
-    /// (§2.1: the grant covers them) and in token requests (§2.2: the token is for that one).
-    Resource,
-}
-
-impl ApiParameter {
-    pub fn name(self) -> &'static str {
-        match self {
-            ApiParameter::Audience => "audience",
-            ApiParameter::Resource => "resource",
-        }
-    }
-
-    /// The app's `apiParameter`.
-    pub fn from_option(value: Option<&str>) -> Result<ApiParameter> {
-        match value {
-            None | Some("audience") => Ok(ApiParameter::Audience),
-            Some("resource") => Ok(ApiParameter::Resource),
-            Some(other) => Err(AuthError::new(
-                code::INVALID_CONFIG,
-                msg!(
-                    "`apiParameter` must be \"audience\" or \"resource\", not {}",
-                    json::quote(other)
-                ),
-            )),
-        }
-    }
-}
-
-/// RFC 8707 §2: "The value of the resource parameter MUST be an absolute URI
-/// ... MUST NOT include a fragment component."
-pub fn check_resource(value: &str, name: &str) -> Result<()> {
-    let ok = crate::uri::Uri::parse(value).is_some_and(|u| u.fragment.is_none());
-    if ok {
-        Ok(())
-    } else {
-        Err(AuthError::new(
-            code::INVALID_CONFIG,
-            msg!(
-                "{name} must be an absolute URI without a fragment (RFC 8707 resource indicators), not {}",
-                json::quote(value)
-            ),
-        ))
-    }
-}
 
 /// Which token an app asks for: an API (its audience or resource) and a scope.
 #[derive(Clone, Debug, PartialEq, Eq)]

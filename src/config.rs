@@ -1,6 +1,5 @@
 //! The client's options, validated once when the client is created.
 
-use crate::api::{check_resource, ApiParameter};
 use crate::error::{code, AuthError, Result};
 use crate::id_token::DEFAULT_LEEWAY_S;
 use crate::id_token::SUPPORTED_ALGS;
@@ -483,6 +482,57 @@ pub fn normalize_scope(scope: &str) -> String {
         }
     }
     out.join(" ")
+}
+
+/// The request parameter that names an API to the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiParameter {
+    /// `audience`: Auth0's (its multi-resource refresh tokens take it on the refresh grant too).
+    Audience,
+    /// `resource`: RFC 8707 resource indicators, in the authorization request
+    /// (§2.1: the grant covers them) and in token requests (§2.2: the token is for that one).
+    Resource,
+}
+
+impl ApiParameter {
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiParameter::Audience => "audience",
+            ApiParameter::Resource => "resource",
+        }
+    }
+
+    /// The app's `apiParameter`.
+    pub fn from_option(value: Option<&str>) -> Result<ApiParameter> {
+        match value {
+            None | Some("audience") => Ok(ApiParameter::Audience),
+            Some("resource") => Ok(ApiParameter::Resource),
+            Some(other) => Err(AuthError::new(
+                code::INVALID_CONFIG,
+                msg!(
+                    "`apiParameter` must be \"audience\" or \"resource\", not {}",
+                    crate::json::quote(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// RFC 8707 §2: "The value of the resource parameter MUST be an absolute URI
+/// ... MUST NOT include a fragment component."
+pub fn check_resource(value: &str, name: &str) -> Result<()> {
+    let ok = crate::uri::Uri::parse(value).is_some_and(|u| u.fragment.is_none());
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::new(
+            code::INVALID_CONFIG,
+            msg!(
+                "{name} must be an absolute URI without a fragment (RFC 8707 resource indicators), not {}",
+                crate::json::quote(value)
+            ),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 //! per refresh token ([`super::timeline`]), and the session another tab
 //! stored meanwhile.
 
-use super::keys::{Adoption, Purpose, Verification};
+use super::keys::{Purpose, Verification};
 use super::login::LoginKind;
 use super::timeline::{self, Asker, Begin, Change, Kind, Since};
+use super::Adoption;
 use super::{Adopted, Client, Effects, Trust};
 use crate::api::{ApiKey, ApiToken};
 use crate::authorize::AuthorizeOptions;

@@ -4,7 +4,8 @@
 
 use std::cell::RefCell;
 
-use super::keys::{Adoption, Purpose, Verification};
+use super::keys::{Purpose, Verification};
+use super::Adoption;
 use super::{Client, Effects, Trust};
 use crate::config::ProviderSource;
 use crate::discovery::{

@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 
 use super::timeline::Since;
-use super::{Client, Trust};
+use super::{Adoption, Client, Trust};
 use crate::error::{code, AuthError, Result};
 use crate::http::{expect_ok, Cache, HttpAnswer, HttpRequest};
 use crate::id_token::{
@@ -60,27 +60,6 @@ impl Purpose {
     fn is_from_storage(&self) -> bool {
         matches!(self, Purpose::Stored)
     }
-}
-
-/// What a verified token becomes ([`Client::adopt`]), with what came with
-/// it and where the session stood when the operation began.
-#[derive(Debug)]
-pub enum Adoption {
-    /// Nothing: the key set readied ahead.
-    Nothing,
-    /// Nothing: the session's own token, as it was then, checked again (an
-    /// offline start's confirmation).
-    Checked(Since),
-    /// The session read back when the client is made.
-    Restored(StoredSession, Since),
-    /// The session another tab stored, read before a refresh.
-    Shared(StoredSession, Since),
-    /// The session another tab stored, followed when it changed.
-    Notified(StoredSession, Since),
-    /// A refresh response.
-    Refreshed(Box<super::access::Refresh>),
-    /// A login's code exchange.
-    Login(Box<super::login::Exchanged>),
 }
 
 /// The storage key of a key set kept in `tokenStorage`.

@@ -4,12 +4,14 @@
 //! what the verified result may replace; and the logins of the JS API that
 //! run them (by redirect, in a popup, silently in an iframe).
 
-use super::keys::{Adoption, Purpose, Verification};
+use super::keys::{Purpose, Verification};
 use super::timeline::{Change, Claim, Since};
+use super::Adoption;
 use super::{Adopted, Client, Effects};
-use crate::api::{ApiKey, ApiParameter};
+use crate::api::ApiKey;
 use crate::authorize::{authorization_request, authorization_url, AuthorizeOptions};
 use crate::callback::{parse_callback_url, validate_authorization_response, AuthorizationResponse};
+use crate::config::ApiParameter;
 use crate::error::{code, AuthError, Result};
 use crate::http::{HttpAnswer, HttpRequest};
 use crate::id_token::VerifiedIdToken;

@@ -227,6 +227,27 @@ pub struct Client {
     pub(crate) callback_here: std::cell::Cell<bool>,
 }
 
+/// What a verified token becomes ([`Client::adopt`]), with what came with
+/// it and where the session stood when the operation began.
+#[derive(Debug)]
+pub enum Adoption {
+    /// Nothing: the key set readied ahead.
+    Nothing,
+    /// Nothing: the session's own token, as it was then, checked again (an
+    /// offline start's confirmation).
+    Checked(Since),
+    /// The session read back when the client is made.
+    Restored(crate::session::StoredSession, Since),
+    /// The session another tab stored, read before a refresh.
+    Shared(crate::session::StoredSession, Since),
+    /// The session another tab stored, followed when it changed.
+    Notified(crate::session::StoredSession, Since),
+    /// A refresh response.
+    Refreshed(Box<access::Refresh>),
+    /// A login's code exchange.
+    Login(Box<login::Exchanged>),
+}
+
 impl Client {
     /// Validates the options and decides where things are kept.
     pub fn new(
@@ -338,9 +359,8 @@ impl Client {
     }
 
     /// A verified token becomes what its verification was for (see
-    /// [`keys::Adoption`]), if what happened since it began allows it.
+    /// [`Adoption`]), if what happened since it began allows it.
     pub fn adopt(&mut self, v: &mut keys::Verification, now_ms: u64) -> Result<Adopted> {
-        use keys::Adoption;
         let id_token = match v.adoption {
             Adoption::Nothing | Adoption::Checked(_) => {
                 return Ok(Adopted::Applied(Effects::default(), None))
@@ -363,7 +383,7 @@ impl Client {
     /// an offline start's confirmation ([`Client::confirmation_failed`]).
     pub fn failed(&mut self, v: &keys::Verification, e: &AuthError) -> Effects {
         match v.adoption {
-            keys::Adoption::Checked(_) => self.confirmation_failed(e, v),
+            Adoption::Checked(_) => self.confirmation_failed(e, v),
             _ => self.restore_failed(e),
         }
     }

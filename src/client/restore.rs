@@ -4,8 +4,9 @@
 //! cannot be checked now (no answer from the provider) is kept for a later
 //! page load.
 
-use super::keys::{Adoption, Verification};
+use super::keys::Verification;
 use super::timeline::{Change, Since};
+use super::Adoption;
 use super::{Adopted, Client, Effects};
 use crate::error::AuthError;
 use crate::http::is_unreachable;
