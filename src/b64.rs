@@ -20,6 +20,23 @@ pub fn encode(input: impl AsRef<[u8]>) -> String {
     out
 }
 
+/// Standard base64 with padding (RFC 4648 §4): what HTTP Basic credentials
+/// use (RFC 7617 §2).
+pub fn encode_std(input: impl AsRef<[u8]>) -> String {
+    let mut out: String = encode(input)
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
 fn sextet(c: u8) -> Option<u32> {
     Some(match c {
         b'A'..=b'Z' => c - b'A',

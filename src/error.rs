@@ -62,6 +62,9 @@ pub mod code {
     /// The pushed authorization request endpoint (RFC 9126) answered without
     /// a usable `request_uri`, or with an error that is not an OAuth error body.
     pub const INVALID_PAR_RESPONSE: &str = "invalid_par_response";
+    /// A back-channel Logout Token (OpenID Connect Back-Channel Logout 1.0)
+    /// failed a check; `reason` names which. (`oidc-pkce/server` only.)
+    pub const INVALID_LOGOUT_TOKEN: &str = "invalid_logout_token";
 }
 
 /// The library's error: a stable `code`, a human-readable message and, when a

@@ -28,8 +28,10 @@ macro_rules! msg {
 pub mod api;
 pub mod authorize;
 pub mod b64;
+pub mod backchannel;
 pub mod callback;
 pub mod client;
+pub mod client_auth;
 pub mod config;
 #[cfg(feature = "rust-verifier")]
 pub mod crypto;

@@ -102,6 +102,7 @@ proptest! {
         prop_assert_eq!(&encoded, &reference.encode(&bytes));
         prop_assert_eq!(crate::b64::decode(&encoded), Some(bytes.clone()));
         prop_assert_eq!(crate::b64::decode(&junk), reference.decode(&junk).ok(), "{}", junk);
+        prop_assert_eq!(crate::b64::encode_std(&bytes), base64::engine::general_purpose::STANDARD.encode(&bytes));
     }
 
     /// src/json.rs against serde_json on token soup (mostly invalid JSON:

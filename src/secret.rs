@@ -41,6 +41,10 @@ secret_string!(
     /// A refresh token (RFC 6749 §1.5).
     RefreshToken
 );
+secret_string!(
+    /// A confidential client's secret (RFC 6749 §2.3.1): a backend's, never a page's.
+    ClientSecret
+);
 
 impl RefreshToken {
     /// What names it where it must not be kept itself (the page's table of
