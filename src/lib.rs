@@ -47,6 +47,7 @@ pub mod par;
 pub mod pkce;
 pub mod random;
 pub mod secret;
+pub mod server;
 pub mod session;
 pub mod token;
 pub mod transaction;
