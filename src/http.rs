@@ -90,6 +90,72 @@ impl HttpRequest {
             ..HttpRequest::document(url, Cache::NoStore, timeout_ms, invalid)
         }
     }
+
+    /// As the drivers' `HttpRequest` (JSON): what fetch needs, and the most
+    /// bytes of the answer to read (the core's one cap).
+    pub fn to_json(&self) -> crate::json::Map {
+        let mut o = crate::json::Map::new();
+        o.insert("method".into(), self.method.into());
+        o.insert("url".into(), self.url.as_str().into());
+        crate::json::put(&mut o, "contentType", self.content_type);
+        crate::json::put(&mut o, "body", self.body.as_deref());
+        crate::json::put(&mut o, "authorization", self.authorization.as_deref());
+        crate::json::put(&mut o, "dpopInput", self.dpop_input.as_deref());
+        let cache = match self.cache {
+            Cache::NoStore => "no-store",
+            Cache::Default => "default",
+            Cache::NoCache => "no-cache",
+        };
+        o.insert("cache".into(), cache.into());
+        let redirect = match self.redirects {
+            Redirects::Follow => "follow",
+            Redirects::Refuse => "manual",
+        };
+        o.insert("redirect".into(), redirect.into());
+        o.insert("timeoutMs".into(), u64::from(self.timeout_ms).into());
+        // The most bytes of the answer the driver reads (the core's one cap).
+        o.insert("maxBytes".into(), (crate::json::MAX_BODY_BYTES as u64).into());
+        o
+    }
+}
+
+impl HttpAnswer {
+    /// The drivers' `HttpAnswer` as JSON (the backend's driver hands it over
+    /// as text): the facts, judged by the request they answer.
+    pub fn from_json(o: &crate::json::Map) -> HttpAnswer {
+        let s = |name: &str| {
+            o.get(name)
+                .and_then(crate::json::Value::as_str)
+                .map(str::to_string)
+        };
+        if let Some(detail) = s("failure") {
+            let timed_out = o
+                .get("timedOut")
+                .and_then(crate::json::Value::as_bool)
+                .unwrap_or(false);
+            return HttpAnswer::Failed { timed_out, detail };
+        }
+        let status = o
+            .get("status")
+            .and_then(crate::json::Value::as_u64)
+            .unwrap_or(0)
+            .min(999) as u16;
+        let redirected = o
+            .get("redirected")
+            .and_then(crate::json::Value::as_bool)
+            .unwrap_or(false);
+        if (status == 0 && redirected) || (300..400).contains(&status) {
+            return HttpAnswer::Redirected { status };
+        }
+        HttpAnswer::Response(HttpResponse {
+            status,
+            body: s("body"),
+            cache_control: s("cacheControl"),
+            dpop_nonce: s("dpopNonce"),
+            www_authenticate: s("wwwAuthenticate"),
+            redirected,
+        })
+    }
 }
 
 /// What the platform got for an [`HttpRequest`].

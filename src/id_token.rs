@@ -169,6 +169,44 @@ pub struct SignatureCheck {
     pub signature: String,
 }
 
+impl SignatureCheck {
+    /// As the drivers' `Check` (JSON): with the WebCrypto algorithm of its `alg`.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut check = Map::new();
+        check.insert("alg".into(), self.alg.as_str().into());
+        check.insert("jwk".into(), public_jwk(&self.jwk).into());
+        check.insert("input".into(), self.signing_input.as_str().into());
+        check.insert("signature".into(), self.signature.as_str().into());
+        if let Some(w) = crate::id_token::web_crypto(&self.alg) {
+            let mut m = Map::new();
+            m.insert("name".into(), w.name.into());
+            m.insert("hash".into(), w.hash.into());
+            crate::json::put(&mut m, "namedCurve", w.curve);
+            m.insert("saltLength".into(), u64::from(w.salt).into());
+            check.insert("params".into(), Value::Object(m));
+        }
+        check
+    }
+}
+
+/// The members of a key that verification needs, as JSON text (a JWK's
+/// `alg`, `use` or `key_ops` were checked by the core; WebCrypto would
+/// refuse some of them).
+fn public_jwk(k: &crate::jwks::Jwk) -> String {
+    let mut m = Map::new();
+    m.insert("kty".into(), k.kty.as_str().into());
+    for (name, value) in [
+        ("n", &k.n),
+        ("e", &k.e),
+        ("crv", &k.crv),
+        ("x", &k.x),
+        ("y", &k.y),
+    ] {
+        crate::json::put(&mut m, name, value.as_deref());
+    }
+    crate::json::to_string(&Value::Object(m))
+}
+
 /// How WebCrypto (`crypto.subtle`) imports a key of `alg` and verifies
 /// with it: one algorithm object for both (`importKey` and `verify` each
 /// read the members their algorithm has: `name` and `hash`, `namedCurve`,

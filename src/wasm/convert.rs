@@ -12,7 +12,7 @@ use crate::client::keys::{KeySetWrite, Step};
 use crate::client::{Effects, StorageOption};
 use crate::config::{check_option_keys, ClientOptions, EndpointOverrides};
 use crate::error::{code, AuthError, Result};
-use crate::http::{Cache, HttpAnswer, HttpRequest, HttpResponse, Redirects};
+use crate::http::{HttpAnswer, HttpRequest, HttpResponse};
 use crate::json::{self, FirstError, Map, Value};
 
 /// Reads `name` of an options object (or undefined).
@@ -283,32 +283,7 @@ fn pair(k: String, v: String) -> Value {
 
 /// An [`HttpRequest`] as the driver's `HttpRequest`.
 pub fn request_to_js(r: &HttpRequest) -> JsValue {
-    object_to_js(request_json(r))
-}
-
-pub fn request_json(r: &HttpRequest) -> Map<String, Value> {
-    let mut o = Map::new();
-    o.insert("method".into(), r.method.into());
-    o.insert("url".into(), r.url.as_str().into());
-    put(&mut o, "contentType", r.content_type);
-    put(&mut o, "body", r.body.as_deref());
-    put(&mut o, "authorization", r.authorization.as_deref());
-    put(&mut o, "dpopInput", r.dpop_input.as_deref());
-    let cache = match r.cache {
-        Cache::NoStore => "no-store",
-        Cache::Default => "default",
-        Cache::NoCache => "no-cache",
-    };
-    o.insert("cache".into(), cache.into());
-    let redirect = match r.redirects {
-        Redirects::Follow => "follow",
-        Redirects::Refuse => "manual",
-    };
-    o.insert("redirect".into(), redirect.into());
-    o.insert("timeoutMs".into(), u64::from(r.timeout_ms).into());
-    // The most bytes of the answer the driver reads (the core's one cap).
-    o.insert("maxBytes".into(), (crate::json::MAX_BODY_BYTES as u64).into());
-    o
+    object_to_js(r.to_json())
 }
 
 /// Of a request the core wrote, what deciding on a DPoP nonce retry needs:
@@ -368,25 +343,6 @@ pub fn effects_to_js(e: Effects) -> JsValue {
     out
 }
 
-/// A signature to check, with the WebCrypto algorithm to import the key and
-/// verify with (the core's choice, see [`crate::id_token::web_crypto`]).
-pub fn check_json(c: &crate::id_token::SignatureCheck) -> Map<String, Value> {
-    let mut check = Map::new();
-    check.insert("alg".into(), c.alg.as_str().into());
-    check.insert("jwk".into(), public_jwk(&c.jwk).into());
-    check.insert("input".into(), c.signing_input.as_str().into());
-    check.insert("signature".into(), c.signature.as_str().into());
-    if let Some(w) = crate::id_token::web_crypto(&c.alg) {
-        let mut m = Map::new();
-        m.insert("name".into(), w.name.into());
-        m.insert("hash".into(), w.hash.into());
-        json::put(&mut m, "namedCurve", w.curve);
-        m.insert("saltLength".into(), u64::from(w.salt).into());
-        check.insert("params".into(), Value::Object(m));
-    }
-    check
-}
-
 /// A verification step as the driver's `Step`, with a key set to keep or drop.
 pub fn step_to_js(step: Step, keep: KeySetWrite) -> JsValue {
     let mut o = Map::new();
@@ -395,10 +351,10 @@ pub fn step_to_js(step: Step, keep: KeySetWrite) -> JsValue {
             o.insert("read".into(), key.into());
         }
         Step::Fetch(r) => {
-            o.insert("fetch".into(), Value::Object(request_json(&r)));
+            o.insert("fetch".into(), Value::Object(r.to_json()));
         }
         Step::Check(c) => {
-            o.insert("check".into(), Value::Object(check_json(&c)));
+            o.insert("check".into(), Value::Object(c.to_json()));
         }
         Step::Done => {
             o.insert("done".into(), true.into());
@@ -409,22 +365,4 @@ pub fn step_to_js(step: Step, keep: KeySetWrite) -> JsValue {
         o.insert("keep".into(), Value::Array(vec![key.into(), value]));
     }
     object_to_js(o)
-}
-
-/// The members of a key that verification needs, as JSON text (a JWK's
-/// `alg`, `use` or `key_ops` were checked by the core; WebCrypto would
-/// refuse some of them).
-fn public_jwk(k: &crate::jwks::Jwk) -> String {
-    let mut m = Map::new();
-    m.insert("kty".into(), k.kty.as_str().into());
-    for (name, value) in [
-        ("n", &k.n),
-        ("e", &k.e),
-        ("crv", &k.crv),
-        ("x", &k.x),
-        ("y", &k.y),
-    ] {
-        json::put(&mut m, name, value.as_deref());
-    }
-    json::to_string(&Value::Object(m))
 }
