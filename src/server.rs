@@ -110,6 +110,8 @@ pub const SERVER_OPTIONS: &[&str] = &[
     "apiParameter",
     "store",
     "secret",
+    "fetch",
+    "apiTimeoutMs",
 ];
 
 /// A confidential client, one per backend process.
@@ -125,6 +127,8 @@ pub struct Server {
     pub post_logout_redirect_uri: Option<String>,
     pub idle_s: u64,
     pub absolute_s: u64,
+    /// How long a proxied API call may take (ms).
+    pub api_timeout_ms: u32,
     metadata: Option<ProviderMetadata>,
     auth_methods: Option<Vec<String>>,
     keys: Option<(JwkSet, u64)>,
@@ -250,6 +254,16 @@ impl Server {
             post_logout_redirect_uri: post_logout,
             idle_s: seconds(&o, "idleTimeout", DEFAULT_IDLE_S)?,
             absolute_s: seconds(&o, "absoluteTimeout", DEFAULT_ABSOLUTE_S)?,
+            api_timeout_ms: match o.get("apiTimeoutMs") {
+                None | Some(Value::Null) => PROXY_TIMEOUT_MS,
+                Some(v) => v
+                    .as_u64()
+                    .filter(|t| (1..=600_000).contains(t))
+                    .map(|t| t as u32)
+                    .ok_or_else(|| {
+                        invalid("`apiTimeoutMs` must be a whole number of milliseconds up to 600000")
+                    })?,
+            },
             metadata: static_metadata(&config),
             auth_methods: None,
             keys: None,
