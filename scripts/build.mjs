@@ -74,7 +74,7 @@ console.log(toolchain.nightly
  * its imports and exports then named as the full module's so that the one
  * glue serves both; and the glue's copy for the full module after it.
  */
-function buildModule(crate, features, outDir, { types = false, anonymous = null } = {}) {
+function buildModule(crate, features, outDir, { types = false, anonymous = null, shortNames = true } = {}) {
   const args = [
     "rustc", "-p", crate, "--lib", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib",
     ...features, ...(dev ? [] : ["--release"]),
@@ -109,7 +109,7 @@ function buildModule(crate, features, outDir, { types = false, anonymous = null 
   }
   const wasmOut = join(outDir, `${name}_bg.wasm`);
   const bindgen = readFileSync(wasmOut);
-  if (!dev) optimize(wasmOut, true);
+  if (!dev) optimize(wasmOut, shortNames);
   if (anonymous) {
     const keep = new Set(["__wbg_core_free", ...anonymous.map((m) => `core_${m}`), "fail"]);
     const anonymousWasm = join(outDir, `${name}_anonymous_bg.wasm`);
@@ -177,14 +177,21 @@ buildModule("oidc-pkce", ["--no-default-features", "--features", "browser"], pkg
 buildModule("oidc-pkce", ["--no-default-features", "--features", "browser,terse"], production, { anonymous: ANONYMOUS_CORE });
 // The fallback verifier, loaded by the driver (js/driver/io.js) only without crypto.subtle.
 buildModule("oidc-pkce-verifier", [], join(pkg, "verifier"), { types: true });
+// The backend's module (oidc-pkce/server): the core's confidential client, for js/server/.
+// (Its names stay long: the backend's bytes are not downloaded by anyone.)
+buildModule("oidc-pkce-server", [], join(pkg, "server"), { types: true, shortNames: false });
+for (const f of readdirSync(join(root, "js", "server"))) copyFileSync(join(root, "js", "server", f), join(pkg, "server", f));
 
 // The entry and the driver (js/driver/), bundled into index.js below.
 for (const dir of [pkg, production]) {
   copyFileSync(join(root, "js", "index.js"), join(dir, "index.js"));
+  // The browser's side of oidc-pkce/server: imported only with `backend` (no .wasm).
+  copyFileSync(join(root, "js", "backend.js"), join(dir, "backend.js"));
   mkdirSync(join(dir, "driver"), { recursive: true });
   for (const f of readdirSync(join(root, "js", "driver"))) copyFileSync(join(root, "js", "driver", f), join(dir, "driver", f));
 }
 copyFileSync(join(root, "js", "index.d.ts"), join(pkg, "index.d.ts"));
+copyFileSync(join(root, "js", "backend.d.ts"), join(pkg, "backend.d.ts"));
 // The React and Vue bindings (issue 26): subpath exports, never in the main
 // entry. Each build folder has its own copy importing its own ./index.js, so
 // an app gets one library whatever export condition its bundler picks.
@@ -225,11 +232,15 @@ const manifest = {
     "./oidc_pkce_anonymous_bg.wasm": "./oidc_pkce_anonymous_bg.wasm",
     "./production/oidc_pkce_bg.wasm": "./production/oidc_pkce_bg.wasm",
     "./production/oidc_pkce_anonymous_bg.wasm": "./production/oidc_pkce_anonymous_bg.wasm",
+    // The browser's side of a backend alone (no WebAssembly): createBackendClient.
+    "./backend": { types: "./backend.d.ts", default: "./backend.js" },
+    // The backend (Node 20+, and any runtime with fetch and WebCrypto).
+    "./server": { types: "./server/index.d.ts", default: "./server/index.js" },
     "./package.json": "./package.json",
   },
   files: [
-    "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_anonymous_bg.wasm", "oidc_pkce_full.js",
-    "production/", "verifier/",
+    "index.js", "index.d.ts", "oidc_pkce_bg.wasm", "oidc_pkce_anonymous_bg.wasm", "oidc_pkce_full.js", "backend.js", "backend.d.ts",
+    "production/", "verifier/", "server/",
     ...bindings, "react.d.ts", "vue.d.ts", "README.md", "CHANGELOG.md", "LICENSE-MIT", "LICENSE-APACHE",
   ],
   // Published from CI with a signed provenance statement, publicly.
@@ -251,7 +262,7 @@ writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n
 // fewer). The glue's copy for the full module after the anonymous one
 // (./oidc_pkce_full.js) and the fallback verifier stay separate modules,
 // imported only when needed.
-const GLUES = ["./oidc_pkce_full.js"];
+const GLUES = ["./oidc_pkce_full.js", "./backend.js"];
 async function bundleEntry(dir) {
   const bundle = await rolldown({
     input: join(dir, "index.js"),
@@ -287,7 +298,7 @@ const sizes = (files) => {
 // Release: minify the JS (the wasm-bindgen glue, the entry, the driver): about
 // 4.5 KB gzip less. Exported names and import-object keys are kept.
 if (!dev) {
-  for (const f of ["index.js", "production/index.js", "oidc_pkce_full.js", "production/oidc_pkce_full.js", "verifier/oidc_pkce_verifier.js"]) {
+  for (const f of ["index.js", "production/index.js", "oidc_pkce_full.js", "production/oidc_pkce_full.js", "backend.js", "production/backend.js", "verifier/oidc_pkce_verifier.js"]) {
     const file = join(pkg, f);
     const out = await minify(file, readFileSync(file, "utf8"), { compress: true, mangle: true });
     if (out.errors?.length) throw new Error(`minifying ${f}: ${JSON.stringify(out.errors)}`);

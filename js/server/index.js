@@ -1,0 +1,484 @@
+// oidc-pkce/server: the same verified core behind the app's backend, as a
+// confidential client (RFC 10017: a backend for frontend, or a
+// token-mediating backend). `createAuthServer(options)` gives a handler
+// `(request: Request) => Promise<Response | undefined>` for its routes under
+// a prefix (`/auth` by default); `toNodeHandler` adapts it to node:http and
+// Express. This driver awaits the I/O (fetch, the session store, WebCrypto)
+// between the core's synchronous steps (./oidc_pkce_server.js, the module
+// built from server-wasm/) and branches only on the core's answers.
+
+import initCore, { ServerCore } from "./oidc_pkce_server.js";
+import { memoryStore } from "./stores.js";
+
+export { memoryStore, redisStore } from "./stores.js";
+
+/** @type {Promise<unknown> | null} */
+let loading = null;
+
+/** The module, once: read from disk under Node, fetched elsewhere (Deno, Workers). */
+function load() {
+  loading ??= (async () => {
+    const url = new URL("oidc_pkce_server_bg.wasm", import.meta.url);
+    if (url.protocol === "file:") {
+      // @ts-ignore: Node's module, read only there
+      const { readFile } = await import("node:fs/promises");
+      return initCore({ module_or_path: await readFile(url) });
+    }
+    return initCore({ module_or_path: fetch(url) });
+  })();
+  return loading;
+}
+
+const subtle = () => globalThis.crypto.subtle;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+// (btoa and atob: every runtime has them; Buffer is Node's.)
+const b64u = (/** @type {Uint8Array} */ bytes) =>
+  btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join("")).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const fromB64u = (/** @type {string} */ text) =>
+  Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+
+/**
+ * Sends a request the core built: its method, body, headers, timeout and
+ * redirect policy; the answer as facts (the core judges them).
+ * @param {any} req @param {typeof fetch} transport
+ */
+async function http(req, transport) {
+  const headers = new Headers({ Accept: "application/json" });
+  if (req.contentType) headers.set("Content-Type", req.contentType);
+  if (req.authorization) headers.set("Authorization", req.authorization);
+  try {
+    const response = await transport(req.url, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: req.redirect,
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: text.length > req.maxBytes ? null : text,
+      redirected: response.redirected,
+      cacheControl: response.headers.get("cache-control"),
+    };
+  } catch (e) {
+    const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+    return { failure: String((e instanceof Error && e.message) || e), timedOut };
+  }
+}
+
+/** Checks a signature the core chose the key and algorithm for (WebCrypto). @param {any} check */
+async function verify(check) {
+  try {
+    const key = await subtle().importKey("jwk", JSON.parse(check.jwk), check.params, false, ["verify"]);
+    const [input, signature] = [encoder.encode(check.input), fromB64u(check.signature)];
+    return { valid: await subtle().verify(check.params, key, signature, input) };
+  } catch (e) {
+    return { valid: false, why: String((e instanceof Error && e.message) || e) };
+  }
+}
+
+/**
+ * The sessions' encryption at rest: AES-256-GCM with a key derived from the
+ * server's `secret` (HKDF-SHA-256), a fresh IV per write. A value that does
+ * not decrypt (another key, tampering) is no session.
+ * @param {string} secret
+ */
+async function sealer(secret) {
+  const raw = await subtle().importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
+  const key = await subtle().deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("oidc-pkce/server"), info: encoder.encode("sessions") },
+    raw,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  return {
+    /** @param {string} text */
+    async seal(text) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await subtle().encrypt({ name: "AES-GCM", iv }, key, encoder.encode(text)));
+      return `${b64u(iv)}.${b64u(sealed)}`;
+    },
+    /** @param {string | null} value */
+    async open(value) {
+      if (!value) return null;
+      const [iv, data] = value.split(".");
+      try {
+        return decoder.decode(await subtle().decrypt({ name: "AES-GCM", iv: fromB64u(iv) }, key, fromB64u(data)));
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/**
+ * The client's private key for `private_key_jwt`: signs the assertions the
+ * core writes.
+ * @param {any} jwk
+ */
+async function signer(jwk) {
+  const params =
+    jwk.kty === "EC"
+      ? { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" }
+      : jwk.alg === "PS256"
+        ? { name: "RSA-PSS", hash: "SHA-256", saltLength: 32 }
+        : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  const key = await subtle().importKey("jwk", jwk, params, false, ["sign"]);
+  return async (/** @type {string} */ input) => `${input}.${b64u(new Uint8Array(await subtle().sign(params, key, encoder.encode(input))))}`;
+}
+
+/** A JSON answer with the stable error fields. @param {number} status @param {unknown} body @param {Headers} [headers] */
+function json(status, body, headers = new Headers()) {
+  headers.set("Content-Type", "application/json");
+  headers.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+/** An AuthError as the route's answer. @param {any} e */
+function failure(e) {
+  if (!(e instanceof Error) || e.name !== "AuthError") throw e;
+  const err = /** @type {any} */ (e);
+  return json(err.status ?? 500, { error: err.code, reason: err.reason, error_description: err.message });
+}
+
+/**
+ * @param {any} options the server's options: the provider (`issuer` or
+ *   `domain`), `clientId`, `clientSecret` (or `clientAuthMethod:
+ *   "private_key_jwt"` with `privateKey`, a private JWK), `redirectUri` (this
+ *   backend's `{prefix}/callback`), `postLogoutRedirectUri`, `appOrigin`,
+ *   `mode` ("bff" or "token-mediating"), `apis` ([{ url, audience? }]),
+ *   `prefix` ("/auth"), `secret` (encrypts the sessions at rest; required with
+ *   a shared store), `store` (memoryStore() by default, or redisStore(client)),
+ *   `fetch`, `idleTimeout`, `absoluteTimeout` (seconds).
+ */
+export async function createAuthServer(options) {
+  await load();
+  const { store = memoryStore(), secret, privateKey, fetch: transport = fetch, ...rest } = options ?? {};
+  const prefix = (options?.prefix ?? "/auth").replace(/\/$/, "");
+  const core = new ServerCore(JSON.stringify({ ...rest, privateKey: privateKey && { alg: privateKey.alg, kid: privateKey.kid } }));
+  const setup = core.setup();
+  if (typeof secret !== "string" || secret.length < 32) {
+    if (!store.local) throw ServerCore.fail("config", "`secret` (32 characters or more) is required: it encrypts the sessions in a shared store");
+  }
+  const box = await sealer(secret ?? b64u(crypto.getRandomValues(new Uint8Array(32))));
+  const sign = privateKey ? await signer(privateKey) : null;
+
+  /** The signed assertion of the next request (`private_key_jwt`). */
+  const assertion = async () => {
+    const input = core.assertionInput();
+    return input && sign ? sign(input) : undefined;
+  };
+  /** The store, whose failure is the route's 503. @template T @param {() => Promise<T>} op */
+  const stored = async (op) => {
+    try {
+      return await op();
+    } catch (e) {
+      if (e instanceof Error && e.name === "AuthError") throw e;
+      throw ServerCore.fail("store", String((e instanceof Error && e.message) || e));
+    }
+  };
+  /** The provider's endpoints and key set, fetched when the core asks. @param {boolean} [again] */
+  const ready = async (again = false) => {
+    const d = core.discoveryRequest();
+    if (d) core.discovered(await http(d, transport));
+    const k = core.keySetRequest(again);
+    if (k) core.keySet(await http(k, transport));
+  };
+
+  /** The request's session: its id, key and stored text (none: signed out). @param {Request} request */
+  const sessionOf = async (request) => {
+    const id = ServerCore.sessionId(request.headers.get("cookie") ?? undefined);
+    if (!id) return null;
+    const key = ServerCore.sessionKey(id);
+    const text = await box.open(await stored(() => store.get(key)));
+    if (!text) return null;
+    try {
+      const used = core.useSession(text);
+      if (used.touched) {
+        const sealed = await box.seal(used.touched);
+        await stored(() => store.set(key, sealed, setup.absoluteMs));
+      }
+      return { id, key, text: used.touched ?? text };
+    } catch (e) {
+      await stored(() => store.delete(key));
+      throw e;
+    }
+  };
+
+  /** Refreshes flying per session in this process; across processes, the store's lock. @type {Map<string, Promise<string>>} */
+  const refreshing = new Map();
+  /** The session's text with a usable access token (refreshed as the core plans). @param {{ key: string; text: string }} s */
+  const withToken = async (s) => {
+    if (core.accessPlan(s.text) === "use") return s.text;
+    let flight = refreshing.get(s.key);
+    if (!flight) {
+      flight = (async () => {
+        const lock = `lock:${s.key}`;
+        for (let i = 0; !(await stored(() => store.setIfAbsent(lock, "1", 15_000))); i++) {
+          if (i > 150) throw ServerCore.fail("store", "another instance holds this session's refresh");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        try {
+          // Another instance may have refreshed meanwhile: the session as it is now.
+          const now = (await box.open(await stored(() => store.get(s.key)))) ?? s.text;
+          if (core.accessPlan(now) === "use") return now;
+          const answer = await http(core.refreshRequest(now, await assertion()), transport);
+          let next;
+          try {
+            next = core.refreshed(now, answer);
+          } catch (e) {
+            await stored(() => store.delete(s.key));
+            throw e;
+          }
+          const sealed = await box.seal(next);
+          await stored(() => store.set(s.key, sealed, setup.absoluteMs));
+          return next;
+        } finally {
+          await store.delete(lock).catch(() => {});
+        }
+      })().finally(() => refreshing.delete(s.key));
+      refreshing.set(s.key, flight);
+    }
+    return flight;
+  };
+
+  /** Refuses what does not come from the app's pages. @param {Request} request */
+  const csrf = (request) =>
+    core.checkCsrf(
+      request.headers.get(setup.csrfHeader) ?? undefined,
+      request.headers.get("origin") ?? undefined,
+      request.headers.get("sec-fetch-site") ?? undefined,
+    );
+
+  const routes = {
+    /** GET: the browser goes to the provider. @param {Request} request */
+    async login(request) {
+      await ready();
+      const url = new URL(request.url);
+      const login = core.login(url.searchParams.get("returnTo") ?? undefined, url.searchParams.get("prompt") ?? undefined);
+      const info = core.loginInfo(login);
+      const to = info.url ?? core.pushed(await http(core.pushRequest(login, await assertion()), transport));
+      login.free();
+      await stored(() => store.set(info.key, info.stored, 600_000));
+      const headers = new Headers({ Location: to, "Cache-Control": "no-store" });
+      headers.append("Set-Cookie", info.cookie);
+      return new Response(null, { status: 302, headers });
+    },
+
+    /** GET: the provider's redirect back: a session, then the app. @param {Request} request */
+    async callback(request) {
+      await ready();
+      const key = core.callbackKey(request.url);
+      // The pending login works once: taken out before anything else.
+      const pending = await stored(() => store.get(key));
+      await stored(() => store.delete(key));
+      const { request: exchange, exchange: x } = core.callback(request.url, pending ?? undefined, request.headers.get("cookie") ?? undefined, await assertion());
+      try {
+        core.exchanged(x, await http(exchange, transport));
+        let check;
+        try {
+          check = core.idTokenCheck(x);
+        } catch (e) {
+          if (!core.keysAgain(e)) throw e;
+          await ready(true);
+          check = core.idTokenCheck(x);
+        }
+        const v = await verify(check);
+        const s = core.established(x, v.valid, v.why);
+        // A new id at every login (no session fixation); the old session ends.
+        const old = ServerCore.sessionId(request.headers.get("cookie") ?? undefined);
+        if (old) await stored(() => store.delete(ServerCore.sessionKey(old)));
+        const id = ServerCore.newSessionId();
+        const sessionKey = ServerCore.sessionKey(id);
+        const sealed = await box.seal(s.stored);
+        await stored(() => store.set(sessionKey, sealed, setup.absoluteMs));
+        for (const index of s.index) await stored(() => store.addToIndex(index, sessionKey, setup.absoluteMs));
+        const headers = new Headers({ Location: new URL(s.returnTo, options.appOrigin).href, "Cache-Control": "no-store" });
+        headers.append("Set-Cookie", core.sessionCookie(id, s.maxAge));
+        headers.append("Set-Cookie", ServerCore.expiredCookie("login"));
+        return new Response(null, { status: 302, headers });
+      } finally {
+        x.free();
+      }
+    },
+
+    /** GET (CSRF header): what the page may know. @param {Request} request */
+    async session(request) {
+      csrf(request);
+      let s = null;
+      try {
+        s = await sessionOf(request);
+      } catch (e) {
+        if (/** @type {any} */ (e).code !== "not_signed_in") throw e;
+      }
+      return json(200, core.info(s?.text));
+    },
+
+    /** POST (CSRF header): the session ends here, the refresh token is revoked, and the page is told where to go. @param {Request} request */
+    async logout(request) {
+      csrf(request);
+      await ready();
+      let s = null;
+      try {
+        s = await sessionOf(request);
+      } catch {}
+      if (s) await stored(() => store.delete(s.key));
+      const plan = core.logout(s?.text, await assertion());
+      if (plan.revoke) await http(plan.revoke, transport);
+      const headers = new Headers();
+      headers.append("Set-Cookie", ServerCore.expiredCookie("session"));
+      return json(200, { url: plan.url }, headers);
+    },
+
+    /** POST (CSRF header, token-mediating mode): a short-lived access token. @param {Request} request */
+    async token(request) {
+      csrf(request);
+      await ready();
+      const s = await sessionOf(request);
+      if (!s) throw ServerCore.fail("signedOut", "");
+      return json(200, core.mediatedToken(await withToken(s)));
+    },
+
+    /** Any method (CSRF header, BFF mode): the call, with the session's token, to a configured API. @param {Request} request */
+    async api(request) {
+      csrf(request);
+      const target = new URL(request.url).searchParams.get("url") ?? "";
+      core.proxyTarget(target);
+      await ready();
+      const s = await sessionOf(request);
+      if (!s) throw ServerCore.fail("signedOut", "");
+      const text = await withToken(s);
+      const headers = new Headers();
+      request.headers.forEach((value, name) => ServerCore.forwardedHeader(name) && headers.set(name, value));
+      headers.set("Authorization", core.authorization(text));
+      /** @type {Response} */
+      let upstream;
+      try {
+        upstream = await transport(target, {
+          method: request.method,
+          headers,
+          body: ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer(),
+          redirect: "manual",
+          signal: AbortSignal.timeout(setup.proxyTimeoutMs),
+        });
+      } catch (e) {
+        const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+        throw ServerCore.fail(timedOut ? "upstreamTimeout" : "upstream", target);
+      }
+      const body = await readCapped(upstream, setup.proxyMaxBytes);
+      if (body === null) throw ServerCore.fail("upstream", `${target} answered more than ${setup.proxyMaxBytes} bytes`);
+      const out = new Headers();
+      upstream.headers.forEach((value, name) => name !== "set-cookie" && !name.startsWith("access-control-") && out.set(name, value));
+      out.delete("content-encoding");
+      out.delete("content-length");
+      return new Response(body, { status: upstream.status, headers: out });
+    },
+
+    /** POST from the provider: OpenID Connect Back-Channel Logout. @param {Request} request */
+    async "backchannel-logout"(request) {
+      await ready();
+      const body = await request.text();
+      let checked;
+      try {
+        checked = core.logoutTokenCheck(body);
+      } catch (e) {
+        if (!core.keysAgain(e)) throw e;
+        await ready(true);
+        checked = core.logoutTokenCheck(body);
+      }
+      const v = await verify(checked.check);
+      const event = core.logoutEvent(checked.token, v.valid, v.why);
+      checked.token.free();
+      ServerCore.checkReplay(!(await stored(() => store.setIfAbsent(event.jti, "1", event.ttlMs))));
+      for (const index of event.keys) {
+        for (const session of await stored(() => store.members(index))) await stored(() => store.delete(session));
+        await stored(() => store.delete(index));
+      }
+      return new Response(null, { status: 200, headers: { "Cache-Control": "no-store" } });
+    },
+  };
+  /** Which methods each route answers. @type {Record<string, string[] | null>} */
+  const methods = { login: ["GET"], callback: ["GET"], session: ["GET"], logout: ["POST"], token: ["POST"], api: null, "backchannel-logout": ["POST"] };
+
+  return {
+    prefix,
+    mode: setup.mode,
+    /**
+     * Answers the request if it is one of this server's routes (else undefined).
+     * @param {Request} request
+     * @returns {Promise<Response | undefined>}
+     */
+    async handler(request) {
+      const path = new URL(request.url).pathname;
+      if (!path.startsWith(`${prefix}/`)) return undefined;
+      const name = path.slice(prefix.length + 1);
+      const route = Object.hasOwn(routes, name) ? /** @type {(r: Request) => Promise<Response>} */ (/** @type {any} */ (routes)[name]) : undefined;
+      if (!route) return undefined;
+      const allowed = methods[name];
+      if (allowed && !allowed.includes(request.method)) return json(405, { error: "method_not_allowed" }, new Headers({ Allow: allowed.join(", ") }));
+      try {
+        return await route(request);
+      } catch (e) {
+        return failure(e);
+      }
+    },
+  };
+}
+
+/** The body, or null past `cap` bytes (read no further). @param {Response} response @param {number} cap */
+async function readCapped(response, cap) {
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > cap) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The handler for node:http's `(req, res)` and Express's `(req, res, next)`:
+ * a request of the server's routes is answered; any other goes to `next`
+ * (or is 404 without one). `origin`: the app's origin, for the requests' URLs.
+ * @param {{ handler(r: Request): Promise<Response | undefined> }} server
+ * @param {string} origin
+ */
+export function toNodeHandler(server, origin) {
+  return async (/** @type {any} */ req, /** @type {any} */ res, /** @type {any} */ next) => {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+      else if (value !== undefined) headers.set(name, String(value));
+    }
+    const method = req.method ?? "GET";
+    const body = ["GET", "HEAD"].includes(method) ? undefined : /** @type {any} */ (req);
+    // (`duplex`: a streamed body, which Node's Request wants named.)
+    const request = new Request(new URL(req.url, origin), /** @type {RequestInit} */ (/** @type {any} */ ({ method, headers, body, duplex: "half" })));
+    const response = await server.handler(request);
+    if (!response) return next ? next() : (res.writeHead(404).end());
+    /** @type {Record<string, string | string[]>} */
+    const out = {};
+    response.headers.forEach((value, name) => name !== "set-cookie" && (out[name] = value));
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length) out["set-cookie"] = cookies;
+    res.writeHead(response.status, out);
+    res.end(new Uint8Array(await response.arrayBuffer()));
+  };
+}
