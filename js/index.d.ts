@@ -441,7 +441,19 @@ export interface AuthError extends Error {
 }
 
 /** Creates a client; the first call also loads the WebAssembly module. */
-export function createAuthClient(options: AuthClientOptions): Promise<AuthClient>;
+export function createAuthClient(options: AuthClientOptions | BackendOptions): Promise<AuthClient>;
+
+/**
+ * A page whose backend is the OAuth client (oidc-pkce/server, in BFF or
+ * token-mediating mode): the same client API over the backend's routes, and
+ * no WebAssembly loaded. `loginWithPopup` is not available there.
+ */
+export interface BackendOptions {
+  /** The backend's routes: a path of this origin such as `"/auth"`, or an absolute URL. */
+  backend: string;
+  /** The transport of the calls to the backend (default: `fetch`). */
+  fetch?: typeof fetch;
+}
 
 /** A fresh PKCE pair (RFC 7636, S256); works without crypto.subtle. */
 export function createPkcePair(): Promise<PkcePair>;

@@ -101,8 +101,14 @@ function guess(options) {
   }
 }
 
-/** Creates a client; the first call also loads a WebAssembly module. @param {any} options */
+/**
+ * Creates a client; the first call also loads a WebAssembly module. With
+ * `backend` (oidc-pkce/server's routes, such as "/auth"), the backend is the
+ * OAuth client and no WebAssembly is loaded.
+ * @param {any} options
+ */
 export async function createAuthClient(options) {
+  if (options?.backend !== undefined) return (await import("./backend.js")).createBackendClient(options);
   return create(load, guess(options), options);
 }
 
