@@ -26,6 +26,9 @@ test("the driver, the entry and the bindings type-check against the core's gener
     cpSync(types, dir, { recursive: true });
     cpSync(join(root, "js", "index.js"), join(dir, "index.js"));
     cpSync(join(root, "js", "driver"), join(dir, "driver"), { recursive: true });
+    cpSync(join(root, "js", "backend.js"), join(dir, "backend.js"));
+    // oidc-pkce/server's driver, against its module's generated types.
+    cpSync(join(root, "js", "server"), join(dir, "server"), { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
     // The React and Vue bindings sit beside the entry in the package, as here.
     for (const f of ["auth-store.js", "react.js", "vue.js"]) cpSync(join(root, "js", "bindings", f), join(dir, f));
     writeFileSync(
@@ -43,7 +46,7 @@ test("the driver, the entry and the bindings type-check against the core's gener
           skipLibCheck: false,
           types: [],
         },
-        include: ["index.js", "driver/*.js", "auth-store.js", "react.js", "vue.js"],
+        include: ["index.js", "backend.js", "driver/*.js", "server/*.js", "auth-store.js", "react.js", "vue.js"],
       }),
     );
     const out = await promisify(execFile)(tsc, ["-p", dir]).then(

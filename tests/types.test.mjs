@@ -68,6 +68,8 @@ async function compile(files, { linked = false, resolution = "bundler" } = {}) {
                   "oidc-pkce": [join(root, "pkg", "index.d.ts")],
                   "oidc-pkce/react": [join(root, "pkg", "react.d.ts")],
                   "oidc-pkce/vue": [join(root, "pkg", "vue.d.ts")],
+                  "oidc-pkce/backend": [join(root, "pkg", "backend.d.ts")],
+                  "oidc-pkce/server": [join(root, "pkg", "server", "index.d.ts")],
                 },
               }),
         },

@@ -1,0 +1,138 @@
+// A backend (oidc-pkce/server) for the end-to-end tests: oidc-provider with a
+// confidential client and back-channel logout, an API of another origin that
+// checks the tokens with the provider, and the app's server on
+// http://localhost:<port> (Chromium takes `Secure` and `__Host-` cookies
+// there) with the backend's routes, the test page and the package.
+import http from "node:http";
+import net from "node:net";
+import { readFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProvider } from "../../scripts/provider.mjs";
+import { KEYS } from "./harness.mjs";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const listen = (handler, port = 0) =>
+  new Promise((resolve) => {
+    const server = http.createServer(handler);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+
+export const SECRET = "backend-secret-for-the-tests-only";
+
+/**
+ * The provider and the API. `appPorts`: the app servers' ports (each a
+ * client redirect URI and a back-channel logout URI of its own client id:
+ * `backend-<port>`), known before anything starts.
+ */
+export async function startWorldOfBackends({ appPorts, ttl = {} }) {
+  const apiPort = await freePort();
+  const api = `http://127.0.0.1:${apiPort}`;
+  const clients = appPorts.map((port) => ({
+    client_id: `backend-${port}`,
+    client_secret: SECRET,
+    token_endpoint_auth_method: "client_secret_basic",
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    redirect_uris: [`http://localhost:${port}/auth/callback`],
+    post_logout_redirect_uris: [`http://localhost:${port}/`],
+    backchannel_logout_uri: `http://localhost:${port}/auth/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  }));
+  const op = await startProvider({
+    clients,
+    jwks: { keys: [KEYS.rsa] },
+    ttl,
+    features: { backchannelLogout: { enabled: true } },
+    config: {
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+      // oidc-provider refuses to deliver back-channel logouts to loopback
+      // addresses (its SSRF guard); the tests' app is on loopback.
+      fetch: (url, { dispatcher: _guard, ...options }) => fetch(url, options),
+    },
+  });
+  const counts = { refresh: 0, revoked: 0, apiCalls: 0 };
+  op.provider.on("grant.success", (ctx) => ctx.oidc?.params?.grant_type === "refresh_token" && counts.refresh++);
+  // (A revoked refresh token is destroyed; oidc-provider emits no revocation event.)
+  op.provider.on("refresh_token.destroyed", () => counts.revoked++);
+
+
+  // The API: a token the provider issued, still valid, is a caller.
+  const apiServer = await listen(async (req, res) => {
+    const path = new URL(req.url, api).pathname;
+    // Called by the page itself in token-mediating mode: CORS for any origin (bearer tokens, no cookies).
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "Access-Control-Allow-Headers": "authorization, content-type", "Access-Control-Allow-Methods": "GET, POST" });
+      return res.end();
+    }
+    if (path === "/slow") return setTimeout(() => res.writeHead(200).end("late"), 3000);
+    if (path === "/huge") {
+      res.writeHead(200, { "Content-Type": "application/octet-stream" });
+      const chunk = Buffer.alloc(1024 * 1024, 97);
+      for (let i = 0; i < 12; i++) res.write(chunk);
+      return res.end();
+    }
+    const value = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const token = value ? await op.provider.AccessToken.find(value) : undefined;
+    if (!token || token.isExpired) return res.writeHead(401, { "WWW-Authenticate": 'Bearer error="invalid_token"' }).end();
+    counts.apiCalls++;
+    let body = "";
+    for await (const c of req) body += c;
+    res.writeHead(200, { "Content-Type": "application/json", "Set-Cookie": "api=tracker" });
+    res.end(JSON.stringify({ sub: token.accountId, method: req.method, path, body, cookie: req.headers.cookie ?? null, csrf: req.headers["x-csrf"] ?? null }));
+  }, apiPort);
+  return {
+    op,
+    api,
+    counts,
+    async close() {
+      await new Promise((r) => apiServer.close(r));
+      await op.close();
+    },
+  };
+}
+
+const TYPES = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
+
+/**
+ * An app server on `port`: /auth/* answered by `pick()` (the backend
+ * instance serving this request), /app.html, and /pkg/*.
+ * @param {number} port @param {() => { handler(r: Request): Promise<Response | undefined> }} pick
+ */
+export async function startApp(port, pick) {
+  const { toNodeHandler } = await import("../../pkg/server/index.js");
+  const origin = `http://localhost:${port}`;
+  const server = await listen(async (req, res) => {
+    const path = new URL(req.url, origin).pathname;
+    if (path.startsWith("/auth/")) {
+      return toNodeHandler(pick(), origin)(req, res, () => res.writeHead(404).end());
+    }
+    const file = path === "/" || path === "/app.html" ? join(root, "tests", "e2e", "pages", "backend.html") : path.startsWith("/pkg/") ? join(root, path) : null;
+    if (!file) return res.writeHead(404).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream", "Cache-Control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  }, port);
+  // `localhost` is ::1 first for Node's own fetch (the provider's back-channel
+  // POST): the same app on the IPv6 loopback too.
+  const v6 = http.createServer((req, res) => server.emit("request", req, res));
+  await new Promise((resolve) => v6.listen(port, "::1", resolve));
+  return { origin, close: () => Promise.all([new Promise((r) => server.close(r)), new Promise((r) => v6.close(r))]) };
+}

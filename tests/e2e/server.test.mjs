@@ -1,0 +1,404 @@
+// oidc-pkce/server (issue 33): the backend as a confidential client, in BFF
+// and token-mediating modes, in Chromium against oidc-provider (a client
+// with a secret, back-channel logout) and an API of another origin; two
+// instances sharing a real redis-server. What a user does, and what an
+// attacker tries: CSRF, forged cookies and Logout Tokens, a mixed-up
+// callback, an API nobody configured, an API that answers too much or too late.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { createClient } from "redis";
+import { createAuthServer, memoryStore, redisStore } from "../../pkg/server/index.js";
+import { KEYS, keepLocal, launchChromium, signJwt } from "./harness.mjs";
+import { SECRET, freePort, startApp, startWorldOfBackends } from "./server-harness.mjs";
+
+const EVENT = "http://schemas.openid.net/event/backchannel-logout";
+let browser;
+let world;
+const ports = {};
+
+before(async () => {
+  for (const name of ["bff", "tm", "shared"]) ports[name] = await freePort();
+  world = await startWorldOfBackends({ appPorts: Object.values(ports), ttl: { AccessToken: 4 } });
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await world?.close();
+});
+
+/** createAuthServer's options for the app on `port`. */
+const serverOptions = (port, extra = {}) => {
+  const origin = `http://localhost:${port}`;
+  return {
+    issuer: world.op.issuer,
+    clientId: `backend-${port}`,
+    clientSecret: SECRET,
+    redirectUri: `${origin}/auth/callback`,
+    postLogoutRedirectUri: `${origin}/`,
+    appOrigin: origin,
+    apis: [{ url: `${world.api}/` }],
+    secret: SECRET,
+    ...extra,
+  };
+};
+
+async function newPage(origin) {
+  const context = await browser.newContext();
+  await keepLocal(context);
+  const page = await context.newPage();
+  await page.goto(`${origin}/app.html`);
+  await page.waitForFunction(() => window.oidc);
+  return { page, context };
+}
+
+/** The login as a user does it: the backend's route, the provider's pages, back to the app. */
+async function logIn(page, origin, login = "alice") {
+  await page.goto(`${origin}/auth/login?returnTo=${encodeURIComponent("/app.html?back=1")}`);
+  // The provider's pages as they come: login, consent, or (a provider session) none.
+  for (let step = 0; step < 4; step++) {
+    await page.waitForFunction(() => window.oidc || document.querySelector("button[type=submit]"));
+    if (new URL(page.url()).origin === origin) return page.waitForFunction(() => window.oidc);
+    if (await page.$("input[name=login]")) {
+      await page.fill("input[name=login]", login);
+      await page.fill("input[name=password]", "any password");
+    }
+    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  }
+  throw new Error(`no way back to the app from ${page.url()}`);
+}
+
+const client = (page) => page.evaluate(async () => (window.auth = await window.oidc.createAuthClient({ backend: "/auth" })) && null);
+
+describe("BFF mode (memory store)", () => {
+  let server;
+  let app;
+  let origin;
+  before(async () => {
+    server = await createAuthServer(serverOptions(ports.bff, { apiTimeoutMs: 1000 }));
+    app = await startApp(ports.bff, () => server);
+    origin = app.origin;
+  });
+  after(() => app?.close());
+
+  it("logs in: the browser holds one __Host- cookie (HttpOnly, Secure, SameSite=Lax) and no token; the user and the API through the proxy", async () => {
+    const { page, context } = await newPage(origin);
+    await client(page);
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
+    await logIn(page, origin);
+    assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/app.html?back=1", "back where the login began");
+    await client(page);
+    const r = await page.evaluate(async (api) => {
+      const response = await window.auth.fetchWithAuth(`${api}/orders?page=2`, { method: "POST", body: "hello", headers: { "Content-Type": "text/plain" } });
+      return {
+        user: window.auth.getUser()?.sub,
+        mode: window.auth.mode,
+        tokens: window.auth.getTokens() ?? null,
+        status: response.status,
+        body: await response.json(),
+        setCookie: response.headers.get("set-cookie"),
+        storage: [...Object.keys(localStorage), ...Object.keys(sessionStorage)],
+        token: await window.errorOf(() => window.auth.getAccessToken()),
+      };
+    }, world.api);
+    assert.deepEqual([r.user, r.mode, r.tokens, r.status], ["alice", "bff", null, 200]);
+    assert.deepEqual(r.body, { sub: "alice", method: "POST", path: "/orders", body: "hello", cookie: null, csrf: null }, "no cookie or CSRF header reaches the API");
+    assert.equal(r.setCookie, null, "the API's cookies stay with the backend");
+    assert.deepEqual(r.storage, [], "nothing kept in the page");
+    assert.equal(r.token.code, "invalid_config", "no token in BFF mode");
+    const cookies = (await context.cookies(origin)).filter((c) => c.name.startsWith("__Host-"));
+    assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.secure, c.sameSite, c.path, c.domain]), [["__Host-oidc-pkce", true, true, "Lax", "/", "localhost"]]);
+    await context.close();
+  });
+
+  it("refreshes an expired access token once for concurrent calls (the provider's refresh token rotates)", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    await client(page);
+    const before = world.counts.refresh;
+    await new Promise((r) => setTimeout(r, 4500)); // the access token's 4 s
+    const statuses = await page.evaluate(
+      (api) => Promise.all([1, 2, 3].map(async () => (await window.auth.fetchWithAuth(`${api}/x`)).status)),
+      world.api,
+    );
+    assert.deepEqual(statuses, [200, 200, 200]);
+    assert.equal(world.counts.refresh - before, 1, "one refresh for three calls");
+    await context.close();
+  });
+
+  it("logout: the session ends here and at the provider, the refresh token is revoked, the old cookie gives nothing", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    await client(page);
+    const cookie = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    const revoked = world.counts.revoked;
+    await Promise.all([page.waitForURL((u) => u.origin !== origin), page.evaluate(() => window.auth.logout())]);
+    // Revoked by the backend before the browser left for the provider.
+    assert.equal(world.counts.revoked - revoked, 1, "the refresh token was revoked");
+    // oidc-provider asks to confirm, then returns to the app.
+    await Promise.all([page.waitForURL((u) => u.origin === origin), page.click("button[autofocus], button[type=submit]")]);
+    await page.waitForFunction(() => window.oidc);
+    await client(page);
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false);
+    // The old cookie, replayed.
+    const replay = await fetch(`${origin}/auth/session`, { headers: { cookie: `__Host-oidc-pkce=${cookie.value}`, "x-csrf": "1" } });
+    assert.equal((await replay.json()).isAuthenticated, false);
+    await context.close();
+  });
+
+  it("a new session id at every login: a cookie planted before the login is not the session after it", async () => {
+    const { page, context } = await newPage(origin);
+    const planted = "A".repeat(43);
+    // (A script of the page could set it; a sibling site cannot set a __Host- cookie at all.)
+    await page.evaluate((v) => (document.cookie = `__Host-oidc-pkce=${v}; Path=/; Secure; SameSite=Lax`), planted);
+    assert.equal((await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce")?.value, planted, "planted");
+    await logIn(page, origin);
+    const now = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    assert.notEqual(now.value, planted);
+    const withPlanted = await fetch(`${origin}/auth/session`, { headers: { cookie: `__Host-oidc-pkce=${planted}`, "x-csrf": "1" } });
+    assert.equal((await withPlanted.json()).isAuthenticated, false);
+    await context.close();
+  });
+
+  it("CSRF: no header, another origin, a cross-site form: refused, nothing changes", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    const cookie = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    const headers = { cookie: `__Host-oidc-pkce=${cookie.value}` };
+    const target = `${origin}/auth/api?url=${encodeURIComponent(`${world.api}/x`)}`;
+    for (const [what, h] of [
+      ["no header", {}],
+      ["another origin", { "x-csrf": "1", origin: "https://evil.example" }],
+      ["a cross-site fetch", { "x-csrf": "1", "sec-fetch-site": "cross-site" }],
+    ]) {
+      const r = await fetch(target, { headers: { ...headers, ...h } });
+      assert.equal(r.status, 403, what);
+      assert.equal((await r.json()).error, "csrf_refused", what);
+      const out = await fetch(`${origin}/auth/logout`, { method: "POST", headers: { ...headers, ...h } });
+      assert.equal(out.status, 403, `logout: ${what}`);
+    }
+    // A form on another site posting to the logout route: no header, and SameSite=Lax keeps the cookie home.
+    const evil = await page.context().newPage();
+    await evil.route("http://evil.localhost/", (r) => r.fulfill({ contentType: "text/html", body: `<form method=post action="${origin}/auth/logout"><button>go</button></form>` }));
+    await evil.goto("http://evil.localhost/");
+    const [response] = await Promise.all([evil.waitForResponse(`${origin}/auth/logout`), evil.click("button")]);
+    assert.equal(response.status(), 403);
+    const still = await fetch(`${origin}/auth/session`, { headers: { ...headers, "x-csrf": "1" } });
+    assert.equal((await still.json()).isAuthenticated, true, "still signed in");
+    await context.close();
+  });
+
+  it("bad input gets a clear refusal: a forged or oversized cookie, a callback of another browser or issuer, an API nobody configured, a huge or slow API", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    const cookie = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    const get = (path, cookieValue = cookie.value, extra = {}) =>
+      fetch(`${origin}${path}`, { headers: { cookie: `__Host-oidc-pkce=${cookieValue}`, "x-csrf": "1", ...extra } });
+    const forged = await get("/auth/session", "not-a-cookie-this-backend-made");
+    assert.deepEqual([forged.status, (await forged.json()).error], [400, "invalid_session_cookie"]);
+    const unknown = await get("/auth/session", "A".repeat(43));
+    assert.equal((await unknown.json()).isAuthenticated, false);
+    const big = await get("/auth/session", cookie.value, { cookie: `__Host-oidc-pkce=${cookie.value}; pad=${"x".repeat(9000)}` });
+    assert.equal(big.status, 400);
+    // An API nobody configured, or a trick to leave the configured one.
+    // (The configured API is the whole origin of world.api; the core's host tests cover paths.)
+    for (const url of ["https://evil.example/steal", `${world.api.replace("127.0.0.1", "localhost")}/x`, `${world.api}@evil.example/`, "http://127.0.0.1:1/"]) {
+      const r = await get(`/auth/api?url=${encodeURIComponent(url)}`);
+      assert.deepEqual([r.status, (await r.json()).error], [404, "api_not_configured"], url);
+    }
+    const huge = await get(`/auth/api?url=${encodeURIComponent(`${world.api}/huge`)}`);
+    assert.deepEqual([huge.status, (await huge.json()).error], [502, "upstream_failed"]);
+    const slow = await get(`/auth/api?url=${encodeURIComponent(`${world.api}/slow`)}`);
+    assert.deepEqual([slow.status, (await slow.json()).error], [504, "timeout"]);
+    // A callback this browser did not start; one with another issuer (RFC 9207).
+    const start = await fetch(`${origin}/auth/login`, { redirect: "manual" });
+    const state = new URL(start.headers.get("location")).searchParams.get("state");
+    const callback = (iss) => `${origin}/auth/callback?code=x&state=${state}&iss=${encodeURIComponent(iss)}`;
+    const other = await fetch(callback(world.op.issuer), { redirect: "manual" });
+    assert.deepEqual([other.status, (await other.json()).error], [400, "state_mismatch"], "no login cookie: another browser");
+    const loginCookie = start.headers.getSetCookie().find((c) => c.startsWith("__Host-oidc-pkce-login=")).split(";")[0];
+    const start2 = await fetch(`${origin}/auth/login`, { redirect: "manual" });
+    const state2 = new URL(start2.headers.get("location")).searchParams.get("state");
+    const cookie2 = start2.headers.getSetCookie()[0].split(";")[0];
+    const mixUp = await fetch(`${origin}/auth/callback?code=x&state=${state2}&iss=${encodeURIComponent("http://evil.example")}`, { redirect: "manual", headers: { cookie: cookie2 } });
+    assert.deepEqual([mixUp.status, (await mixUp.json()).error], [400, "issuer_mismatch"]);
+    const spent = await fetch(`${origin}/auth/callback?code=x&state=${state2}&iss=${encodeURIComponent(world.op.issuer)}`, { redirect: "manual", headers: { cookie: cookie2 } });
+    assert.deepEqual([spent.status, (await spent.json()).error], [400, "missing_transaction"], "a pending login works once");
+    assert.ok(loginCookie);
+    // The session is as it was.
+    const after = await get("/auth/session");
+    assert.equal((await after.json()).isAuthenticated, true);
+    await context.close();
+  });
+
+  it("back-channel logout: the provider's Logout Token ends the session; forged, misaddressed or replayed ones are refused and end nothing", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    const cookie = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    const session = async () => (await (await fetch(`${origin}/auth/session`, { headers: { cookie: `__Host-oidc-pkce=${cookie.value}`, "x-csrf": "1" } })).json()).isAuthenticated;
+    const sid = await page.evaluate(async () => (await (await fetch("/auth/session", { headers: { "x-csrf": "1" } })).json()).user.sid);
+    assert.ok(sid, "the ID token carries the provider's sid");
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: world.op.issuer, aud: `backend-${ports.bff}`, iat: now, jti: `j-${now}`, sid, events: { [EVENT]: {} } };
+    const post = (token) =>
+      fetch(`${origin}/auth/backchannel-logout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ logout_token: token }) });
+    for (const [what, token, reason] of [
+      ["signed by a key the provider does not have", signJwt(claims, { key: "rsaRotated" }), "kid"],
+      ["signed by that key under the provider's kid", signJwt(claims, { key: "rsaRotated", header: { kid: KEYS.rsa.kid } }), "signature"],
+      ["with an algorithm the provider does not use", signJwt(claims, { key: "ec" }), "alg"],
+      ["for another client", signJwt({ ...claims, aud: "someone-else" }), "aud"],
+      ["without the event", signJwt({ ...claims, events: undefined }), "events"],
+      ["with a nonce (an ID token)", signJwt({ ...claims, nonce: "n" }), "nonce"],
+      ["an access token's type", signJwt(claims, { header: { typ: "at+jwt" } }), "typ"],
+    ]) {
+      const r = await post(token);
+      const body = await r.json();
+      assert.deepEqual([r.status, body.error, body.reason], [400, "invalid_logout_token", reason], what);
+    }
+    assert.equal(await session(), true, "no bad token ended anything");
+    const good = signJwt({ ...claims, jti: `ok-${now}` }, { header: { typ: "logout+jwt" } });
+    assert.equal((await post(good)).status, 200);
+    assert.equal(await session(), false, "ended by the provider");
+    const replay = await post(good);
+    assert.deepEqual([replay.status, (await replay.json()).reason], [400, "replayed"]);
+    await context.close();
+  });
+
+  it("the provider's own logout reaches the backend by the back channel", async () => {
+    const { page, context } = await newPage(origin);
+    await logIn(page, origin);
+    const cookie = (await context.cookies(origin)).find((c) => c.name === "__Host-oidc-pkce");
+    // The user signs out at the provider (another app's logout, say).
+    await page.goto(`${world.op.issuer}/session/end`);
+    await page.click("button[autofocus], button[type=submit]");
+    await page.waitForLoadState();
+    for (let i = 0; i < 50; i++) {
+      const r = await fetch(`${origin}/auth/session`, { headers: { cookie: `__Host-oidc-pkce=${cookie.value}`, "x-csrf": "1" } });
+      if (!(await r.json()).isAuthenticated) return context.close();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail("the session outlived the provider's logout");
+  });
+});
+
+describe("token-mediating mode", () => {
+  let app;
+  before(async () => {
+    const server = await createAuthServer(serverOptions(ports.tm, { mode: "token-mediating" }));
+    app = await startApp(ports.tm, () => server);
+  });
+  after(() => app?.close());
+
+  it("the page gets short-lived access tokens (with the CSRF header), never the refresh token, and calls the API itself", async () => {
+    const { page, context } = await newPage(app.origin);
+    await logIn(page, app.origin);
+    await client(page);
+    const r = await page.evaluate(async (api) => {
+      const token = await window.auth.getAccessToken();
+      const raw = await (await fetch("/auth/token", { method: "POST", headers: { "x-csrf": "1" } })).json();
+      const response = await window.auth.fetchWithAuth(`${api}/direct`);
+      const noHeader = await fetch("/auth/token", { method: "POST" });
+      return { token: typeof token, keys: Object.keys(raw).sort(), status: response.status, body: await response.json(), noHeader: noHeader.status };
+    }, world.api);
+    assert.equal(r.token, "string");
+    assert.deepEqual(r.keys, ["access_token", "expires_in", "token_type"]);
+    assert.deepEqual([r.status, r.body.sub, r.body.path], [200, "alice", "/direct"]);
+    assert.equal(r.noHeader, 403);
+    // The proxy is BFF mode's only.
+    const proxied = await page.evaluate(async () => (await fetch(`/auth/api?url=${encodeURIComponent("http://x/")}`, { headers: { "x-csrf": "1" } })).status);
+    assert.equal(proxied, 404);
+    await context.close();
+  });
+});
+
+describe("two instances sharing Redis", () => {
+  let redis;
+  let port;
+  let clients;
+  let servers;
+  let serving = 0;
+  let app;
+  before(async () => {
+    port = await freePort();
+    redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
+    clients = [];
+    for (let i = 0; i < 2; i++) {
+      const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+      c.on("error", () => {});
+      for (let tries = 0; ; tries++) {
+        try {
+          await c.connect();
+          break;
+        } catch (e) {
+          if (tries > 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      clients.push(c);
+    }
+    servers = await Promise.all(clients.map((c) => createAuthServer(serverOptions(ports.shared, { store: redisStore(c) }))));
+    app = await startApp(ports.shared, () => servers[serving]);
+  });
+  after(async () => {
+    await app?.close();
+    for (const c of clients ?? []) {
+      try {
+        c.destroy();
+      } catch {}
+    }
+    redis?.kill();
+  });
+
+  it("log in on one, call the API on the other; log out on one ends it on both; Redis gone: 503, and no session from elsewhere", async () => {
+    const { page, context } = await newPage(app.origin);
+    serving = 0;
+    await logIn(page, app.origin);
+    serving = 1;
+    await client(page);
+    const r = await page.evaluate(async (api) => [window.auth.isAuthenticated(), (await window.auth.fetchWithAuth(`${api}/shared`)).status], world.api);
+    assert.deepEqual(r, [true, 200], "the second instance serves the first one's session");
+    // Sessions are encrypted at rest: no token in Redis.
+    const keys = await clients[0].keys("oidc-pkce:session:*");
+    const value = await clients[0].get(keys[0]);
+    assert.equal(keys.length, 1, keys.join());
+    assert.ok(!/access_token|refresh_token|alice/.test(value) && /^[\w-]+\.[\w-]+$/.test(value), value.slice(0, 80));
+    serving = 0;
+    await Promise.all([page.waitForURL((u) => u.origin !== app.origin), page.evaluate(() => window.auth.logout())]);
+    await page.goto(`${app.origin}/app.html`);
+    serving = 1;
+    await page.waitForFunction(() => window.oidc);
+    await client(page);
+    assert.equal(await page.evaluate(() => window.auth.isAuthenticated()), false, "ended on both");
+    // Log in again, then Redis stops.
+    await logIn(page, app.origin);
+    redis.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    const down = await page.evaluate(async () => {
+      const r = await fetch("/auth/session", { headers: { "x-csrf": "1" } });
+      return [r.status, (await r.json()).error];
+    });
+    assert.deepEqual(down, [503, "store_unavailable"]);
+    await context.close();
+  });
+});
+
+describe("the backend's options are checked", () => {
+  it("typos, a missing appOrigin, a shared store without a secret, private_key_jwt without its key", async () => {
+    const o = serverOptions(ports.bff);
+    const code = async (options) => {
+      try {
+        await createAuthServer(options);
+        return null;
+      } catch (e) {
+        return [e.code, e.message];
+      }
+    };
+    assert.match((await code({ ...o, client_secret: "x" }))[1], /did you mean `clientSecret`/);
+    assert.match((await code({ ...o, appOrigin: undefined }))[1], /`appOrigin` is required/);
+    const { secret: _s, ...noSecret } = o;
+    assert.equal((await code({ ...noSecret, store: redisStore({ get() {}, sAdd() {} }) }))[0], "invalid_config");
+    assert.equal(await code({ ...noSecret, store: memoryStore() }), null, "the memory store makes its own key");
+    assert.match((await code({ ...o, clientSecret: undefined, clientAuthMethod: "private_key_jwt" }))[1], /privateKey/);
+    assert.ok(KEYS.rsa);
+  });
+});
