@@ -59,12 +59,12 @@ pub enum Mode {
 }
 
 /// An API the browser may call through the backend (BFF mode): requests
-/// whose URL starts with `url` go there with the session's access token
-/// (for `audience`, when given).
+/// whose URL starts with `url` go there with the session's access token (the
+/// one token of the login, asked for with the `audience` option: every API
+/// listed accepts it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Api {
     pub url: String,
-    pub audience: Option<String>,
 }
 
 /// How long a session lives: without a request (`idle`), and at most.
@@ -244,7 +244,7 @@ impl Server {
         let apis = match o.get("apis") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(list)) => list.iter().map(api_of).collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(invalid("`apis` must be an array of { url, audience? }")),
+            Some(_) => return Err(invalid("`apis` must be an array of { url }")),
         };
         Ok(Server {
             auth,
@@ -552,12 +552,13 @@ impl Server {
             self.config.issuer(),
             m.authorization_response_iss_parameter_supported,
         )?;
-        let params = [
+        let mut params = vec![
             ("grant_type", "authorization_code"),
             ("code", code.expose()),
             ("redirect_uri", pending.tx.redirect_uri.as_str()),
             ("code_verifier", pending.tx.code_verifier.expose()),
         ];
+        params.extend(self.token_resource());
         let request = self.authenticated(
             &m.token_endpoint,
             &params,
@@ -737,15 +738,28 @@ impl Server {
         }
     }
 
+    /// The API the session's token is for, named at the token endpoint too
+    /// when it is an RFC 8707 resource (§2.2: the client "MAY" name it there;
+    /// providers that audience-restrict by request, oidc-provider among them,
+    /// issue the token for it only then). Auth0's `audience` is named at login only.
+    fn token_resource(&self) -> Option<(&'static str, &str)> {
+        match self.config.api_parameter {
+            crate::config::ApiParameter::Resource => self.config.audience.as_deref().map(|a| ("resource", a)),
+            crate::config::ApiParameter::Audience => None,
+        }
+    }
+
     pub fn refresh_request(&self, s: &ServerSession, assertion: Option<&str>) -> Result<HttpRequest> {
         let rt = s
             .refresh_token
             .as_ref()
             .ok_or_else(|| AuthError::new(cs::NOT_SIGNED_IN, "there is no refresh token"))?;
         let m = self.metadata()?;
+        let mut params = vec![("grant_type", "refresh_token"), ("refresh_token", rt.expose())];
+        params.extend(self.token_resource());
         self.authenticated(
             &m.token_endpoint,
-            &[("grant_type", "refresh_token"), ("refresh_token", rt.expose())],
+            &params,
             assertion,
             code::INVALID_TOKEN_RESPONSE,
         )
@@ -1064,14 +1078,18 @@ impl Server {
 fn api_of(v: &Value) -> Result<Api> {
     let o = v
         .as_object()
-        .ok_or_else(|| invalid("each of `apis` must be an object { url, audience? }"))?;
+        .ok_or_else(|| invalid("each of `apis` must be an object { url }"))?;
+    // One token per session: an API's own `audience` would be ignored, so it is refused.
+    if let Some(k) = o.keys().find(|k| k.as_str() != "url") {
+        return Err(invalid(msg!(
+            "each of `apis` is {{ url }}: {} is not an option there (the session holds one access token: its `audience` is the server's option)",
+            json::quote(k)
+        )));
+    }
     let mut m = Members::new(o);
     let url = m.text("url");
-    let audience = m.text("audience");
     if m.wrong().is_some() {
-        return Err(invalid(
-            "each of `apis` must be { url: string, audience?: string }",
-        ));
+        return Err(invalid("each of `apis` must be { url: string }"));
     }
     let url = url.ok_or_else(|| invalid("each of `apis` needs its `url`"))?;
     let ok = crate::uri::Uri::parse(&url)
@@ -1083,7 +1101,7 @@ fn api_of(v: &Value) -> Result<Api> {
             json::quote(&url)
         )));
     }
-    Ok(Api { url, audience })
+    Ok(Api { url })
 }
 
 fn cookie(name: &str, value: &str, max_age_s: u64) -> String {
@@ -1405,6 +1423,10 @@ mod tests {
         );
         assert!(e(json!({"apis": [{"url": "https://api.example.com/?q=1"}]})).contains("without query"));
         assert!(e(json!({"apis": [{"url": "javascript:alert(1)"}]})).contains("http(s) URL"));
+        assert!(
+            e(json!({"apis": [{"url": "https://api.example.com/", "audience": "x"}]}))
+                .contains("not an option there")
+        );
         assert!(e(json!({"client_secret": "x"})).contains("did you mean `clientSecret`"));
         assert!(e(json!({"idleTimeout": -1})).contains("`idleTimeout`"));
         let s = Server::from_options_json(&options(json!({"mode": "token-mediating", "idleTimeout": 60})))
@@ -1510,6 +1532,39 @@ mod tests {
             "the secret travels in the header only"
         );
         assert_eq!(request.redirects, crate::http::Redirects::Refuse);
+    }
+
+    #[test]
+    fn an_rfc_8707_resource_is_named_at_login_and_at_the_token_endpoint() {
+        const API: &str = "https://api.example.com/";
+        let rs = server(json!({"audience": API, "apiParameter": "resource"}));
+        let (start, cb) = login(&rs);
+        assert_eq!(
+            query(start.url.as_deref().unwrap(), "resource").as_deref(),
+            Some(API)
+        );
+        assert_eq!(query(start.url.as_deref().unwrap(), "audience"), None);
+        let (_, r) = rs
+            .callback(&cb, Some(&start.stored), Some(&start.binding), NOW, None)
+            .unwrap();
+        assert_eq!(param(&r, "resource").as_deref(), Some(API));
+        let session = signed_in(&rs);
+        let r = rs.refresh_request(&session, None).unwrap();
+        assert_eq!(param(&r, "resource").as_deref(), Some(API));
+        // Auth0's `audience`: at login only.
+        let au = server(json!({"audience": API}));
+        let (start, cb) = login(&au);
+        assert_eq!(
+            query(start.url.as_deref().unwrap(), "audience").as_deref(),
+            Some(API)
+        );
+        let (_, r) = au
+            .callback(&cb, Some(&start.stored), Some(&start.binding), NOW, None)
+            .unwrap();
+        assert_eq!(param(&r, "resource"), None);
+        assert_eq!(param(&r, "audience"), None);
+        let r = au.refresh_request(&signed_in(&au), None).unwrap();
+        assert_eq!(param(&r, "resource"), None);
     }
 
     #[test]

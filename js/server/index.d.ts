@@ -37,12 +37,15 @@ export interface AuthServerOptions {
   postLogoutRedirectUri?: string;
   /** The origin of the app's pages: the only one whose requests change anything (CSRF). */
   appOrigin: string;
+  /** Default `"openid profile email"`; add `offline_access` for a refresh token (the provider decides whether it gives one). */
   scope?: string;
+  /** The API the session's access token is for (Auth0's `audience`, or an RFC 8707 `resource` with `apiParameter: "resource"`). */
   audience?: string;
+  apiParameter?: "audience" | "resource";
   /** `"bff"` (default): the browser never holds a token. `"token-mediating"`: it gets access tokens from `/token`. */
   mode?: "bff" | "token-mediating";
-  /** BFF mode: the APIs the browser may call through the proxy (requests under `url`). */
-  apis?: { url: string; audience?: string }[];
+  /** BFF mode: the APIs the browser may call through the proxy (requests under `url`), each accepting the session's one access token (`audience`). */
+  apis?: { url: string }[];
   /** The routes' prefix. Default `"/auth"`. */
   prefix?: string;
   /** Encrypts the sessions at rest (32 characters or more); required with a shared store. */

@@ -149,7 +149,7 @@ function failure(e) {
  *   `domain`), `clientId`, `clientSecret` (or `clientAuthMethod:
  *   "private_key_jwt"` with `privateKey`, a private JWK), `redirectUri` (this
  *   backend's `{prefix}/callback`), `postLogoutRedirectUri`, `appOrigin`,
- *   `mode` ("bff" or "token-mediating"), `apis` ([{ url, audience? }]),
+ *   `mode` ("bff" or "token-mediating"), `apis` ([{ url }]),
  *   `prefix` ("/auth"), `secret` (encrypts the sessions at rest; required with
  *   a shared store), `store` (memoryStore() by default, or redisStore(client)),
  *   `fetch`, `idleTimeout`, `absoluteTimeout` (seconds).
@@ -160,8 +160,8 @@ export async function createAuthServer(options) {
   const prefix = (options?.prefix ?? "/auth").replace(/\/$/, "");
   const core = new ServerCore(JSON.stringify({ ...rest, privateKey: privateKey && { alg: privateKey.alg, kid: privateKey.kid } }));
   const setup = core.setup();
-  if (typeof secret !== "string" || secret.length < 32) {
-    if (!store.local) throw ServerCore.fail("config", "`secret` (32 characters or more) is required: it encrypts the sessions in a shared store");
+  if (secret === undefined ? !store.local : typeof secret !== "string" || secret.length < 32) {
+    throw ServerCore.fail("config", "`secret` (32 characters or more) is required with a shared store: it encrypts the sessions at rest");
   }
   const box = await sealer(secret ?? b64u(crypto.getRandomValues(new Uint8Array(32))));
   const sign = privateKey ? await signer(privateKey) : null;

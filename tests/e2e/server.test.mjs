@@ -383,7 +383,7 @@ describe("two instances sharing Redis", () => {
 });
 
 describe("the backend's options are checked", () => {
-  it("typos, a missing appOrigin, a shared store without a secret, private_key_jwt without its key", async () => {
+  it("typos, a missing appOrigin, a shared store without a secret, a short secret, an API with its own audience, private_key_jwt without its key", async () => {
     const o = serverOptions(ports.bff);
     const code = async (options) => {
       try {
@@ -398,6 +398,8 @@ describe("the backend's options are checked", () => {
     const { secret: _s, ...noSecret } = o;
     assert.equal((await code({ ...noSecret, store: redisStore({ get() {}, sAdd() {} }) }))[0], "invalid_config");
     assert.equal(await code({ ...noSecret, store: memoryStore() }), null, "the memory store makes its own key");
+    assert.equal((await code({ ...o, secret: "too short" }))[0], "invalid_config", "a weak secret is refused, even in memory");
+    assert.match((await code({ ...o, apis: [{ url: `${world.api}/`, audience: "x" }] }))[1], /not an option there/);
     assert.match((await code({ ...o, clientSecret: undefined, clientAuthMethod: "private_key_jwt" }))[1], /privateKey/);
     assert.ok(KEYS.rsa);
   });
