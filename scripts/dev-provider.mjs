@@ -3,8 +3,10 @@
 // a local OpenID provider for your own app while you build it (oidc-provider,
 // its development login pages: any login and password sign in). It registers
 // a public client whose redirect and logout URIs are the ones you give
-// (Vite's dev server and preview by default), issues refresh tokens, and
-// serves an API that wants a token for it; it prints the options to paste.
+// (Vite's dev server and preview by default), and a confidential client for
+// an app whose backend is the OAuth client (oidc-pkce/server, examples/backend),
+// issues refresh tokens, and serves an API that wants a token for it; it
+// prints the options to paste.
 // For development only: keys and sessions are in memory, anyone signs in.
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -12,7 +14,32 @@ import { errors } from "oidc-provider";
 import { publicClient, startProvider } from "./provider.mjs";
 
 /** Vite's dev server and its `vite preview`, on both loopback names. */
-export const DEFAULT_REDIRECTS = ["http://localhost:5173/", "http://localhost:4173/", "http://127.0.0.1:5173/", "http://127.0.0.1:4173/"];
+export const DEFAULT_REDIRECTS = ["http://localhost:5173/", "http://localhost:4173/", "http://127.0.0.1:5173/", "http://127.0.0.1:4173/", "http://localhost:3000/"];
+
+/** examples/backend's origin: its backend's routes are under /auth. */
+export const DEFAULT_BACKENDS = ["http://localhost:3000"];
+/** The confidential client's secret: a development provider's, known to all. */
+export const BACKEND_SECRET = "development-secret-of-the-local-provider";
+
+/**
+ * The confidential client of the backends at `origins` (oidc-pkce/server
+ * with its routes under /auth): client_secret_basic, back-channel logout.
+ * @param {string} clientId @param {string[]} origins
+ */
+export function backendClient(clientId, origins) {
+  return {
+    client_id: clientId,
+    client_secret: BACKEND_SECRET,
+    token_endpoint_auth_method: "client_secret_basic",
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    redirect_uris: origins.map((o) => `${o}/auth/callback`),
+    post_logout_redirect_uris: logoutReturns(origins.map((o) => `${o}/`)),
+    // One URI per client: the first backend's.
+    backchannel_logout_uri: `${origins[0]}/auth/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  };
+}
 
 /**
  * The URIs a logout may return to, for the redirect URIs given: each one,
@@ -30,19 +57,29 @@ export function logoutReturns(redirects) {
 }
 
 /**
- * Starts the provider; resolves to { issuer, api, clientId, options, close() }.
- * @param {{ port?: number, redirects?: string[], clientId?: string }} [o]
+ * Starts the provider; resolves to { issuer, api, clientId, backendClientId, options, close() }.
+ * @param {{ port?: number, redirects?: string[], clientId?: string, backends?: string[], backendClientId?: string }} [o]
  */
-export async function startDevProvider({ port = 4000, redirects = DEFAULT_REDIRECTS, clientId = "my-app" } = {}) {
+export async function startDevProvider({ port = 4000, redirects = DEFAULT_REDIRECTS, clientId = "my-app", backends = DEFAULT_BACKENDS, backendClientId = "my-backend" } = {}) {
   let api = "";
   let provider;
+  const origins = [...redirects.map((r) => new URL(r).origin), ...backends];
   const op = await startProvider({
     port,
-    clients: [publicClient(clientId, redirects, { post_logout_redirect_uris: logoutReturns(redirects) })],
-    // A refresh token with every login of this client (oidc-provider gives
-    // one for offline_access only with prompt=consent): rotated at each use.
-    config: { issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token") },
+    clients: [
+      publicClient(clientId, redirects, { post_logout_redirect_uris: logoutReturns(redirects) }),
+      ...(backends.length ? [backendClient(backendClientId, backends)] : []),
+    ],
+    config: {
+      // A refresh token with every login of these clients (oidc-provider gives
+      // one for offline_access only with prompt=consent): rotated at each use.
+      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+      // Back-channel logout to a backend on this machine: oidc-provider's
+      // guard against requests to private addresses would refuse it.
+      fetch: (url, { dispatcher: _guard, ...options }) => fetch(url, options),
+    },
     features: {
+      backchannelLogout: { enabled: true },
       // RFC 8707: a token for the API is asked for by its URI (`resource`).
       resourceIndicators: {
         enabled: true,
@@ -58,7 +95,7 @@ export async function startDevProvider({ port = 4000, redirects = DEFAULT_REDIRE
     routes: {
       "/api/greeting": async (req, res) => {
         const origin = req.headers.origin;
-        const cors = origin && redirects.some((r) => new URL(r).origin === origin)
+        const cors = origin && origins.includes(origin)
           ? { "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Headers": "authorization, dpop", Vary: "Origin" }
           : {};
         if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
@@ -84,7 +121,7 @@ export async function startDevProvider({ port = 4000, redirects = DEFAULT_REDIRE
     apiParameter: "resource",
     apis: [api],
   };
-  return { issuer: op.issuer, api, clientId, options, close: op.close };
+  return { issuer: op.issuer, api, clientId, backendClientId, options, close: op.close };
 }
 
 async function main() {
@@ -105,7 +142,7 @@ async function main() {
     if (!URL.canParse(r)) throw new Error(`--redirect ${r}: not an absolute URL`);
   }
   const dev = await startDevProvider({ port: Number(values.port), redirects, clientId: values["client-id"] });
-  const { issuer, api, clientId, options } = dev;
+  const { issuer, api, clientId, backendClientId, options } = dev;
   console.log(`
   A development OpenID provider (oidc-provider) is running: ${issuer}
     client "${clientId}" (public, PKCE), any login and password sign in
@@ -126,6 +163,10 @@ async function main() {
 
   Call the API:  fetchWithAuth("${api}greeting", { audience: "${api}" })
   Log out:       logout({ returnTo: location.origin })
+
+  A backend as the client (oidc-pkce/server, as examples/backend runs it):
+    client "${backendClientId}" (confidential, client_secret_basic), secret "${BACKEND_SECRET}"
+    redirect URI:   ${DEFAULT_BACKENDS[0]}/auth/callback, back-channel logout to ${DEFAULT_BACKENDS[0]}/auth/backchannel-logout
 
   Ctrl-C stops it. For development only: keys and sessions are in memory.
 `);
