@@ -106,6 +106,20 @@ test("a page with no session loads the anonymous module, within its budget; it i
   }
 });
 
+test("a page behind a backend (oidc-pkce/backend) stays within its budget and loads no WebAssembly", () => {
+  for (const dir of [pkg, join(pkg, "production")]) {
+    const file = join(dir, "backend.js");
+    const size = gz([file]);
+    const viaMain = gz([join(dir, "index.js"), file]);
+    console.log(
+      `${relative(pkg, file)}: ${size} B gzip -9 (budget ${budget.backend} B); through createAuthClient({ backend }) of the main entry: ${viaMain} B, no .wasm`,
+    );
+    assert.ok(size <= budget.backend, `oidc-pkce/backend grew to ${size} B gzip, past its budget of ${budget.backend} B`);
+    const text = readFileSync(file, "utf8");
+    assert.ok(!/\.wasm|import\s*\(|from\s*["']/.test(text), `${relative(pkg, file)} imports something (it must stand alone, without WebAssembly)`);
+  }
+});
+
 /** What an app adds by importing a binding: it and the store, minified, without the framework and the main entry. */
 async function bindingSize(name) {
   const { rolldown } = await import("rolldown");
@@ -126,6 +140,8 @@ test("the sizes the docs state are the build's (each figure marked <!--size:KEY-
     anonymousPage: gz([join(pkg, "index.js"), join(pkg, "oidc_pkce_anonymous_bg.wasm")]),
     anonymousPageProduction: gz([join(prod, "index.js"), join(prod, "oidc_pkce_anonymous_bg.wasm")]),
     verifier: gz([join(pkg, "verifier", "oidc_pkce_verifier.js"), join(pkg, "verifier", "oidc_pkce_verifier_bg.wasm")]),
+    backend: gz([join(pkg, "backend.js")]),
+    backendThroughMain: gz([join(pkg, "index.js"), join(pkg, "backend.js")]),
   };
   actual.productionSaving = actual.loginPath - actual.loginPathProduction;
   const bindings = [await bindingSize("react"), await bindingSize("vue")];
