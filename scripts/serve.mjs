@@ -26,7 +26,8 @@ const DEFAULT_MOUNTS = [
 
 /**
  * Serves files; `routes` maps exact paths to handlers (req, res) first, and
- * `spa` paths get /index.html. `mounts`: [url prefix, folder of the repository]
+ * `spa` paths get /index.html; `handle(req, res)`, when given, sees each
+ * request first and resolves to true for those it answered. `mounts`: [url prefix, folder of the repository]
  * pairs, first match wins. `gzip`: bodies gzip-encoded for a client that
  * accepts it, as any real host serves them (the bench's phone-network row).
  * Resolves to { url, port, close() }.
@@ -38,9 +39,12 @@ export async function startStaticServer({
   spa = ["/callback"],
   mounts = DEFAULT_MOUNTS,
   gzip = false,
+  handle = null,
 } = {}) {
   const server = http.createServer(async (req, res) => {
     try {
+      // `handle(req, res)`: a handler that takes the requests it knows first (true when it did).
+      if (handle && (await handle(req, res))) return;
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
       if (routes[path]) return await routes[path](req, res);
       const file = resolve(mounts, spa.includes(path) ? "/index.html" : path);

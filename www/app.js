@@ -26,10 +26,17 @@ function saveSettings() {
   };
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
   $("auth0-fields").hidden = s.mode !== "auth0";
+  // Behind the backend the page holds no token: what needs one is not shown.
+  for (const id of ["popup-button", "preview-button", "token-button", "refresh-button", "api-token-button", "api-audience"]) {
+    $(id).closest("label")?.toggleAttribute("hidden", s.mode === "bff");
+    $(id).hidden = s.mode === "bff";
+  }
   return s;
 }
 
 function clientOptions(s) {
+  // The demo's server is the OAuth client: the same API over its routes.
+  if (s.mode === "bff") return { backend: "/auth" };
   // The session survives reloads of this tab (sessionStorage). This page
   // shows every token it gets, the refresh token too (exposeRefreshToken);
   // an app leaves that option out: the refresh token then stays inside the library.
@@ -136,7 +143,26 @@ function showSignedIn(signedIn) {
   if (!signedIn) $("tokens-block").hidden = true;
 }
 
+function showBackendSession(auth) {
+  const signedIn = auth.isAuthenticated();
+  showSignedIn(signedIn);
+  clearInterval(countdown);
+  $("countdown").textContent = "";
+  if (!signedIn) return;
+  const user = auth.getUser();
+  status(`Signed in as ${user?.name ?? user?.sub}, at the demo's server.`);
+  $("result").hidden = false;
+  $("tokens-block").hidden = false;
+  $("user-name").textContent = user.name ?? user.email ?? user.sub;
+  rows($("tokens"), [
+    ["where", "on the demo's server (oidc-pkce/server, BFF mode)"],
+    ["this page holds", "the __Host-oidc-pkce cookie (HttpOnly: no script reads it), no token"],
+  ]);
+  $("claims").textContent = JSON.stringify(user, null, 2);
+}
+
 function showSession(auth, appState) {
+  if (settings().mode === "bff") return showBackendSession(auth);
   const t = auth.getTokens();
   showSignedIn(Boolean(t));
   if (!t) return;
@@ -252,7 +278,15 @@ async function main() {
   $("refresh-button").addEventListener("click", withSession((a) => a.refresh()));
   $("userinfo-button").addEventListener("click", async () => {
     try {
-      const info = await (auth ?? (auth = await client())).fetchUserInfo();
+      const a = auth ?? (auth = await client());
+      let info;
+      if (settings().mode === "bff") {
+        // Through the server's proxy, which adds the access token.
+        const response = await a.fetchWithAuth(`${localConfig.issuer}/me`);
+        info = { "through /auth/api": response.status, ...(await response.json()) };
+      } else {
+        info = await a.fetchUserInfo();
+      }
       $("userinfo-block").hidden = false;
       $("userinfo").textContent = JSON.stringify(info, null, 2);
     } catch (e) {
@@ -275,6 +309,8 @@ async function main() {
       sessionStorage.removeItem(SIGNED_OUT_KEY);
       if (!auth.isAuthenticated()) status("Signed out, here and at the provider.");
     }
+    // Behind the backend, a refused login comes back as #auth_error=…: thrown here.
+    if (settings().mode === "bff" && auth.isRedirectCallback()) await auth.handleRedirectCallback();
     const appState = location.pathname === "/callback" ? await onCallback(auth) : undefined;
     showSession(auth, appState);
   } catch (e) {

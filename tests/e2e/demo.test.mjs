@@ -106,3 +106,49 @@ it("logs in through the demo page and shows the tokens and the ID token claims",
   await page.screenshot({ path: "test-results/demo-after-logout.png" }).catch(() => {});
   await context.close();
 });
+
+it("the demo's switch to its server as the client (BFF): signed in with no token in the page, /userinfo through the proxy, logout", async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 1300 } });
+  await context.route((u) => !["127.0.0.1", "localhost"].includes(u.hostname), (r) => r.abort());
+  const page = await context.newPage();
+  const wasm = [];
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(r.url()));
+  await page.goto(`${demo.app.url}/`);
+  await page.waitForSelector("body[data-ready=true]");
+  await page.check("input[name=mode][value=bff]");
+  assert.ok(await page.isHidden("#popup-button"), "what needs a token in the page is not offered");
+  wasm.length = 0; // (the first load, in the browser-only mode, loaded its module)
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+
+  await Promise.all([page.waitForNavigation(), page.click("#login-button")]);
+  await page.fill("input[name=login]", "dave");
+  await page.fill("input[name=password]", "pw");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[type=submit]")]);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.ok(await page.isHidden("#error-block"), await page.textContent("#error"));
+  assert.match(await page.textContent("#status"), /Signed in as Dave, at the demo's server/);
+  assert.equal(JSON.parse(await page.textContent("#claims")).aud, "demo-backend");
+  assert.doesNotMatch(await page.textContent("#tokens"), /eyJ/, "no token shown: the page has none");
+  // (The discovery document the first load's browser-side client kept is all there is.)
+  const stored = await page.evaluate(() => [...Object.entries(sessionStorage), ...Object.entries(localStorage)]);
+  assert.deepEqual(stored.filter(([k, v]) => /eyJ/.test(v) || !/:(discovery|settings)\b/.test(k)), [], "no token in the page's storage");
+  const cookie = (await context.cookies(demo.app.url)).find((c) => c.name === "__Host-oidc-pkce");
+  assert.ok(cookie?.httpOnly, "the session is an HttpOnly cookie");
+  assert.deepEqual(wasm, [], "the page behind the backend loads no WebAssembly");
+
+  await page.click("#userinfo-button");
+  await page.waitForFunction(() => document.querySelector("#userinfo").textContent.startsWith("{"));
+  const info = JSON.parse(await page.textContent("#userinfo"));
+  assert.equal(info["through /auth/api"], 200);
+  assert.equal(info.sub, "dave");
+
+  await Promise.all([page.waitForNavigation(), page.click("#logout-button")]);
+  await Promise.all([page.waitForURL((u) => u.origin === demo.app.url), page.click("button[autofocus], button[type=submit]")]);
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal(await page.textContent("#status"), "Signed out, here and at the provider.");
+  assert.ok(!(await context.cookies(demo.app.url)).some((c) => c.name === "__Host-oidc-pkce"), "the cookie is gone");
+  await page.screenshot({ path: "test-results/demo-bff-after-logout.png" }).catch(() => {});
+  await context.close();
+});
