@@ -100,8 +100,9 @@ export async function createBackendClient(options) {
     async handleRedirectCallback(href) {
       const error = callbackError(href);
       if (error === null) return { appState: undefined };
+      const reason = new URLSearchParams(new URL(href ?? location.href).hash.slice(1)).get("auth_error_reason") ?? undefined;
       if (!href) history.replaceState(history.state, "", location.pathname + location.search);
-      throw authError(error, `the login did not complete: ${error}`, { error });
+      throw authError(error, `the login did not complete: ${error}${reason ? ` (${reason})` : ""}`, { error, reason });
     },
     async loginWithPopup() {
       throw authError("invalid_config", "with a backend, log in by redirect (loginWithRedirect)");

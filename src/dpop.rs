@@ -61,6 +61,69 @@ impl PublicKey {
     }
 }
 
+/// A key whose private half the driver holds as a JWK (the backend's: it
+/// keeps the key, sealed, with the pending login and then the session, so
+/// that any instance that opens the session can prove possession). The core
+/// reads the public coordinates; the JWK goes back to the driver to sign.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProofKey {
+    public: PublicKey,
+    jwk: String,
+}
+
+impl std::fmt::Debug for ProofKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProofKey")
+            .field("public", &self.public)
+            .field("jwk", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ProofKey {
+    /// A P-256 private JWK as `crypto.subtle.exportKey("jwk")` gives it:
+    /// `kty` EC, `crv` P-256, `x`, `y` and `d` of 32 bytes each.
+    pub fn from_jwk(text: &str) -> Result<ProofKey> {
+        let bad = || {
+            AuthError::new(
+                code::UNSUPPORTED_PLATFORM,
+                "the DPoP key is not a private P-256 JWK",
+            )
+        };
+        let o = crate::json::object(text).map_err(|_| bad())?;
+        let s = |n: &str| o.get(n).and_then(crate::json::Value::as_str);
+        let d_ok = s("d").and_then(crate::b64::decode).is_some_and(|b| b.len() == 32);
+        if s("kty") != Some("EC") || s("crv") != Some("P-256") || !d_ok {
+            return Err(bad());
+        }
+        let (Some(x), Some(y), Some(d)) = (s("x"), s("y"), s("d")) else {
+            return Err(bad());
+        };
+        let public = PublicKey::from_coordinates(x, y)?;
+        // Only the members a key needs, rewritten (base64url: nothing to escape).
+        let jwk = [
+            r#"{"kty":"EC","crv":"P-256","x":""#,
+            x,
+            r#"","y":""#,
+            y,
+            r#"","d":""#,
+            d,
+            r#""}"#,
+        ]
+        .concat();
+        Ok(ProofKey { public, jwk })
+    }
+
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The private JWK, for the driver to import and sign with.
+    pub fn jwk(&self) -> &str {
+        &self.jwk
+    }
+}
+
 /// §4.2, `htu`: "The HTTP target URI ..., without query and fragment parts",
 /// as fetch will request it and the server will compare it (§4.3 check 9,
 /// after RFC 3986 §6.2.2 and §6.2.3 normalization): see [`request_target`].
@@ -225,6 +288,31 @@ mod tests {
     fn thumbprint_is_rfc_9449s() {
         // RFC 9449 §6.1 and §10: the `jkt` of the examples' key.
         assert_eq!(key().thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    }
+
+    #[test]
+    fn a_proof_key_is_a_private_p256_jwk_and_its_debug_hides_it() {
+        const X: &str = "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs";
+        const Y: &str = "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA";
+        const D: &str = "dCcr5JvHsYaJyWFkxRhRA8lRqKNxvgAT8ZW5pmXRbHU";
+        let jwk = |kty: &str, crv: &str, d: &str| {
+            format!(
+                r#"{{"kty":"{kty}","crv":"{crv}","x":"{X}","y":"{Y}","d":"{d}","ext":true,"key_ops":["sign"]}}"#
+            )
+        };
+        let k = ProofKey::from_jwk(&jwk("EC", "P-256", D)).unwrap();
+        assert_eq!(k.public().thumbprint(), key().thumbprint());
+        assert!(!k.jwk().contains("key_ops"), "only what a key needs");
+        assert!(!format!("{k:?}").contains(D), "the private part is not in Debug");
+        for bad in [
+            jwk("RSA", "P-256", D),
+            jwk("EC", "P-384", D),
+            jwk("EC", "P-256", "AAAA"),
+            "{}".into(),
+            "x".into(),
+        ] {
+            assert!(ProofKey::from_jwk(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

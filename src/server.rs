@@ -18,6 +18,7 @@ use crate::callback::{parse_callback_url, validate_authorization_response};
 use crate::client_auth::{assertion_signing_input, credentials, ClientAuth};
 use crate::config::{ClientConfig, ClientOptions, EndpointOverrides};
 use crate::discovery::{discovery_url, parse_discovery_document, static_metadata, ProviderMetadata};
+use crate::dpop::{self as proof, ProofKey};
 use crate::error::{code, AuthError, Result};
 use crate::http::{expect_ok, Cache, HttpAnswer, HttpRequest};
 use crate::id_token::{
@@ -25,7 +26,7 @@ use crate::id_token::{
 };
 use crate::json::{self, Map, Members, Value};
 use crate::jwks::{key_set_lifetime_s, parse_jwks, JwkSet};
-use crate::secret::{constant_time_eq, AccessToken, IdToken, RefreshToken};
+use crate::secret::{constant_time_eq, AccessToken, AuthorizationCode, IdToken, RefreshToken};
 use crate::token::{encode, parse_token_response, TokenRequestEncoding, TokenSet};
 use crate::transaction::Transaction;
 
@@ -112,6 +113,7 @@ pub const SERVER_OPTIONS: &[&str] = &[
     "secret",
     "fetch",
     "apiTimeoutMs",
+    "dpop",
 ];
 
 /// A confidential client, one per backend process.
@@ -129,6 +131,11 @@ pub struct Server {
     pub absolute_s: u64,
     /// How long a proxied API call may take (ms).
     pub api_timeout_ms: u32,
+    /// RFC 9449: the tokens are bound to a key of each session (BFF mode).
+    pub dpop: bool,
+    /// The latest `DPoP-Nonce` of each server (§8, §9), by origin: the
+    /// provider's and the configured APIs' only.
+    nonces: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
     metadata: Option<ProviderMetadata>,
     auth_methods: Option<Vec<String>>,
     keys: Option<(JwkSet, u64)>,
@@ -201,6 +208,7 @@ impl Server {
         let mode = m.text("mode");
         let app_origin = m.text("appOrigin");
         let post_logout = m.text("postLogoutRedirectUri");
+        let dpop = m.flag("dpop");
         if let Some(name) = m.wrong().or(ep.wrong()) {
             return Err(invalid(msg!("`{name}` is not of its type")));
         }
@@ -241,6 +249,11 @@ impl Server {
                 json::quote(&app_origin)
             )));
         }
+        if dpop && mode == Mode::TokenMediating {
+            return Err(invalid(
+                "`dpop` binds the tokens to a key the backend keeps: in token-mediating mode the page, which gets the access tokens, would need it too (use BFF mode)",
+            ));
+        }
         let apis = match o.get("apis") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(list)) => list.iter().map(api_of).collect::<Result<Vec<_>>>()?,
@@ -264,6 +277,8 @@ impl Server {
                         invalid("`apiTimeoutMs` must be a whole number of milliseconds up to 600000")
                     })?,
             },
+            dpop,
+            nonces: Default::default(),
             metadata: static_metadata(&config),
             auth_methods: None,
             keys: None,
@@ -310,6 +325,9 @@ impl Server {
                 .flatten()
         });
         self.auth.check_supported(methods.as_deref())?;
+        if self.dpop {
+            proof::check_provider_support(m.dpop_signing_alg_values_supported.as_deref())?;
+        }
         self.auth_methods = methods;
         self.metadata = Some(crate::discovery::apply_overrides(m, &self.config.endpoints));
         Ok(())
@@ -432,18 +450,34 @@ impl Server {
     /// A login: its pending transaction (to keep by its `state`, tied to
     /// the browser by the login cookie's value `binding`), and the URL, or
     /// (PAR) the parameters to push first.
-    pub fn login(&self, return_to: Option<&str>, prompt: Option<String>, now_ms: u64) -> Result<LoginStart> {
+    /// With `dpop`, `proof_key` is the key the driver made for this login
+    /// (a private P-256 JWK): the code is bound to it (RFC 9449 §10,
+    /// `dpop_jkt`), and so are the session's tokens.
+    pub fn login(
+        &self,
+        return_to: Option<&str>,
+        prompt: Option<String>,
+        now_ms: u64,
+        proof_key: Option<&str>,
+    ) -> Result<LoginStart> {
         let return_to = return_to.map(|r| self.return_path(r)).transpose()?;
         let opts = AuthorizeOptions {
             app_state: return_to.map(|r| json::quote(&r)),
             prompt,
             ..AuthorizeOptions::default()
         };
-        let (tx, params) = authorization_request(&self.config, opts, now_ms, None)?;
+        let proof_key = match (self.dpop, proof_key) {
+            (true, Some(k)) => Some(ProofKey::from_jwk(k)?),
+            (true, None) => return Err(invalid("`dpop` is on: the login needs its key")),
+            (false, _) => None,
+        };
+        let jkt = proof_key.as_ref().map(|k| k.public().thumbprint());
+        let (tx, params) = authorization_request(&self.config, opts, now_ms, jkt)?;
         let binding = crate::random::token()?;
         let record = PendingLogin {
             binding_hash: digest(&binding),
             tx,
+            proof_key,
         };
         let m = self.metadata()?;
         let push = crate::par::pushed_request_endpoint(&self.config, m)?.map(str::to_string);
@@ -522,6 +556,31 @@ impl Server {
         now_ms: u64,
         assertion: Option<&str>,
     ) -> Result<(PendingLogin, HttpRequest)> {
+        let (pending, code) = self.checked_callback(url, stored, binding, now_ms)?;
+        let request = self.exchange_request(&pending, &code, assertion)?;
+        Ok((pending, request))
+    }
+
+    /// Where a refused callback sends the browser: back to the app with the
+    /// error's code in the fragment (`#auth_error=state_mismatch`), which
+    /// the page's client throws (the user is not left on a JSON page; the
+    /// fragment never reaches a server log).
+    pub fn callback_failed(&self, code: &str, reason: Option<&str>) -> String {
+        let mut pairs = vec![("auth_error", code)];
+        if let Some(r) = reason {
+            pairs.push(("auth_error_reason", r));
+        }
+        [self.app_origin.as_str(), "/#", &crate::uri::form_encode(&pairs)].concat()
+    }
+
+    /// [`Server::callback`]'s checks: the pending login and the code.
+    pub fn checked_callback(
+        &self,
+        url: &str,
+        stored: Option<&str>,
+        binding: Option<&str>,
+        now_ms: u64,
+    ) -> Result<(PendingLogin, AuthorizationCode)> {
         let response = parse_callback_url(url)?;
         let pending = stored
             .map(PendingLogin::from_stored)
@@ -552,6 +611,18 @@ impl Server {
             self.config.issuer(),
             m.authorization_response_iss_parameter_supported,
         )?;
+        Ok((pending, code))
+    }
+
+    /// The code exchange (RFC 6749 §4.1.3 with PKCE), authenticated as this
+    /// client; made again for a retry (a client assertion is used once).
+    pub fn exchange_request(
+        &self,
+        pending: &PendingLogin,
+        code: &AuthorizationCode,
+        assertion: Option<&str>,
+    ) -> Result<HttpRequest> {
+        let m = self.metadata()?;
         let mut params = vec![
             ("grant_type", "authorization_code"),
             ("code", code.expose()),
@@ -559,13 +630,12 @@ impl Server {
             ("code_verifier", pending.tx.code_verifier.expose()),
         ];
         params.extend(self.token_resource());
-        let request = self.authenticated(
+        self.authenticated(
             &m.token_endpoint,
             &params,
             assertion,
             code::INVALID_TOKEN_RESPONSE,
-        )?;
-        Ok((pending, request))
+        )
     }
 
     /// The token response (the code is spent: whatever follows keeps it).
@@ -579,6 +649,7 @@ impl Server {
         ))?;
         let tokens =
             parse_token_response(r.status, r.text(), now_ms, true, self.config.default_expires_in_s)?;
+        self.check_binding(&tokens.token_type, r.status)?;
         Ok(Exchange {
             pending,
             tokens,
@@ -645,6 +716,8 @@ impl Server {
             token_type: x.tokens.token_type,
             expires_at_ms: x.tokens.expires_at_ms,
             refresh_token: x.tokens.refresh_token,
+            proof_key: x.pending.proof_key,
+            token_at_ms: now_ms,
             created_at_ms: now_ms,
             last_seen_ms: now_ms,
         };
@@ -722,9 +795,12 @@ impl Server {
     /// What a call that needs the access token does: use it, or refresh it
     /// first (no refresh token, expired: the session is over).
     pub fn access_plan(&self, s: &ServerSession, now_ms: u64) -> Result<Plan> {
-        let fresh = s
-            .expires_at_ms
-            .is_none_or(|t| t > now_ms + self.config.leeway_s * 1000);
+        // Refreshed `leeway` before it expires; a token that lives less than
+        // twice that, at half its life (else every call would refresh it).
+        let fresh = s.expires_at_ms.is_none_or(|t| {
+            let margin = (self.config.leeway_s * 1000).min(t.saturating_sub(s.token_at_ms) / 2);
+            t > now_ms + margin
+        });
         if fresh {
             return Ok(Plan::Use);
         }
@@ -794,14 +870,115 @@ impl Server {
                 e
             }
         })?;
+        self.check_binding(&new.token_type, r.status)?;
         let mut next = s.clone();
         next.access_token = new.access_token;
         next.token_type = new.token_type;
         next.expires_at_ms = new.expires_at_ms;
+        next.token_at_ms = now_ms;
         if new.refresh_token.is_some() {
             next.refresh_token = new.refresh_token;
         }
         Ok(next)
+    }
+
+    // ---- DPoP (RFC 9449)
+
+    /// §5: with `dpop`, the tokens must come back bound (`token_type`
+    /// DPoP); without it, a bound token is one the backend could not use.
+    fn check_binding(&self, token_type: &str, status: u16) -> Result<()> {
+        if self.dpop {
+            return proof::check_token_type(token_type, status);
+        }
+        if token_type.eq_ignore_ascii_case("dpop") {
+            return Err(AuthError::new(
+                code::INVALID_TOKEN_RESPONSE,
+                "the provider bound the tokens to a key (token_type DPoP) although the backend sent no proof: set `dpop: true`",
+            )
+            .with_status(status));
+        }
+        Ok(())
+    }
+
+    /// The proof of a token request (§4: `htm` POST, `htu` the endpoint)
+    /// by `key` (the pending login's or the session's private JWK), with the
+    /// server's latest nonce.
+    pub fn token_proof(&self, key: &str, url: &str, now_ms: u64) -> Result<String> {
+        self.proof_input(&ProofKey::from_jwk(key)?, "POST", url, None, now_ms)
+    }
+
+    /// The proxied call's `Authorization` header, and with a bound token the
+    /// proof to sign with the session's key (§7.1: `ath`, the call's method
+    /// and URL).
+    pub fn api_authorization(
+        &self,
+        s: &ServerSession,
+        method: &str,
+        url: &str,
+        now_ms: u64,
+    ) -> Result<(String, Option<String>)> {
+        let token = s.access_token.expose();
+        match &s.proof_key {
+            Some(k) => Ok((
+                ["DPoP ", token].concat(),
+                Some(self.proof_input(k, method, url, Some(token), now_ms)?),
+            )),
+            None => Ok((["Bearer ", token].concat(), None)),
+        }
+    }
+
+    fn proof_input(
+        &self,
+        key: &ProofKey,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String> {
+        let jti = crate::random::token()?;
+        let nonce = proof::nonce_key(url).and_then(|o| self.nonces.borrow().get(&o).cloned());
+        proof::signing_input(
+            key.public(),
+            &proof::Claims {
+                htm: method,
+                url,
+                iat_s: now_ms / 1000,
+                jti: &jti,
+                nonce: nonce.as_deref(),
+                access_token,
+            },
+        )
+    }
+
+    /// An answer to a request sent with a proof: keeps the server's new
+    /// nonce (§8.2: it may send one with any answer), and says whether to
+    /// send the request once more with it: the server asked for a nonce
+    /// (a token endpoint: 400 `use_dpop_nonce`, §8; a resource: 401 with
+    /// `WWW-Authenticate: DPoP error="use_dpop_nonce"`, §9) and gave one.
+    pub fn nonce_retry(&self, url: &str, answer: &HttpAnswer, attempt: u32) -> bool {
+        let HttpAnswer::Response(r) = answer else {
+            return false;
+        };
+        let fresh = r.dpop_nonce.as_deref().and_then(proof::valid_nonce);
+        let Some(origin) = proof::nonce_key(url) else {
+            return false;
+        };
+        let known = self.nonces.borrow().get(&origin).map(String::as_str) == fresh;
+        if let (Some(n), false) = (fresh, known) {
+            self.nonces.borrow_mut().insert(origin, n.to_string());
+        }
+        let token_endpoint_asks = r.status == 400
+            && json::object(r.text())
+                .ok()
+                .and_then(|o| {
+                    o.get("error")
+                        .and_then(Value::as_str)
+                        .map(|e| e == "use_dpop_nonce")
+                })
+                .unwrap_or(false);
+        let asks =
+            token_endpoint_asks || proof::resource_asks_for_nonce(r.status, r.www_authenticate.as_deref());
+        attempt == 0 && asks && fresh.is_some()
     }
 
     /// `/token` (token-mediating mode): what the browser may have.
@@ -1127,6 +1304,8 @@ fn digest(value: &str) -> String {
 pub struct PendingLogin {
     pub tx: Transaction,
     binding_hash: String,
+    /// With `dpop`: the key the login's tokens will be bound to.
+    pub proof_key: Option<ProofKey>,
 }
 
 impl PendingLogin {
@@ -1134,6 +1313,7 @@ impl PendingLogin {
         let mut o = Map::new();
         o.insert("tx".into(), self.tx.to_stored().into());
         o.insert("binding".into(), self.binding_hash.as_str().into());
+        json::put(&mut o, "dpop", self.proof_key.as_ref().map(ProofKey::jwk));
         json::to_string(&Value::Object(o))
     }
 
@@ -1151,9 +1331,14 @@ impl PendingLogin {
             .and_then(Value::as_str)
             .ok_or_else(bad)?
             .to_string();
+        let proof_key = match o.get("dpop") {
+            None => None,
+            Some(v) => Some(ProofKey::from_jwk(v.as_str().ok_or_else(bad)?).map_err(|_| bad())?),
+        };
         Ok(PendingLogin {
             tx: Transaction::from_stored(tx)?,
             binding_hash,
+            proof_key,
         })
     }
 }
@@ -1198,6 +1383,10 @@ pub struct ServerSession {
     pub token_type: String,
     pub expires_at_ms: Option<u64>,
     pub refresh_token: Option<RefreshToken>,
+    /// With `dpop`: the key the tokens are bound to.
+    pub proof_key: Option<ProofKey>,
+    /// When the access token was obtained (its lifetime: `expires_at_ms` minus this).
+    pub token_at_ms: u64,
     pub created_at_ms: u64,
     pub last_seen_ms: u64,
 }
@@ -1220,6 +1409,8 @@ impl ServerSession {
             "refresh_token",
             self.refresh_token.as_ref().map(|t| t.expose()),
         );
+        json::put(&mut o, "dpop", self.proof_key.as_ref().map(ProofKey::jwk));
+        o.insert("token_at_ms".into(), self.token_at_ms.into());
         o.insert("created_at_ms".into(), self.created_at_ms.into());
         o.insert("last_seen_ms".into(), self.last_seen_ms.into());
         json::to_string(&Value::Object(o))
@@ -1239,14 +1430,19 @@ impl ServerSession {
             return Err(bad());
         }
         let mut m = Members::new(&o);
-        let (sub, sid, id_token, access_token, token_type, refresh_token) = (
+        let (sub, sid, id_token, access_token, token_type, refresh_token, dpop) = (
             m.text("sub"),
             m.text("sid"),
             m.text("id_token"),
             m.text("access_token"),
             m.text("token_type"),
             m.text("refresh_token"),
+            m.text("dpop"),
         );
+        let proof_key = dpop
+            .map(|k| ProofKey::from_jwk(&k))
+            .transpose()
+            .map_err(|_| bad())?;
         let claims = o.get("claims").and_then(Value::as_object).cloned();
         let u = |n: &str| o.get(n).and_then(Value::as_u64);
         match (
@@ -1277,6 +1473,8 @@ impl ServerSession {
                 token_type,
                 expires_at_ms: u("expires_at_ms"),
                 refresh_token: refresh_token.map(RefreshToken::new),
+                proof_key,
+                token_at_ms: u("token_at_ms").unwrap_or(created),
                 created_at_ms: created,
                 last_seen_ms: seen,
             }),
@@ -1295,6 +1493,8 @@ mod tests {
     const ISS: &str = "https://id.example.com";
     const APP: &str = "https://app.example.com";
     const NOW: u64 = 1_800_000_000_000;
+    /// A P-256 private JWK (RFC 9449's example key, with a private part).
+    const PROOF_KEY: &str = r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","d":"dCcr5JvHsYaJyWFkxRhRA8lRqKNxvgAT8ZW5pmXRbHU"}"#;
 
     fn options(extra: Json) -> String {
         let mut o = json!({
@@ -1373,7 +1573,8 @@ mod tests {
 
     /// A login to its callback URL; the provider's `iss` as given.
     fn login(s: &Server) -> (LoginStart, String) {
-        let start = s.login(Some("/orders?x=1"), None, NOW).unwrap();
+        let key = s.dpop.then_some(PROOF_KEY);
+        let start = s.login(Some("/orders?x=1"), None, NOW, key).unwrap();
         let url = start.url.clone().unwrap();
         let state = query(&url, "state").unwrap();
         (
@@ -1404,6 +1605,183 @@ mod tests {
         let check = s.id_token_check(&mut x).unwrap();
         let valid = crate::crypto::verify_signature(&check);
         s.established(x, valid, NOW).unwrap().0
+    }
+
+    /// The claims of a proof's signing input.
+    fn proof_claims(input: &str) -> (Json, Json) {
+        use base64::Engine as _;
+        let part = |i: usize| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(input.split('.').nth(i).unwrap())
+                .unwrap();
+            serde_json::from_slice::<Json>(&bytes).unwrap()
+        };
+        (part(0), part(1))
+    }
+
+    fn with_nonce(status: u16, body: &str, nonce: Option<&str>, challenge: Option<&str>) -> HttpAnswer {
+        HttpAnswer::Response(HttpResponse {
+            status,
+            body: Some(body.into()),
+            dpop_nonce: nonce.map(str::to_string),
+            www_authenticate: challenge.map(str::to_string),
+            ..HttpResponse::default()
+        })
+    }
+
+    #[test]
+    fn dpop_binds_the_code_the_tokens_and_the_proxied_calls_to_the_sessions_key() {
+        let s = server(json!({"dpop": true}));
+        let thumbprint = ProofKey::from_jwk(PROOF_KEY).unwrap().public().thumbprint();
+        // RFC 9449 §10: the code is bound to the key.
+        let (start, cb) = login(&s);
+        assert_eq!(
+            query(start.url.as_deref().unwrap(), "dpop_jkt"),
+            Some(thumbprint.clone())
+        );
+        assert!(
+            s.login(None, None, NOW, None).is_err(),
+            "no login without its key"
+        );
+        let (pending, code) = s
+            .checked_callback(&cb, Some(&start.stored), Some(&start.binding), NOW)
+            .unwrap();
+        let key = pending.proof_key.clone().unwrap();
+        assert_eq!(
+            key.public().thumbprint(),
+            thumbprint,
+            "kept with the pending login"
+        );
+        assert!(s.exchange_request(&pending, &code, None).is_ok());
+        // The token request's proof: §4.2.
+        let (header, claims) = proof_claims(&s.token_proof(key.jwk(), &format!("{ISS}/token"), NOW).unwrap());
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["jwk"].get("d"), None, "never the private part");
+        assert_eq!(claims["htm"], "POST");
+        assert_eq!(claims["htu"], format!("{ISS}/token"));
+        assert_eq!(claims["iat"], NOW / 1000);
+        assert_eq!(claims.get("nonce"), None);
+        // §5: a Bearer answer to a request with a proof is refused.
+        let nonce = pending.tx.nonce.clone();
+        let answer = |tt: &str| {
+            ok(
+                200,
+                json!({"access_token": "at-1", "token_type": tt, "expires_in": 300, "refresh_token": "rt-1", "id_token": id_token(&nonce, json!({}))}).to_string(),
+            )
+        };
+        assert_eq!(
+            s.exchanged(pending.clone(), answer("Bearer"), NOW)
+                .unwrap_err()
+                .code(),
+            code::INVALID_TOKEN_RESPONSE
+        );
+        let mut x = s.exchanged(pending, answer("DPoP"), NOW).unwrap();
+        let check = s.id_token_check(&mut x).unwrap();
+        let session = s
+            .established(x, crate::crypto::verify_signature(&check), NOW)
+            .unwrap()
+            .0;
+        // Kept with the session (sealed by the driver), read back by any instance.
+        let again = ServerSession::from_stored(&session.to_stored()).unwrap();
+        assert_eq!(
+            again.proof_key.as_ref().map(|k| k.public().thumbprint()),
+            Some(thumbprint)
+        );
+        // The proxied call: DPoP scheme, a proof with `ath` (§7.1), the call's method and URL.
+        let (authorization, input) = s
+            .api_authorization(&again, "PUT", "https://api.example.com/v1/orders/7?x=1", NOW)
+            .unwrap();
+        assert_eq!(authorization, "DPoP at-1");
+        let (_, claims) = proof_claims(&input.unwrap());
+        assert_eq!(claims["htm"], "PUT");
+        assert_eq!(claims["htu"], "https://api.example.com/v1/orders/7");
+        assert_eq!(claims["ath"], proof::access_token_hash("at-1"));
+        // The refresh: a bound token again, or refused.
+        assert!(s.refreshed(&again, answer("Bearer"), NOW).is_err());
+        assert!(s
+            .refreshed(&again, answer("DPoP"), NOW)
+            .unwrap()
+            .proof_key
+            .is_some());
+        // Without `dpop`: Bearer, no proof; a bound token is refused.
+        let plain = server(json!({}));
+        let session = signed_in(&plain);
+        let (authorization, input) = plain
+            .api_authorization(&session, "GET", "https://api.example.com/v1/x", NOW)
+            .unwrap();
+        assert_eq!((authorization.as_str(), input), ("Bearer at-1", None));
+        assert!(plain.refreshed(&session, answer("DPoP"), NOW).is_err());
+    }
+
+    #[test]
+    fn dpop_nonces_are_kept_by_server_and_asked_for_once() {
+        let s = server(json!({"dpop": true}));
+        let token = format!("{ISS}/token");
+        let api = "https://api.example.com/v1/orders";
+        let asks = r#"{"error":"use_dpop_nonce","error_description":"nonce required"}"#;
+        // §8: the token endpoint asks (400 use_dpop_nonce) and gives one: once more, with it.
+        assert!(s.nonce_retry(&token, &with_nonce(400, asks, Some("n-1"), None), 0));
+        assert!(
+            !s.nonce_retry(&token, &with_nonce(400, asks, Some("n-2"), None), 1),
+            "once"
+        );
+        let (_, claims) = proof_claims(&s.token_proof(PROOF_KEY, &token, NOW).unwrap());
+        assert_eq!(claims["nonce"], "n-2", "the latest nonce of that server");
+        // Asked without giving one, or another error: no retry.
+        assert!(!s.nonce_retry(&token, &with_nonce(400, asks, None, None), 0));
+        // A nonce that is not NQCHAR is not kept.
+        assert!(!s.nonce_retry(&token, &with_nonce(400, asks, Some("bad nonce\""), None), 0));
+        // §9: a resource asks with 401 and its challenge; its nonce is its own.
+        let challenge = Some(r#"DPoP error="use_dpop_nonce", algs="ES256""#);
+        assert!(s.nonce_retry(api, &with_nonce(401, "", Some("api-1"), challenge), 0));
+        assert!(!s.nonce_retry(api, &with_nonce(401, "", Some("api-2"), Some("Bearer")), 0));
+        let session = ServerSession {
+            proof_key: ProofKey::from_jwk(PROOF_KEY).ok(),
+            ..signed_in(&server(json!({})))
+        };
+        let (_, input) = s.api_authorization(&session, "GET", api, NOW).unwrap();
+        assert_eq!(proof_claims(&input.unwrap()).1["nonce"], "api-2");
+        let (_, claims) = proof_claims(&s.token_proof(PROOF_KEY, &token, NOW).unwrap());
+        assert_eq!(claims["nonce"], "n-2", "the provider's is unchanged");
+        // Any answer may bring the next nonce (§8.2): kept, no retry.
+        assert!(!s.nonce_retry(
+            &token,
+            &with_nonce(400, r#"{"error":"invalid_grant"}"#, Some("n-3"), None),
+            0
+        ));
+        assert!(!s.nonce_retry(&token, &with_nonce(200, "{}", Some("n-4"), None), 0));
+        let (_, claims) = proof_claims(&s.token_proof(PROOF_KEY, &token, NOW).unwrap());
+        assert_eq!(claims["nonce"], "n-4");
+    }
+
+    #[test]
+    fn dpop_is_for_bff_mode_and_providers_that_take_es256() {
+        let e = Server::from_options_json(&options(json!({"dpop": true, "mode": "token-mediating"})))
+            .unwrap_err();
+        assert_eq!(e.code(), code::INVALID_CONFIG);
+        let mut s = Server::from_options_json(&options(json!({"dpop": true}))).unwrap();
+        let e = s
+            .discovered(ok(
+                200,
+                discovery(json!({"dpop_signing_alg_values_supported": ["RS256"]})),
+            ))
+            .unwrap_err();
+        assert_eq!(e.code(), code::INVALID_CONFIG);
+        assert!(s
+            .discovered(ok(
+                200,
+                discovery(json!({"dpop_signing_alg_values_supported": ["ES256"]}))
+            ))
+            .is_ok());
+        // A pending login or a session whose key is broken is not read.
+        let (start, _) = login(&server(json!({"dpop": true})));
+        let broken = start.stored.replace(r#"\"kty\":\"EC\""#, r#"\"kty\":\"RSA\""#);
+        assert_ne!(broken, start.stored);
+        assert_eq!(
+            PendingLogin::from_stored(&broken).unwrap_err().code(),
+            code::MISSING_TRANSACTION
+        );
     }
 
     #[test]
@@ -1568,6 +1946,19 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_callback_goes_back_to_the_app_with_its_code() {
+        let s = server(json!({}));
+        assert_eq!(
+            s.callback_failed(code::STATE_MISMATCH, None),
+            format!("{APP}/#auth_error=state_mismatch")
+        );
+        assert_eq!(
+            s.callback_failed(code::INVALID_ID_TOKEN, Some("nonce")),
+            format!("{APP}/#auth_error=invalid_id_token&auth_error_reason=nonce")
+        );
+    }
+
+    #[test]
     fn the_other_authentication_methods() {
         let post = server(json!({"clientAuthMethod": "client_secret_post"}));
         let (start, cb) = login(&post);
@@ -1693,8 +2084,22 @@ mod tests {
         let s = server(json!({}));
         let session = signed_in(&s);
         assert_eq!(s.access_plan(&session, NOW).unwrap(), Plan::Use);
+        // 300 s: refreshed the leeway (60 s) before it expires.
+        assert_eq!(s.access_plan(&session, NOW + 239_000).unwrap(), Plan::Use);
+        assert_eq!(s.access_plan(&session, NOW + 241_000).unwrap(), Plan::Refresh);
         let later = NOW + 301_000;
         assert_eq!(s.access_plan(&session, later).unwrap(), Plan::Refresh);
+        // A token that lives less than twice the leeway: at half its life,
+        // not at every call (a just-refreshed one is used).
+        let short = ServerSession {
+            token_at_ms: later,
+            expires_at_ms: Some(later + 4_000),
+            ..session.clone()
+        };
+        assert_eq!(s.access_plan(&short, later + 100).unwrap(), Plan::Use);
+        assert_eq!(s.access_plan(&short, later + 2_100).unwrap(), Plan::Refresh);
+        let again = ServerSession::from_stored(&short.to_stored()).unwrap();
+        assert_eq!(again.token_at_ms, later, "kept with the session");
         let r = s.refresh_request(&session, None).unwrap();
         assert_eq!(param(&r, "refresh_token").as_deref(), Some("rt-1"));
         assert!(r.authorization.is_some());
@@ -1708,6 +2113,7 @@ mod tests {
             ),
             ("at-2", "rt-2")
         );
+        assert_eq!(next.token_at_ms, later);
         assert_eq!(
             (next.claims.clone(), next.id_token.clone()),
             (session.claims.clone(), session.id_token.clone())

@@ -40,13 +40,15 @@ const fromB64u = (/** @type {string} */ text) =>
 
 /**
  * Sends a request the core built: its method, body, headers, timeout and
- * redirect policy; the answer as facts (the core judges them).
- * @param {any} req @param {typeof fetch} transport
+ * redirect policy, and a DPoP proof when given; the answer as facts (the
+ * core judges them).
+ * @param {any} req @param {typeof fetch} transport @param {string} [proof]
  */
-async function http(req, transport) {
+async function http(req, transport, proof) {
   const headers = new Headers({ Accept: "application/json" });
   if (req.contentType) headers.set("Content-Type", req.contentType);
   if (req.authorization) headers.set("Authorization", req.authorization);
+  if (proof) headers.set("DPoP", proof);
   try {
     const response = await transport(req.url, {
       method: req.method,
@@ -61,6 +63,8 @@ async function http(req, transport) {
       body: text.length > req.maxBytes ? null : text,
       redirected: response.redirected,
       cacheControl: response.headers.get("cache-control"),
+      dpopNonce: response.headers.get("dpop-nonce"),
+      wwwAuthenticate: response.headers.get("www-authenticate"),
     };
   } catch (e) {
     const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
@@ -130,6 +134,20 @@ async function signer(jwk) {
   return async (/** @type {string} */ input) => `${input}.${b64u(new Uint8Array(await subtle().sign(params, key, encoder.encode(input))))}`;
 }
 
+const ES256 = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+
+/** A login's DPoP key (RFC 9449): made here, kept (sealed) with the login and then the session. */
+async function newProofKey() {
+  const pair = await subtle().generateKey(ES256, true, ["sign"]);
+  return JSON.stringify(await subtle().exportKey("jwk", pair.privateKey));
+}
+
+/** A proof: the core's signing input signed with the key (a private JWK the core handed back). @param {string} jwk @param {string} input */
+async function signProof(jwk, input) {
+  const key = await subtle().importKey("jwk", JSON.parse(jwk), ES256, false, ["sign"]);
+  return `${input}.${b64u(new Uint8Array(await subtle().sign(ES256, key, encoder.encode(input))))}`;
+}
+
 /** A JSON answer with the stable error fields. @param {number} status @param {unknown} body @param {Headers} [headers] */
 function json(status, body, headers = new Headers()) {
   headers.set("Content-Type", "application/json");
@@ -180,6 +198,20 @@ export async function createAuthServer(options) {
       throw ServerCore.fail("store", String((e instanceof Error && e.message) || e));
     }
   };
+  /**
+   * A token request, with a DPoP proof by `key` when there is one, once
+   * more when the core says the provider asked for its nonce (built anew:
+   * a client assertion is used once).
+   * @param {() => Promise<any>} build @param {string | undefined} key
+   */
+  const send = async (build, key) => {
+    for (let attempt = 0; ; attempt++) {
+      const req = await build();
+      const answer = await http(req, transport, key && (await signProof(key, core.tokenProof(key, req.url))));
+      if (!key || !core.nonceRetry(req.url, answer, attempt)) return answer;
+    }
+  };
+
   /** The provider's endpoints and key set, fetched when the core asks. @param {boolean} [again] */
   const ready = async (again = false) => {
     const d = core.discoveryRequest();
@@ -225,7 +257,7 @@ export async function createAuthServer(options) {
           // Another instance may have refreshed meanwhile: the session as it is now.
           const now = (await box.open(await stored(() => store.get(s.key)))) ?? s.text;
           if (core.accessPlan(now) === "use") return now;
-          const answer = await http(core.refreshRequest(now, await assertion()), transport);
+          const answer = await send(async () => core.refreshRequest(now, await assertion()), core.sessionKeyJwk(now));
           let next;
           try {
             next = core.refreshed(now, answer);
@@ -258,26 +290,43 @@ export async function createAuthServer(options) {
     async login(request) {
       await ready();
       const url = new URL(request.url);
-      const login = core.login(url.searchParams.get("returnTo") ?? undefined, url.searchParams.get("prompt") ?? undefined);
+      const login = core.login(
+        url.searchParams.get("returnTo") ?? undefined,
+        url.searchParams.get("prompt") ?? undefined,
+        setup.dpop ? await newProofKey() : undefined,
+      );
       const info = core.loginInfo(login);
       const to = info.url ?? core.pushed(await http(core.pushRequest(login, await assertion()), transport));
       login.free();
-      await stored(() => store.set(info.key, info.stored, 600_000));
+      // Sealed like a session: it holds the PKCE verifier (and the DPoP key).
+      await stored(async () => store.set(info.key, await box.seal(info.stored), 600_000));
       const headers = new Headers({ Location: to, "Cache-Control": "no-store" });
       headers.append("Set-Cookie", info.cookie);
       return new Response(null, { status: 302, headers });
     },
 
-    /** GET: the provider's redirect back: a session, then the app. @param {Request} request */
+    /** GET: the provider's redirect back: a session, then the app; refused, back to the app with `#auth_error=`. @param {Request} request */
     async callback(request) {
+      try {
+        return await routes.establish(request);
+      } catch (e) {
+        if (!(e instanceof Error) || e.name !== "AuthError") throw e;
+        const headers = new Headers({ Location: core.callbackFailed(e), "Cache-Control": "no-store" });
+        headers.append("Set-Cookie", ServerCore.expiredCookie("login"));
+        return new Response(null, { status: 302, headers });
+      }
+    },
+
+    /** The callback's steps: the code exchange, the ID token, the new session. @param {Request} request */
+    async establish(request) {
       await ready();
       const key = core.callbackKey(request.url);
       // The pending login works once: taken out before anything else.
-      const pending = await stored(() => store.get(key));
+      const pending = await box.open(await stored(() => store.get(key)));
       await stored(() => store.delete(key));
-      const { request: exchange, exchange: x } = core.callback(request.url, pending ?? undefined, request.headers.get("cookie") ?? undefined, await assertion());
+      const x = core.callback(request.url, pending ?? undefined, request.headers.get("cookie") ?? undefined);
       try {
-        core.exchanged(x, await http(exchange, transport));
+        core.exchanged(x, await send(async () => core.exchangeRequest(x, await assertion()), core.exchangeKey(x)));
         let check;
         try {
           check = core.idTokenCheck(x);
@@ -353,28 +402,42 @@ export async function createAuthServer(options) {
       const text = await withToken(s);
       const headers = new Headers();
       request.headers.forEach((value, name) => ServerCore.forwardedHeader(name) && headers.set(name, value));
-      headers.set("Authorization", core.authorization(text));
+      const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
       /** @type {Response} */
       let upstream;
-      try {
-        upstream = await transport(target, {
-          method: request.method,
-          headers,
-          body: ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer(),
-          redirect: "manual",
-          signal: AbortSignal.timeout(setup.proxyTimeoutMs),
-        });
-      } catch (e) {
-        const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
-        throw ServerCore.fail(timedOut ? "upstreamTimeout" : "upstream", target);
+      for (let attempt = 0; ; attempt++) {
+        // The token (and with DPoP, a proof for this call, signed with the session's key).
+        const auth = core.authorization(text, request.method, target);
+        headers.set("Authorization", auth.authorization);
+        if (auth.proof) headers.set("DPoP", await signProof(auth.key, auth.proof));
+        try {
+          upstream = await transport(target, {
+            method: request.method,
+            headers,
+            body,
+            redirect: "manual",
+            signal: AbortSignal.timeout(setup.proxyTimeoutMs),
+          });
+        } catch (e) {
+          const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+          throw ServerCore.fail(timedOut ? "upstreamTimeout" : "upstream", target);
+        }
+        const asked = {
+          status: upstream.status,
+          body: "",
+          dpopNonce: upstream.headers.get("dpop-nonce"),
+          wwwAuthenticate: upstream.headers.get("www-authenticate"),
+        };
+        if (!auth.proof || !core.nonceRetry(target, asked, attempt)) break;
+        await upstream.body?.cancel().catch(() => {});
       }
-      const body = await readCapped(upstream, setup.proxyMaxBytes);
-      if (body === null) throw ServerCore.fail("upstream", `${target} answered more than ${setup.proxyMaxBytes} bytes`);
+      const answer = await readCapped(upstream, setup.proxyMaxBytes);
+      if (answer === null) throw ServerCore.fail("upstream", `${target} answered more than ${setup.proxyMaxBytes} bytes`);
       const out = new Headers();
       upstream.headers.forEach((value, name) => name !== "set-cookie" && !name.startsWith("access-control-") && out.set(name, value));
       out.delete("content-encoding");
       out.delete("content-length");
-      return new Response(body, { status: upstream.status, headers: out });
+      return new Response(answer, { status: upstream.status, headers: out });
     },
 
     /** POST from the provider: OpenID Connect Back-Channel Logout. @param {Request} request */
@@ -415,7 +478,7 @@ export async function createAuthServer(options) {
       const path = new URL(request.url).pathname;
       if (!path.startsWith(`${prefix}/`)) return undefined;
       const name = path.slice(prefix.length + 1);
-      const route = Object.hasOwn(routes, name) ? /** @type {(r: Request) => Promise<Response>} */ (/** @type {any} */ (routes)[name]) : undefined;
+      const route = Object.hasOwn(methods, name) ? /** @type {(r: Request) => Promise<Response>} */ (/** @type {any} */ (routes)[name]) : undefined;
       if (!route) return undefined;
       const allowed = methods[name];
       if (allowed && !allowed.includes(request.method)) return json(405, { error: "method_not_allowed" }, new Headers({ Allow: allowed.join(", ") }));

@@ -8,6 +8,7 @@ use oidc_pkce::backchannel::{check_replay, UnverifiedLogout};
 use oidc_pkce::error::{code, AuthError};
 use oidc_pkce::http::{HttpAnswer, HttpRequest};
 use oidc_pkce::json::{self, Map, Value};
+use oidc_pkce::secret::AuthorizationCode;
 use oidc_pkce::server::{
     code_server, Exchange, LoginStart, PendingLogin, Plan, Server, ServerSession, LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -75,6 +76,10 @@ fn signature(valid: bool, why: Option<String>) -> std::result::Result<bool, Stri
     why.map_or(Ok(valid), Err)
 }
 
+fn used() -> AuthError {
+    AuthError::new(code::MISSING_TRANSACTION, "this exchange was used")
+}
+
 fn session(text: &str) -> Result<ServerSession> {
     ServerSession::from_stored(text).map_err(js_error)
 }
@@ -89,7 +94,7 @@ pub struct ServerLogin(LoginStart);
 
 /// A callback whose code is being exchanged, then whose ID token is checked.
 #[wasm_bindgen]
-pub struct ServerExchange(Option<PendingLogin>, Option<Exchange>);
+pub struct ServerExchange(Option<(PendingLogin, AuthorizationCode)>, Option<Exchange>);
 
 /// A Logout Token whose signature is being checked.
 #[wasm_bindgen]
@@ -125,6 +130,8 @@ impl ServerCore {
         o.insert("proxyTimeoutMs".into(), u64::from(self.0.api_timeout_ms).into());
         o.insert("idleMs".into(), (self.0.idle_s * 1000).into());
         o.insert("absoluteMs".into(), (self.0.absolute_s * 1000).into());
+        // RFC 9449: each login makes a key its tokens are bound to.
+        o.insert("dpop".into(), self.0.dpop.into());
         object(o)
     }
 
@@ -177,9 +184,15 @@ impl ServerCore {
 
     // ---- login
 
-    pub fn login(&self, return_to: Option<String>, prompt: Option<String>) -> Result<ServerLogin> {
+    /// `proof_key`: with `dpop`, the private P-256 JWK made for this login.
+    pub fn login(
+        &self,
+        return_to: Option<String>,
+        prompt: Option<String>,
+        proof_key: Option<String>,
+    ) -> Result<ServerLogin> {
         self.0
-            .login(return_to.as_deref(), prompt, now_ms())
+            .login(return_to.as_deref(), prompt, now_ms(), proof_key.as_deref())
             .map(ServerLogin)
             .map_err(js_error)
     }
@@ -218,45 +231,56 @@ impl ServerCore {
     }
 
     /// The callback, its pending login (none: unknown state) and the
-    /// browser's login cookie: the code exchange to send.
+    /// browser's login cookie, checked: the exchange to make
+    /// ([`ServerCore::exchange_request`]).
     pub fn callback(
         &self,
         url: &str,
         stored: Option<String>,
         cookie_header: Option<String>,
-        assertion: Option<String>,
-    ) -> Result<JsValue> {
+    ) -> Result<ServerExchange> {
         let binding = Server::read_cookie(cookie_header.as_deref(), LOGIN_COOKIE)
             .ok()
             .flatten();
-        let (pending, r) = self
-            .0
-            .callback(
-                url,
-                stored.as_deref(),
-                binding.as_deref(),
-                now_ms(),
-                assertion.as_deref(),
-            )
-            .map_err(js_error)?;
-        let out = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&out, &"request".into(), &request(&r));
-        let _ = js_sys::Reflect::set(
-            &out,
-            &"exchange".into(),
-            &ServerExchange(Some(pending), None).into(),
-        );
-        Ok(out.into())
+        self.0
+            .checked_callback(url, stored.as_deref(), binding.as_deref(), now_ms())
+            .map(|checked| ServerExchange(Some(checked), None))
+            .map_err(js_error)
+    }
+
+    /// Where a refused callback sends the browser (the error as the route threw it).
+    #[wasm_bindgen(js_name = callbackFailed)]
+    pub fn callback_failed(&self, error: JsValue) -> String {
+        let field = |k: &str| {
+            js_sys::Reflect::get(&error, &k.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        let code = field("code").unwrap_or_else(|| code::NETWORK_ERROR.into());
+        self.0.callback_failed(&code, field("reason").as_deref())
+    }
+
+    /// The code exchange to send (again for a DPoP nonce: a client
+    /// assertion is used once).
+    #[wasm_bindgen(js_name = exchangeRequest)]
+    pub fn exchange_request(&self, x: &ServerExchange, assertion: Option<String>) -> Result<JsValue> {
+        let (pending, code) = x.0.as_ref().ok_or_else(|| js_error(used()))?;
+        self.0
+            .exchange_request(pending, code, assertion.as_deref())
+            .map(|r| request(&r))
+            .map_err(js_error)
+    }
+
+    /// With `dpop`: the login's key (a private JWK), to sign its proofs with.
+    #[wasm_bindgen(js_name = exchangeKey)]
+    pub fn exchange_key(&self, x: &ServerExchange) -> Option<String> {
+        let (pending, _) = x.0.as_ref()?;
+        pending.proof_key.as_ref().map(|k| k.jwk().to_string())
     }
 
     /// The token response, then the ID token's signature to check.
     pub fn exchanged(&self, x: &mut ServerExchange, answer_: JsValue) -> Result<()> {
-        let pending = x.0.take().ok_or_else(|| {
-            js_error(AuthError::new(
-                code::MISSING_TRANSACTION,
-                "this exchange was used",
-            ))
-        })?;
+        let (pending, _) = x.0.take().ok_or_else(|| js_error(used()))?;
         x.1 = Some(
             self.0
                 .exchanged(pending, answer(&answer_), now_ms())
@@ -362,16 +386,39 @@ impl ServerCore {
             .map_err(js_error)
     }
 
-    /// The session's access token, for the proxy's `Authorization` header.
+    /// The proxied call's `Authorization` header, and with a DPoP-bound
+    /// token the proof to sign (`proof`) with the session's key (`key`).
     #[wasm_bindgen(js_name = authorization)]
-    pub fn authorization(&self, stored: &str) -> Result<String> {
+    pub fn authorization(&self, stored: &str, method: &str, url: &str) -> Result<JsValue> {
         let s = session(stored)?;
-        let scheme = if s.token_type.eq_ignore_ascii_case("bearer") {
-            "Bearer"
-        } else {
-            s.token_type.as_str()
-        };
-        Ok([scheme, " ", s.access_token.expose()].concat())
+        let (header, proof) = self
+            .0
+            .api_authorization(&s, method, url, now_ms())
+            .map_err(js_error)?;
+        let mut o = Map::new();
+        o.insert("authorization".into(), header.into());
+        json::put(&mut o, "proof", proof.as_deref());
+        json::put(&mut o, "key", s.proof_key.as_ref().map(|k| k.jwk()));
+        Ok(object(o))
+    }
+
+    /// The session's key (a private JWK), for the proofs of its refreshes.
+    #[wasm_bindgen(js_name = sessionKeyJwk)]
+    pub fn session_key_jwk(&self, stored: &str) -> Result<Option<String>> {
+        Ok(session(stored)?.proof_key.map(|k| k.jwk().to_string()))
+    }
+
+    /// The signing input of a token request's DPoP proof by `key`.
+    #[wasm_bindgen(js_name = tokenProof)]
+    pub fn token_proof(&self, key: &str, url: &str) -> Result<String> {
+        self.0.token_proof(key, url, now_ms()).map_err(js_error)
+    }
+
+    /// An answer to a request sent with a proof: keeps the server's nonce;
+    /// true when the request goes once more, with it.
+    #[wasm_bindgen(js_name = nonceRetry)]
+    pub fn nonce_retry(&self, url: &str, answer_: JsValue, attempt: u32) -> bool {
+        self.0.nonce_retry(url, &answer(&answer_), attempt)
     }
 
     /// `POST /token` (token-mediating mode).

@@ -3,8 +3,10 @@
 // checks the tokens with the provider, and the app's server on
 // http://localhost:<port> (Chromium takes `Secure` and `__Host-` cookies
 // there) with the backend's routes, the test page and the package.
+import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
+import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify } from "jose";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,7 +39,7 @@ export const SECRET = "backend-secret-for-the-tests-only";
  * client redirect URI and a back-channel logout URI of its own client id:
  * `backend-<port>`), known before anything starts.
  */
-export async function startWorldOfBackends({ appPorts, ttl = {} }) {
+export async function startWorldOfBackends({ appPorts, dpopPorts = [], ttl = {} }) {
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   const clients = appPorts.map((port) => ({
@@ -50,12 +52,15 @@ export async function startWorldOfBackends({ appPorts, ttl = {} }) {
     post_logout_redirect_uris: [`http://localhost:${port}/`],
     backchannel_logout_uri: `http://localhost:${port}/auth/backchannel-logout`,
     backchannel_logout_session_required: true,
+    // RFC 9449: this client's access tokens must be DPoP-bound.
+    ...(dpopPorts.includes(port) ? { dpop_bound_access_tokens: true } : {}),
   }));
   const op = await startProvider({
     clients,
     jwks: { keys: [KEYS.rsa] },
     ttl,
-    features: { backchannelLogout: { enabled: true } },
+    // DPoP with a nonce required on every proof (RFC 9449 §8).
+    features: { backchannelLogout: { enabled: true }, dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } },
     config: {
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
       // oidc-provider refuses to deliver back-channel logouts to loopback
@@ -63,7 +68,10 @@ export async function startWorldOfBackends({ appPorts, ttl = {} }) {
       fetch: (url, { dispatcher: _guard, ...options }) => fetch(url, options),
     },
   });
-  const counts = { refresh: 0, revoked: 0, apiCalls: 0 };
+  const counts = { refresh: 0, revoked: 0, apiCalls: 0, apiNonceAsked: 0 };
+  // The API's own DPoP nonce (RFC 9449 §9): asked for when a proof lacks it.
+  const apiNonce = randomBytes(16).toString("base64url");
+  const jtis = new Set();
   op.provider.on("grant.success", (ctx) => ctx.oidc?.params?.grant_type === "refresh_token" && counts.refresh++);
   // (A revoked refresh token is destroyed; oidc-provider emits no revocation event.)
   op.provider.on("refresh_token.destroyed", () => counts.revoked++);
@@ -85,14 +93,43 @@ export async function startWorldOfBackends({ appPorts, ttl = {} }) {
       for (let i = 0; i < 12; i++) res.write(chunk);
       return res.end();
     }
-    const value = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const [scheme, value] = (req.headers.authorization ?? "").split(" ");
     const token = value ? await op.provider.AccessToken.find(value) : undefined;
-    if (!token || token.isExpired) return res.writeHead(401, { "WWW-Authenticate": 'Bearer error="invalid_token"' }).end();
+    const refuse = (challenge, extra = {}) => res.writeHead(401, { "WWW-Authenticate": challenge, ...extra }).end();
+    if (!token || token.isExpired) return refuse('Bearer error="invalid_token"');
+    // A DPoP-bound token: only with a proof by its key for this very call (§7.1).
+    let jkt = null;
+    if (token.jkt || scheme === "DPoP") {
+      if (scheme !== "DPoP" || !req.headers.dpop || !token.jkt) return refuse('DPoP error="invalid_token"');
+      try {
+        const { payload, protectedHeader } = await jwtVerify(req.headers.dpop, EmbeddedJWK, { typ: "dpop+jwt", algorithms: ["ES256"] });
+        const target = new URL(req.url, api);
+        target.search = "";
+        const ok =
+          payload.htm === req.method &&
+          payload.htu === target.href &&
+          payload.ath === createHash("sha256").update(value).digest("base64url") &&
+          Math.abs(payload.iat - Date.now() / 1000) < 60 &&
+          !jtis.has(payload.jti) &&
+          (await calculateJwkThumbprint(protectedHeader.jwk)) === token.jkt;
+        if (!ok) return refuse('DPoP error="invalid_dpop_proof"');
+        jtis.add(payload.jti);
+        if (payload.nonce !== apiNonce) {
+          counts.apiNonceAsked++;
+          return refuse('DPoP error="use_dpop_nonce"', { "DPoP-Nonce": apiNonce });
+        }
+        jkt = token.jkt;
+      } catch {
+        return refuse('DPoP error="invalid_dpop_proof"');
+      }
+    } else if (scheme !== "Bearer") {
+      return refuse('Bearer error="invalid_token"');
+    }
     counts.apiCalls++;
     let body = "";
     for await (const c of req) body += c;
     res.writeHead(200, { "Content-Type": "application/json", "Set-Cookie": "api=tracker" });
-    res.end(JSON.stringify({ sub: token.accountId, method: req.method, path, body, cookie: req.headers.cookie ?? null, csrf: req.headers["x-csrf"] ?? null }));
+    res.end(JSON.stringify({ sub: token.accountId, method: req.method, path, body, cookie: req.headers.cookie ?? null, csrf: req.headers["x-csrf"] ?? null, scheme, jkt }));
   }, apiPort);
   return {
     op,

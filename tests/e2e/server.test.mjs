@@ -18,8 +18,8 @@ let world;
 const ports = {};
 
 before(async () => {
-  for (const name of ["bff", "tm", "shared"]) ports[name] = await freePort();
-  world = await startWorldOfBackends({ appPorts: Object.values(ports), ttl: { AccessToken: 4 } });
+  for (const name of ["bff", "tm", "shared", "dpop"]) ports[name] = await freePort();
+  world = await startWorldOfBackends({ appPorts: Object.values(ports), dpopPorts: [ports.dpop], ttl: { AccessToken: 4 } });
   browser = await launchChromium();
 });
 after(async () => {
@@ -102,7 +102,7 @@ describe("BFF mode (memory store)", () => {
       };
     }, world.api);
     assert.deepEqual([r.user, r.mode, r.tokens, r.status], ["alice", "bff", null, 200]);
-    assert.deepEqual(r.body, { sub: "alice", method: "POST", path: "/orders", body: "hello", cookie: null, csrf: null }, "no cookie or CSRF header reaches the API");
+    assert.deepEqual(r.body, { sub: "alice", method: "POST", path: "/orders", body: "hello", cookie: null, csrf: null, scheme: "Bearer", jkt: null }, "no cookie or CSRF header reaches the API");
     assert.equal(r.setCookie, null, "the API's cookies stay with the backend");
     assert.deepEqual(r.storage, [], "nothing kept in the page");
     assert.equal(r.token.code, "invalid_config", "no token in BFF mode");
@@ -214,16 +214,19 @@ describe("BFF mode (memory store)", () => {
     const start = await fetch(`${origin}/auth/login`, { redirect: "manual" });
     const state = new URL(start.headers.get("location")).searchParams.get("state");
     const callback = (iss) => `${origin}/auth/callback?code=x&state=${state}&iss=${encodeURIComponent(iss)}`;
+    // Refused: back to the app, the code in the fragment (the page's client throws it).
+    const refused = (r) => [r.status, new URLSearchParams(new URL(r.headers.get("location")).hash.slice(1)).get("auth_error")];
     const other = await fetch(callback(world.op.issuer), { redirect: "manual" });
-    assert.deepEqual([other.status, (await other.json()).error], [400, "state_mismatch"], "no login cookie: another browser");
+    assert.deepEqual(refused(other), [302, "state_mismatch"], "no login cookie: another browser");
+    assert.equal(new URL(other.headers.get("location")).origin, origin);
     const loginCookie = start.headers.getSetCookie().find((c) => c.startsWith("__Host-oidc-pkce-login=")).split(";")[0];
     const start2 = await fetch(`${origin}/auth/login`, { redirect: "manual" });
     const state2 = new URL(start2.headers.get("location")).searchParams.get("state");
     const cookie2 = start2.headers.getSetCookie()[0].split(";")[0];
     const mixUp = await fetch(`${origin}/auth/callback?code=x&state=${state2}&iss=${encodeURIComponent("http://evil.example")}`, { redirect: "manual", headers: { cookie: cookie2 } });
-    assert.deepEqual([mixUp.status, (await mixUp.json()).error], [400, "issuer_mismatch"]);
+    assert.deepEqual(refused(mixUp), [302, "issuer_mismatch"]);
     const spent = await fetch(`${origin}/auth/callback?code=x&state=${state2}&iss=${encodeURIComponent(world.op.issuer)}`, { redirect: "manual", headers: { cookie: cookie2 } });
-    assert.deepEqual([spent.status, (await spent.json()).error], [400, "missing_transaction"], "a pending login works once");
+    assert.deepEqual(refused(spent), [302, "missing_transaction"], "a pending login works once");
     assert.ok(loginCookie);
     // The session is as it was.
     const after = await get("/auth/session");
@@ -278,6 +281,80 @@ describe("BFF mode (memory store)", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.fail("the session outlived the provider's logout");
+  });
+});
+
+describe("DPoP (RFC 9449) in BFF mode: a client whose tokens the provider binds", () => {
+  let server;
+  let app;
+  before(async () => {
+    server = await createAuthServer(serverOptions(ports.dpop, { dpop: true }));
+    app = await startApp(ports.dpop, () => server);
+  });
+  after(() => app?.close());
+
+  it("binds each session's tokens to its own key; proofs at the token endpoint and at the API, with their nonces; refreshed still bound", async () => {
+    const call = (page) =>
+      page.evaluate(async (api) => {
+        const r = await window.auth.fetchWithAuth(`${api}/bound?x=1`, { method: "POST", body: "b" });
+        return { status: r.status, body: r.status === 200 ? await r.json() : await r.text() };
+      }, world.api);
+    const { page, context } = await newPage(app.origin);
+    // The provider requires a nonce on every proof: the code exchange was sent twice, and worked.
+    await logIn(page, app.origin);
+    await client(page);
+    const asked = world.counts.apiNonceAsked;
+    const first = await call(page);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.scheme, "DPoP");
+    assert.match(first.body.jkt, /^[\w-]{43}$/, "the token is bound to a key (cnf.jkt)");
+    assert.equal(world.counts.apiNonceAsked - asked, 1, "the API asked for its nonce once");
+    // Past the access token's 4 s: refreshed with a proof by the same key; the API's nonce is known now.
+    const refreshes = world.counts.refresh;
+    await new Promise((r) => setTimeout(r, 4500));
+    const second = await call(page);
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    assert.equal(world.counts.refresh - refreshes, 1);
+    assert.equal(second.body.jkt, first.body.jkt, "the same session, the same key");
+    assert.equal(world.counts.apiNonceAsked - asked, 1, "no second nonce round trip");
+    // Another user's session: another key.
+    const other = await newPage(app.origin);
+    await logIn(other.page, app.origin, "bob");
+    await client(other.page);
+    const third = await call(other.page);
+    assert.equal(third.status, 200, JSON.stringify(third.body));
+    assert.notEqual(third.body.jkt, first.body.jkt, "a key per session");
+    await Promise.all([context.close(), other.context.close()]);
+  });
+
+  it("without `dpop`, a client the provider binds cannot log in: the exchange is refused, no session is made", async () => {
+    const plain = await createAuthServer(serverOptions(ports.dpop));
+    // (The same port: the provider knows this client by it.)
+    await app.close();
+    app = await startApp(ports.dpop, () => plain);
+    const { page, context } = await newPage(app.origin);
+    await page.goto(`${app.origin}/auth/login?returnTo=/app.html`);
+    for (let step = 0; step < 4 && new URL(page.url()).origin !== app.origin; step++) {
+      await page.waitForSelector("button[type=submit]");
+      if (await page.$("input[name=login]")) {
+        await page.fill("input[name=login]", "carol");
+        await page.fill("input[name=password]", "pw");
+      }
+      await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+    }
+    await page.waitForURL((u) => u.origin === app.origin && u.pathname !== "/auth/callback");
+    // (oidc-provider answers invalid_grant to an exchange without a proof for such a client.)
+    assert.match(new URL(page.url()).hash, /^#auth_error=(invalid_grant|invalid_dpop_proof|invalid_request)$/, page.url());
+    // The page's client throws it, with the provider's code.
+    const refusedWith = new URLSearchParams(new URL(page.url()).hash.slice(1)).get("auth_error");
+    await page.goto(`${app.origin}/app.html${new URL(page.url()).hash}`);
+    await page.waitForFunction(() => window.oidc);
+    await client(page);
+    const thrown = await page.evaluate(() => window.auth.handleRedirectCallback().then(() => null, (e) => ({ name: e.name, code: e.code })));
+    assert.deepEqual(thrown, { name: "AuthError", code: refusedWith });
+    assert.equal(new URL(page.url()).hash, "", "taken out of the address");
+    assert.ok(!(await context.cookies(app.origin)).some((c) => c.name === "__Host-oidc-pkce"), "no session");
+    await context.close();
   });
 });
 
