@@ -58,6 +58,8 @@ export interface AuthServerOptions {
   apiTimeoutMs?: number;
   endpoints?: { authorization?: string; token?: string; jwks?: string; endSession?: string; revocation?: string; pushedAuthorizationRequest?: string; userinfo?: string };
   pushedAuthorizationRequests?: boolean;
+  /** RFC 9449, BFF mode: each session's tokens bound to a key of its own; proofs at the token endpoint and on proxied calls. */
+  dpop?: boolean;
   allowInsecureRequests?: boolean;
   leeway?: number;
   idTokenSigningAlgs?: string[];
