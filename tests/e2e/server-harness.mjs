@@ -146,10 +146,13 @@ const TYPES = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": 
 
 /**
  * An app server on `port`: /auth/* answered by `pick()` (the backend
- * instance serving this request), /app.html, and /pkg/*.
+ * instance serving this request), /app.html, and /pkg/*; with `site`, a
+ * built app's folder at / instead (every other path its index.html) and
+ * its /config.json.
  * @param {number} port @param {() => { handler(r: Request): Promise<Response | undefined> }} pick
+ * @param {{ site?: { dir: string; config: unknown } }} [o]
  */
-export async function startApp(port, pick) {
+export async function startApp(port, pick, { site } = {}) {
   const { toNodeHandler } = await import("../../pkg/server/index.js");
   const origin = `http://localhost:${port}`;
   const server = await listen(async (req, res) => {
@@ -157,7 +160,13 @@ export async function startApp(port, pick) {
     if (path.startsWith("/auth/")) {
       return toNodeHandler(pick(), origin)(req, res, () => res.writeHead(404).end());
     }
-    const file = path === "/" || path === "/app.html" ? join(root, "tests", "e2e", "pages", "backend.html") : path.startsWith("/pkg/") ? join(root, path) : null;
+    if (site && path === "/config.json") {
+      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+      return res.end(JSON.stringify(site.config));
+    }
+    const file = site
+      ? join(site.dir, path.startsWith("/assets/") ? path.slice(1) : "index.html")
+      : path === "/" || path === "/app.html" ? join(root, "tests", "e2e", "pages", "backend.html") : path.startsWith("/pkg/") ? join(root, path) : null;
     if (!file) return res.writeHead(404).end();
     try {
       const body = await readFile(file);

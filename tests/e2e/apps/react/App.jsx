@@ -28,7 +28,10 @@ export function Orders() {
 export const ProtectedOrders = withAuthenticationRequired(Orders, { onRedirecting: () => h("p", { id: "redirecting" }, "…") });
 
 export function Root({ config }) {
-  const options = { issuer: config.issuer, clientId: config.clientId, redirectUri: `${location.origin}/`, tokenStorage: "local" };
+  // (Behind oidc-pkce/server, the same components over the backend's routes.)
+  const options = config.backend
+    ? { backend: config.backend }
+    : { issuer: config.issuer, clientId: config.clientId, redirectUri: `${location.origin}/`, tokenStorage: "local" };
   const [path, setPath] = useState(location.pathname);
   // Counts the instances of Root (StrictMode calls this twice per mount in development).
   useState(() => (window.rootInstances = (window.rootInstances ?? 0) + 1));
