@@ -533,7 +533,8 @@ export function toNodeHandler(server, origin) {
     const method = req.method ?? "GET";
     const body = ["GET", "HEAD"].includes(method) ? undefined : /** @type {any} */ (req);
     // (`duplex`: a streamed body, which Node's Request wants named.)
-    const request = new Request(new URL(req.url, origin), /** @type {RequestInit} */ (/** @type {any} */ ({ method, headers, body, duplex: "half" })));
+    // (Express mounted under a path, `app.use("/auth", ...)`, strips it from `url`; `originalUrl` keeps it.)
+    const request = new Request(new URL(req.originalUrl ?? req.url, origin), /** @type {RequestInit} */ (/** @type {any} */ ({ method, headers, body, duplex: "half" })));
     const response = await server.handler(request);
     if (!response) return next ? next() : (res.writeHead(404).end());
     /** @type {Record<string, string | string[]>} */
