@@ -1236,6 +1236,14 @@ impl Server {
         ["jti:", &digest(&[self.config.issuer(), " ", jti].concat())].concat()
     }
 
+    /// Whether a failed refresh ends the session: only when the provider
+    /// ended the grant (`invalid_grant`, made `not_signed_in` by
+    /// [`Server::refreshed`]). An outage, a timeout, a server error keep it:
+    /// the next call tries again.
+    pub fn ends_session(code: &str) -> bool {
+        code == cs::NOT_SIGNED_IN
+    }
+
     /// The HTTP status of an error a route answers with.
     pub fn status_of(e: &AuthError) -> u16 {
         match e.code() {
@@ -2130,6 +2138,26 @@ mod tests {
             .refreshed(&session, ok(400, r#"{"error":"invalid_grant"}"#), later)
             .unwrap_err();
         assert_eq!(gone.code(), cs::NOT_SIGNED_IN);
+        assert!(
+            Server::ends_session(gone.code()),
+            "the grant is gone: so is the session"
+        );
+        // The provider down, slow or failing: the session stays for the next call.
+        for answer in [
+            HttpAnswer::Failed {
+                timed_out: true,
+                detail: "late".into(),
+            },
+            HttpAnswer::Failed {
+                timed_out: false,
+                detail: "refused".into(),
+            },
+            ok(503, "<html>down</html>"),
+            ok(400, r#"{"error":"invalid_request"}"#),
+        ] {
+            let e = s.refreshed(&session, answer, later).unwrap_err();
+            assert!(!Server::ends_session(e.code()), "{}", e.code());
+        }
         let mut no_rt = session.clone();
         no_rt.refresh_token = None;
         assert_eq!(

@@ -7,6 +7,8 @@ export interface SessionStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Sets it only if it is there; true when it was (a session written back is not revived after a logout). Without it, `set` is used. */
+  replace?(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Sets it unless it is there; true when it set it (a lock, a Logout Token's jti). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   addToIndex(index: string, member: string, ttlMs: number): Promise<void>;

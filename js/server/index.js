@@ -212,6 +212,16 @@ export async function createAuthServer(options) {
     }
   };
 
+  /**
+   * A session written back after a read: only if it is still there (a
+   * logout meanwhile, here or on another instance, stays a logout).
+   * @param {string} key @param {string} text
+   */
+  const writeBack = async (key, text) => {
+    const sealed = await box.seal(text);
+    return stored(async () => (store.replace ? store.replace(key, sealed, setup.absoluteMs) : (await store.set(key, sealed, setup.absoluteMs), true)));
+  };
+
   /** The provider's endpoints and key set, fetched when the core asks. @param {boolean} [again] */
   const ready = async (again = false) => {
     const d = core.discoveryRequest();
@@ -229,10 +239,7 @@ export async function createAuthServer(options) {
     if (!text) return null;
     try {
       const used = core.useSession(text);
-      if (used.touched) {
-        const sealed = await box.seal(used.touched);
-        await stored(() => store.set(key, sealed, setup.absoluteMs));
-      }
+      if (used.touched && !(await writeBack(key, used.touched))) return null;
       return { id, key, text: used.touched ?? text };
     } catch (e) {
       await stored(() => store.delete(key));
@@ -254,19 +261,25 @@ export async function createAuthServer(options) {
           await new Promise((r) => setTimeout(r, 100));
         }
         try {
-          // Another instance may have refreshed meanwhile: the session as it is now.
-          const now = (await box.open(await stored(() => store.get(s.key)))) ?? s.text;
+          // Another instance may have refreshed meanwhile, or ended the session: the session as it is now.
+          const now = await box.open(await stored(() => store.get(s.key)));
+          if (!now) throw ServerCore.fail("signedOut", "");
           if (core.accessPlan(now) === "use") return now;
           const answer = await send(async () => core.refreshRequest(now, await assertion()), core.sessionKeyJwk(now));
           let next;
           try {
             next = core.refreshed(now, answer);
           } catch (e) {
-            await stored(() => store.delete(s.key));
+            // The grant is gone: so is the session. (An outage keeps it for the next call.)
+            if (ServerCore.endsSession(e)) await stored(() => store.delete(s.key));
             throw e;
           }
-          const sealed = await box.seal(next);
-          await stored(() => store.set(s.key, sealed, setup.absoluteMs));
+          if (!(await writeBack(s.key, next))) {
+            // Logged out while the refresh was under way: the new refresh token is revoked, nothing comes back.
+            const plan = core.logout(next, await assertion());
+            if (plan.revoke) await http(plan.revoke, transport);
+            throw ServerCore.fail("signedOut", "");
+          }
           return next;
         } finally {
           await store.delete(lock).catch(() => {});

@@ -4,7 +4,10 @@
 // session values are encrypted by the server before they come here.
 //
 // A store: get(key) → string | null; set(key, value, ttlMs); delete(key);
-// setIfAbsent(key, value, ttlMs) → true when it was set; addToIndex(index,
+// replace(key, value, ttlMs) → true when the key was there (and is now this
+// value: a session written back after a read is never brought back to life
+// once a logout deleted it); setIfAbsent(key, value, ttlMs) → true when it
+// was set; addToIndex(index,
 // member, ttlMs); members(index) → string[]. `local`: one process only (the
 // memory store), where the server may make its own encryption key.
 
@@ -38,6 +41,11 @@ export function memoryStore() {
     },
     async delete(/** @type {string} */ key) {
       entries.delete(key);
+    },
+    async replace(/** @type {string} */ key, /** @type {string} */ value, /** @type {number} */ ttlMs) {
+      if (!live(key)) return false;
+      entries.set(key, { value, until: Date.now() + ttlMs });
+      return true;
     },
     async setIfAbsent(/** @type {string} */ key, /** @type {string} */ value, /** @type {number} */ ttlMs) {
       if (live(key)) return false;
@@ -81,6 +89,11 @@ export function redisStore(client, { prefix = "oidc-pkce:" } = {}) {
     },
     async delete(/** @type {string} */ key) {
       await client.del(k(key));
+    },
+    async replace(/** @type {string} */ key, /** @type {string} */ value, /** @type {number} */ ttlMs) {
+      const px = Math.max(1, Math.round(ttlMs));
+      const r = await (ioredis ? client.set(k(key), value, "PX", px, "XX") : client.set(k(key), value, { PX: px, XX: true }));
+      return r === "OK";
     },
     async setIfAbsent(/** @type {string} */ key, /** @type {string} */ value, /** @type {number} */ ttlMs) {
       const px = Math.max(1, Math.round(ttlMs));

@@ -554,6 +554,15 @@ impl ServerCore {
         oidc_pkce::random::token().map_err(js_error)
     }
 
+    /// Whether a failed refresh (the error it threw) ends the session.
+    #[wasm_bindgen(js_name = endsSession)]
+    pub fn ends_session(error: JsValue) -> bool {
+        js_sys::Reflect::get(&error, &"code".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .is_some_and(|c| Server::ends_session(&c))
+    }
+
     /// The errors the driver meets, made here: the store unreachable, an
     /// API that did not answer.
     pub fn fail(what: &str, detail: &str) -> JsValue {

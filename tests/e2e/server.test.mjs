@@ -289,6 +289,82 @@ describe("BFF mode (memory store)", () => {
   });
 });
 
+describe("a refresh meets a logout or an outage (the session as the store has it now)", () => {
+  let app;
+  let down = false;
+  /** Runs once, right after the next refresh lock is taken / before the next write-back. */
+  const hooks = { onLock: null, beforeReplace: null };
+  const base = memoryStore();
+  const store = {
+    ...base,
+    async setIfAbsent(key, value, ttl) {
+      const taken = await base.setIfAbsent(key, value, ttl);
+      const hook = hooks.onLock;
+      if (taken && key.startsWith("lock:") && hook) {
+        hooks.onLock = null;
+        await hook(key.slice("lock:".length));
+      }
+      return taken;
+    },
+    async replace(key, value, ttl) {
+      const hook = hooks.beforeReplace;
+      hooks.beforeReplace = null;
+      if (hook) await hook(key);
+      return base.replace(key, value, ttl);
+    },
+  };
+  before(async () => {
+    const transport = (url, init) => (down && String(url).includes("/token") ? Promise.reject(new TypeError("connection refused")) : fetch(url, init));
+    const server = await createAuthServer(serverOptions(ports.bff, { store, fetch: transport }));
+    app = await startApp(ports.bff, () => server);
+  });
+  after(() => app?.close());
+
+  const call = (page) => page.evaluate(async (api) => {
+    const r = await fetch(`/auth/api?url=${encodeURIComponent(`${api}/x`)}`, { headers: { "x-csrf": "1" } });
+    return [r.status, (await r.json()).error ?? "ok"];
+  }, world.api);
+  const signedIn = (page) => page.evaluate(async () => (await (await fetch("/auth/session", { headers: { "x-csrf": "1" } })).json()).isAuthenticated);
+
+  it("a logout (another instance's) between the lock and the refresh: no refresh is sent, the session stays ended", async () => {
+    const { page, context } = await newPage(app.origin);
+    await logIn(page, app.origin);
+    await new Promise((r) => setTimeout(r, 4500)); // the access token's 4 s
+    const refreshes = world.counts.refresh;
+    hooks.onLock = (key) => base.delete(key);
+    assert.deepEqual(await call(page), [401, "not_signed_in"]);
+    assert.equal(world.counts.refresh - refreshes, 0, "no refresh for an ended session");
+    assert.equal(await signedIn(page), false);
+    await context.close();
+  });
+
+  it("a logout while the refresh is under way: the new refresh token is revoked, the session does not come back", async () => {
+    const { page, context } = await newPage(app.origin);
+    await logIn(page, app.origin);
+    await new Promise((r) => setTimeout(r, 4500));
+    const [refreshes, revoked] = [world.counts.refresh, world.counts.revoked];
+    hooks.beforeReplace = (key) => base.delete(key);
+    assert.deepEqual(await call(page), [401, "not_signed_in"]);
+    assert.equal(world.counts.refresh - refreshes, 1);
+    assert.equal(world.counts.revoked - revoked, 1, "the refresh token the late answer brought is revoked");
+    assert.equal(await signedIn(page), false, "not revived by the write-back");
+    await context.close();
+  });
+
+  it("the provider unreachable at refresh time: an error for this call, the session kept; the next call refreshes", async () => {
+    const { page, context } = await newPage(app.origin);
+    await logIn(page, app.origin);
+    await new Promise((r) => setTimeout(r, 4500));
+    down = true;
+    const failed = await call(page);
+    down = false;
+    assert.deepEqual(failed, [502, "network_error"]);
+    assert.equal(await signedIn(page), true, "an outage signs nobody out");
+    assert.deepEqual(await call(page), [200, "ok"]);
+    await context.close();
+  });
+});
+
 describe("DPoP (RFC 9449) in BFF mode: a client whose tokens the provider binds", () => {
   let server;
   let app;
