@@ -136,6 +136,10 @@ pub struct Server {
     /// The latest `DPoP-Nonce` of each server (§8, §9), by origin: the
     /// provider's and the configured APIs' only.
     nonces: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
+    /// The refreshes in flight in this process: session key → flight id
+    /// (across processes, the store's lock).
+    flights: std::cell::RefCell<std::collections::BTreeMap<String, u64>>,
+    last_flight: std::cell::Cell<u64>,
     metadata: Option<ProviderMetadata>,
     auth_methods: Option<Vec<String>>,
     keys: Option<(JwkSet, u64)>,
@@ -279,6 +283,8 @@ impl Server {
             },
             dpop,
             nonces: Default::default(),
+            flights: Default::default(),
+            last_flight: Default::default(),
             metadata: static_metadata(&config),
             auth_methods: None,
             keys: None,
@@ -823,6 +829,25 @@ impl Server {
             crate::config::ApiParameter::Resource => self.config.audience.as_deref().map(|a| ("resource", a)),
             crate::config::ApiParameter::Audience => None,
         }
+    }
+
+    /// The refresh a call needs: one per session at a time in this process
+    /// (a rotating refresh token is sent once); the calls that come while it
+    /// flies join it.
+    pub fn refresh_flight(&self, session_key: &str) -> Flight {
+        if let Some(id) = self.flights.borrow().get(session_key) {
+            return Flight::Join(*id);
+        }
+        let id = self.last_flight.get() + 1;
+        self.last_flight.set(id);
+        self.flights.borrow_mut().insert(session_key.to_string(), id);
+        Flight::Start(id)
+    }
+
+    /// The flight `id` landed (done or failed): the next call that needs a
+    /// refresh starts a new one. A stale id ends nothing.
+    pub fn flight_landed(&self, id: u64) {
+        self.flights.borrow_mut().retain(|_, f| *f != id);
     }
 
     pub fn refresh_request(&self, s: &ServerSession, assertion: Option<&str>) -> Result<HttpRequest> {
@@ -1370,6 +1395,14 @@ pub struct Exchange {
     pending: PendingLogin,
     tokens: TokenSet,
     unverified: Option<Unverified>,
+}
+
+/// A call that needs a refresh: it starts the session's refresh, or joins
+/// the one in flight (its result is this call's too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flight {
+    Start(u64),
+    Join(u64),
 }
 
 /// What a call that needs the access token does first.
@@ -2085,6 +2118,33 @@ mod tests {
             .exchanged(pending, ok(400, r#"{"error":"invalid_grant"}"#), NOW)
             .unwrap_err();
         assert_eq!(e.server().unwrap().error, "invalid_grant");
+    }
+
+    #[test]
+    fn one_refresh_per_session_in_flight_the_others_join_it() {
+        let s = server(json!({}));
+        let Flight::Start(a) = s.refresh_flight("session:a") else {
+            panic!("the first call starts it")
+        };
+        assert_eq!(
+            s.refresh_flight("session:a"),
+            Flight::Join(a),
+            "a second call joins"
+        );
+        assert_eq!(s.refresh_flight("session:a"), Flight::Join(a));
+        let Flight::Start(b) = s.refresh_flight("session:b") else {
+            panic!("another session's refresh is its own")
+        };
+        assert_ne!(a, b);
+        s.flight_landed(a);
+        let Flight::Start(a2) = s.refresh_flight("session:a") else {
+            panic!("after it landed, the next call starts a new one")
+        };
+        assert_ne!(a2, a);
+        // A late landing of the old flight does not end the new one.
+        s.flight_landed(a);
+        assert_eq!(s.refresh_flight("session:a"), Flight::Join(a2));
+        assert_eq!(s.refresh_flight("session:b"), Flight::Join(b));
     }
 
     #[test]

@@ -247,47 +247,50 @@ export async function createAuthServer(options) {
     }
   };
 
-  /** Refreshes flying per session in this process; across processes, the store's lock. @type {Map<string, Promise<string>>} */
-  const refreshing = new Map();
+  /** The promises of the refreshes the core started, by flight id (the core says who starts and who joins). @type {Map<number, Promise<string>>} */
+  const flights = new Map();
   /** The session's text with a usable access token (refreshed as the core plans). @param {{ key: string; text: string }} s */
   const withToken = async (s) => {
     if (core.accessPlan(s.text) === "use") return s.text;
-    let flight = refreshing.get(s.key);
-    if (!flight) {
-      flight = (async () => {
-        const lock = `lock:${s.key}`;
-        for (let i = 0; !(await stored(() => store.setIfAbsent(lock, "1", 15_000))); i++) {
-          if (i > 150) throw ServerCore.fail("store", "another instance holds this session's refresh");
-          await new Promise((r) => setTimeout(r, 100));
-        }
+    const flight = core.refreshFlight(s.key);
+    const joined = flights.get(flight.id);
+    if (!flight.start && joined) return joined;
+    const promise = (async () => {
+      const lock = `lock:${s.key}`;
+      for (let i = 0; !(await stored(() => store.setIfAbsent(lock, "1", 15_000))); i++) {
+        if (i > 150) throw ServerCore.fail("store", "another instance holds this session's refresh");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      try {
+        // Another instance may have refreshed meanwhile, or ended the session: the session as it is now.
+        const now = await box.open(await stored(() => store.get(s.key)));
+        if (!now) throw ServerCore.fail("signedOut", "");
+        if (core.accessPlan(now) === "use") return now;
+        const answer = await send(async () => core.refreshRequest(now, await assertion()), core.sessionKeyJwk(now));
+        let next;
         try {
-          // Another instance may have refreshed meanwhile, or ended the session: the session as it is now.
-          const now = await box.open(await stored(() => store.get(s.key)));
-          if (!now) throw ServerCore.fail("signedOut", "");
-          if (core.accessPlan(now) === "use") return now;
-          const answer = await send(async () => core.refreshRequest(now, await assertion()), core.sessionKeyJwk(now));
-          let next;
-          try {
-            next = core.refreshed(now, answer);
-          } catch (e) {
-            // The grant is gone: so is the session. (An outage keeps it for the next call.)
-            if (ServerCore.endsSession(e)) await stored(() => store.delete(s.key));
-            throw e;
-          }
-          if (!(await writeBack(s.key, next))) {
-            // Logged out while the refresh was under way: the new refresh token is revoked, nothing comes back.
-            const plan = core.logout(next, await assertion());
-            if (plan.revoke) await http(plan.revoke, transport);
-            throw ServerCore.fail("signedOut", "");
-          }
-          return next;
-        } finally {
-          await store.delete(lock).catch(() => {});
+          next = core.refreshed(now, answer);
+        } catch (e) {
+          // The grant is gone: so is the session. (An outage keeps it for the next call.)
+          if (ServerCore.endsSession(e)) await stored(() => store.delete(s.key));
+          throw e;
         }
-      })().finally(() => refreshing.delete(s.key));
-      refreshing.set(s.key, flight);
-    }
-    return flight;
+        if (!(await writeBack(s.key, next))) {
+          // Logged out while the refresh was under way: the new refresh token is revoked, nothing comes back.
+          const plan = core.logout(next, await assertion());
+          if (plan.revoke) await http(plan.revoke, transport);
+          throw ServerCore.fail("signedOut", "");
+        }
+        return next;
+      } finally {
+        await store.delete(lock).catch(() => {});
+      }
+    })().finally(() => {
+      core.flightLanded(flight.id);
+      flights.delete(flight.id);
+    });
+    flights.set(flight.id, promise);
+    return promise;
   };
 
   /** Refuses what does not come from the app's pages. @param {Request} request */

@@ -10,7 +10,7 @@ use oidc_pkce::http::{HttpAnswer, HttpRequest};
 use oidc_pkce::json::{self, Map, Value};
 use oidc_pkce::secret::AuthorizationCode;
 use oidc_pkce::server::{
-    code_server, Exchange, LoginStart, PendingLogin, Plan, Server, ServerSession, LOGIN_COOKIE,
+    code_server, Exchange, Flight, LoginStart, PendingLogin, Plan, Server, ServerSession, LOGIN_COOKIE,
     SESSION_COOKIE,
 };
 use wasm_bindgen::prelude::*;
@@ -366,6 +366,25 @@ impl ServerCore {
             Plan::Use => Ok("use".into()),
             Plan::Refresh => Ok("refresh".into()),
         }
+    }
+
+    /// The session's refresh: `{ id, start }`: start it (then
+    /// [`ServerCore::flight_landed`]), or join flight `id`.
+    #[wasm_bindgen(js_name = refreshFlight)]
+    pub fn refresh_flight(&self, session_key: &str) -> JsValue {
+        let (id, start) = match self.0.refresh_flight(session_key) {
+            Flight::Start(id) => (id, true),
+            Flight::Join(id) => (id, false),
+        };
+        let mut o = Map::new();
+        o.insert("id".into(), id.into());
+        o.insert("start".into(), start.into());
+        object(o)
+    }
+
+    #[wasm_bindgen(js_name = flightLanded)]
+    pub fn flight_landed(&self, id: f64) {
+        self.0.flight_landed(id as u64)
     }
 
     #[wasm_bindgen(js_name = refreshRequest)]
