@@ -23,7 +23,7 @@ let world;
 const ports = {};
 
 before(async () => {
-  for (const name of ["bff", "tm", "shared", "dpop", "react"]) ports[name] = await freePort();
+  for (const name of ["bff", "tm", "shared", "dpop", "react", "vue"]) ports[name] = await freePort();
   world = await startWorldOfBackends({ appPorts: Object.values(ports), dpopPorts: [ports.dpop], ttl: { AccessToken: 4 } });
   browser = await launchChromium();
 });
@@ -439,50 +439,52 @@ describe("DPoP (RFC 9449) in BFF mode: a client whose tokens the provider binds"
   });
 });
 
-describe("the React binding over the backend (oidc-pkce/react, unchanged)", () => {
-  let app;
-  before(async () => {
-    // The bindings' test app (tests/e2e/apps/react), built against the package, its options `{ backend: "/auth" }`.
-    const appsDir = join(root, "tests", "e2e", "apps");
-    const link = join(appsDir, "node_modules", "oidc-pkce");
-    if (!existsSync(link)) {
-      mkdirSync(join(appsDir, "node_modules"), { recursive: true });
-      symlinkSync(join(root, "pkg"), link, "dir");
-    }
-    const outDir = join(root, "test-results", "apps", "react-backend");
-    rmSync(outDir, { recursive: true, force: true });
-    await build({ root: join(appsDir, "react"), mode: "production", logLevel: "warn", configFile: false, build: { outDir, emptyOutDir: true } });
-    const server = await createAuthServer(serverOptions(ports.react));
-    app = await startApp(ports.react, () => server, { site: { dir: outDir, config: { backend: "/auth" } } });
-  });
-  after(() => app?.close());
+for (const binding of ["react", "vue"]) {
+  describe(`the ${binding === "react" ? "React" : "Vue"} binding over the backend (oidc-pkce/${binding}, unchanged)`, () => {
+    let app;
+    before(async () => {
+      // The bindings' test app (tests/e2e/apps/<binding>), built against the package, its options `{ backend: "/auth" }`.
+      const appsDir = join(root, "tests", "e2e", "apps");
+      const link = join(appsDir, "node_modules", "oidc-pkce");
+      if (!existsSync(link)) {
+        mkdirSync(join(appsDir, "node_modules"), { recursive: true });
+        symlinkSync(join(root, "pkg"), link, "dir");
+      }
+      const outDir = join(root, "test-results", "apps", `${binding}-backend`);
+      rmSync(outDir, { recursive: true, force: true });
+      await build({ root: join(appsDir, binding), mode: "production", logLevel: "warn", configFile: false, build: { outDir, emptyOutDir: true } });
+      const server = await createAuthServer(serverOptions(ports[binding]));
+      app = await startApp(ports[binding], () => server, { site: { dir: outDir, config: { backend: "/auth" } } });
+    });
+    after(() => app?.close());
 
-  it("useAuth(): signed out, loginWithRedirect through the backend, signed in as the user, logout; no .wasm loaded", async () => {
-    const context = await browser.newContext();
-    await keepLocal(context);
-    const page = await context.newPage();
-    const wasm = [];
-    page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(r.url()));
-    await page.goto(`${app.origin}/`);
-    await page.waitForSelector("#main .status:text('signed out')");
-    await page.click("#main .login");
-    await page.waitForSelector("input[name=login]");
-    await page.fill("input[name=login]", "erin");
-    await page.fill("input[name=password]", "pw");
-    await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
-    if (new URL(page.url()).origin !== app.origin) {
-      await Promise.all([page.waitForURL((u) => u.origin === app.origin), page.click("button[type=submit]")]);
-    }
-    await page.waitForSelector("#main .status:text('signed in as erin')");
-    assert.deepEqual(wasm, [], "no WebAssembly in the page");
-    // Logout (the app's openUrl keeps the page here): the binding follows the client.
-    await page.click("#main .logout");
-    await page.waitForSelector("#main .status:text('signed out')");
-    const session = await page.evaluate(async () => (await fetch("/auth/session", { headers: { "x-csrf": "1" } })).json());
-    assert.equal(session.isAuthenticated, false, "the backend's session ended");
-    await context.close();
+    it("useAuth(): signed out, loginWithRedirect through the backend, signed in as the user, logout; no .wasm loaded", async () => {
+      const context = await browser.newContext();
+      await keepLocal(context);
+      const page = await context.newPage();
+      const wasm = [];
+      page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(r.url()));
+      await page.goto(`${app.origin}/`);
+      await page.waitForSelector("#main .status:text('signed out')");
+      await page.click("#main .login");
+      await page.waitForSelector("input[name=login]");
+      await page.fill("input[name=login]", "erin");
+      await page.fill("input[name=password]", "pw");
+      await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+      if (new URL(page.url()).origin !== app.origin) {
+        await Promise.all([page.waitForURL((u) => u.origin === app.origin), page.click("button[type=submit]")]);
+      }
+      await page.waitForSelector("#main .status:text('signed in as erin')");
+      assert.deepEqual(wasm, [], "no WebAssembly in the page");
+      // Logout (the app's openUrl keeps the page here): the binding follows the client.
+      await page.click("#main .logout");
+      await page.waitForSelector("#main .status:text('signed out')");
+      const session = await page.evaluate(async () => (await fetch("/auth/session", { headers: { "x-csrf": "1" } })).json());
+      assert.equal(session.isAuthenticated, false, "the backend's session ended");
+      await context.close();
+    });
   });
-});
+}
 
 describe("token-mediating mode", () => {
   let app;

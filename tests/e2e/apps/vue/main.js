@@ -6,7 +6,10 @@ import { createRouter, createWebHistory, RouterView } from "vue-router";
 import { createAuth, createAuthGuard, useAuth } from "oidc-pkce/vue";
 
 const config = await (await fetch("/config.json")).json();
-const options = { issuer: config.issuer, clientId: config.clientId, redirectUri: `${location.origin}/`, tokenStorage: "local" };
+// (Behind oidc-pkce/server, the same components over the backend's routes.)
+const options = config.backend
+  ? { backend: config.backend }
+  : { issuer: config.issuer, clientId: config.clientId, redirectUri: `${location.origin}/`, tokenStorage: "local" };
 
 const Status = {
   setup() {
