@@ -1081,6 +1081,39 @@ impl Server {
         !DROPPED.contains(&n.as_str()) && !n.starts_with("sec-") && !n.starts_with("proxy-")
     }
 
+    /// Which of the API's answer headers go back to the browser: never its
+    /// cookies (they would be the app's origin's, set by a third party), its
+    /// CORS grants (the page calls its own origin), nor what the body's
+    /// new framing replaces (the proxy answers the decoded body whole).
+    pub fn returned_header(name: &str) -> bool {
+        const DROPPED: &[&str] = &[
+            "set-cookie",
+            "set-cookie2",
+            "content-encoding",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "keep-alive",
+            "www-authenticate",
+            "dpop-nonce",
+        ];
+        let n = name.to_ascii_lowercase();
+        !DROPPED.contains(&n.as_str()) && !n.starts_with("access-control-") && !n.starts_with("proxy-")
+    }
+
+    /// The session secret (`secret`, its length in characters; none: not
+    /// given): required with a shared store, and never short (it keys the
+    /// sessions' encryption); the memory store may make its own.
+    pub fn check_secret(given: Option<usize>, local_store: bool) -> Result<()> {
+        match given {
+            None if local_store => Ok(()),
+            Some(n) if n >= 32 => Ok(()),
+            _ => Err(invalid(
+                "`secret` (32 characters or more) is required with a shared store: it encrypts the sessions at rest",
+            )),
+        }
+    }
+
     // ---- CSRF
 
     /// A request that changes something or reaches an API must come from
@@ -2282,6 +2315,38 @@ mod tests {
         ] {
             assert_eq!(Server::forwarded_header(h), go, "{h}");
         }
+        // The answer: no cookie of the API lands on the app's origin, no CORS grant, no stale framing;
+        // the API's DPoP challenge is the backend's to answer, not the page's.
+        for (h, back) in [
+            ("content-type", true),
+            ("cache-control", true),
+            ("etag", true),
+            ("Set-Cookie", false),
+            ("access-control-allow-origin", false),
+            ("content-encoding", false),
+            ("content-length", false),
+            ("www-authenticate", false),
+            ("dpop-nonce", false),
+        ] {
+            assert_eq!(Server::returned_header(h), back, "{h}");
+        }
+    }
+
+    #[test]
+    fn the_session_secret_is_required_with_a_shared_store_and_never_short() {
+        assert!(
+            Server::check_secret(None, true).is_ok(),
+            "the memory store makes its own"
+        );
+        assert_eq!(
+            Server::check_secret(None, false).unwrap_err().code(),
+            code::INVALID_CONFIG
+        );
+        assert_eq!(
+            Server::check_secret(Some(31), true).unwrap_err().code(),
+            code::INVALID_CONFIG
+        );
+        assert!(Server::check_secret(Some(32), false).is_ok());
     }
 
     #[test]

@@ -178,9 +178,7 @@ export async function createAuthServer(options) {
   const prefix = (options?.prefix ?? "/auth").replace(/\/$/, "");
   const core = new ServerCore(JSON.stringify({ ...rest, privateKey: privateKey && { alg: privateKey.alg, kid: privateKey.kid } }));
   const setup = core.setup();
-  if (secret === undefined ? !store.local : typeof secret !== "string" || secret.length < 32) {
-    throw ServerCore.fail("config", "`secret` (32 characters or more) is required with a shared store: it encrypts the sessions at rest");
-  }
+  ServerCore.checkSecret(secret === undefined ? undefined : typeof secret === "string" ? secret.length : 0, Boolean(store.local));
   const box = await sealer(secret ?? b64u(crypto.getRandomValues(new Uint8Array(32))));
   const sign = privateKey ? await signer(privateKey) : null;
 
@@ -450,9 +448,7 @@ export async function createAuthServer(options) {
       const answer = await readCapped(upstream, setup.proxyMaxBytes);
       if (answer === null) throw ServerCore.fail("upstream", `${target} answered more than ${setup.proxyMaxBytes} bytes`);
       const out = new Headers();
-      upstream.headers.forEach((value, name) => name !== "set-cookie" && !name.startsWith("access-control-") && out.set(name, value));
-      out.delete("content-encoding");
-      out.delete("content-length");
+      upstream.headers.forEach((value, name) => ServerCore.returnedHeader(name) && out.set(name, value));
       return new Response(answer, { status: upstream.status, headers: out });
     },
 

@@ -462,6 +462,17 @@ impl ServerCore {
         Server::forwarded_header(name)
     }
 
+    #[wasm_bindgen(js_name = returnedHeader)]
+    pub fn returned_header(name: &str) -> bool {
+        Server::returned_header(name)
+    }
+
+    /// `secret`'s length (none: not given), and whether the store is this process's.
+    #[wasm_bindgen(js_name = checkSecret)]
+    pub fn check_secret(given: Option<u32>, local_store: bool) -> Result<()> {
+        Server::check_secret(given.map(|n| n as usize), local_store).map_err(js_error)
+    }
+
     #[wasm_bindgen(js_name = checkCsrf)]
     pub fn check_csrf(
         &self,
