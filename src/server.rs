@@ -71,6 +71,8 @@ pub struct Api {
 /// How long a session lives: without a request (`idle`), and at most.
 pub const DEFAULT_IDLE_S: u64 = 30 * 60;
 pub const DEFAULT_ABSOLUTE_S: u64 = 12 * 3600;
+/// A session in use is written back at most this often (its `last_seen_ms`).
+const TOUCH_EVERY_MS: u64 = 60_000;
 /// The session cookie: `__Host-` (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain).
 pub const SESSION_COOKIE: &str = "__Host-oidc-pkce";
 /// The cookie that ties a pending login to the browser that started it.
@@ -756,6 +758,16 @@ impl Server {
         Ok(())
     }
 
+    /// How long the store keeps the session from this write (ms): its idle
+    /// lifetime and the minute a touch may lag (a session nobody uses
+    /// leaves the store soon after it ended, not at its absolute end),
+    /// never past its absolute end.
+    pub fn store_ttl_ms(&self, s: &ServerSession, now_ms: u64) -> u64 {
+        let idle = self.idle_s * 1000 + TOUCH_EVERY_MS;
+        let left = (s.created_at_ms + self.absolute_s * 1000).saturating_sub(now_ms);
+        idle.min(left).max(1)
+    }
+
     /// The session's remaining life, for its cookie's `Max-Age` (seconds):
     /// its absolute lifetime (the idle one is the store's to enforce).
     pub fn cookie_max_age(&self, s: &ServerSession, now_ms: u64) -> u64 {
@@ -765,7 +777,7 @@ impl Server {
     /// A request used the session: whether to write it back with its new
     /// `last_seen_ms` (at most once a minute: a busy page writes little).
     pub fn touch(&self, s: &mut ServerSession, now_ms: u64) -> bool {
-        if now_ms.saturating_sub(s.last_seen_ms) < 60_000 {
+        if now_ms.saturating_sub(s.last_seen_ms) < TOUCH_EVERY_MS {
             return false;
         }
         s.last_seen_ms = now_ms;
@@ -2151,6 +2163,28 @@ mod tests {
             .exchanged(pending, ok(400, r#"{"error":"invalid_grant"}"#), NOW)
             .unwrap_err();
         assert_eq!(e.server().unwrap().error, "invalid_grant");
+    }
+
+    #[test]
+    fn the_store_keeps_a_session_its_idle_lifetime_never_past_its_absolute_end() {
+        let s = server(json!({"idleTimeout": 600, "absoluteTimeout": 3600}));
+        let session = signed_in(&s);
+        assert_eq!(
+            s.store_ttl_ms(&session, NOW),
+            660_000,
+            "idle + the touch's minute"
+        );
+        assert_eq!(
+            s.store_ttl_ms(&session, NOW + 3_300_000),
+            300_000,
+            "5 minutes of life left"
+        );
+        assert_eq!(s.store_ttl_ms(&session, NOW + 4_000_000), 1, "over: gone at once");
+        // Touched at most once a minute: the store's TTL outlives the idle check.
+        let mut used = session.clone();
+        assert!(!s.touch(&mut used, NOW + 59_000));
+        assert!(s.touch(&mut used, NOW + 61_000));
+        assert_eq!(used.last_seen_ms, NOW + 61_000);
     }
 
     #[test]

@@ -217,7 +217,8 @@ export async function createAuthServer(options) {
    */
   const writeBack = async (key, text) => {
     const sealed = await box.seal(text);
-    return stored(async () => (store.replace ? store.replace(key, sealed, setup.absoluteMs) : (await store.set(key, sealed, setup.absoluteMs), true)));
+    const ttl = core.storeTtl(text);
+    return stored(async () => (store.replace ? store.replace(key, sealed, ttl) : (await store.set(key, sealed, ttl), true)));
   };
 
   /** The provider's endpoints and key set, fetched when the core asks. @param {boolean} [again] */
@@ -357,7 +358,7 @@ export async function createAuthServer(options) {
         const id = ServerCore.newSessionId();
         const sessionKey = ServerCore.sessionKey(id);
         const sealed = await box.seal(s.stored);
-        await stored(() => store.set(sessionKey, sealed, setup.absoluteMs));
+        await stored(() => store.set(sessionKey, sealed, s.ttlMs));
         for (const index of s.index) await stored(() => store.addToIndex(index, sessionKey, setup.absoluteMs));
         const headers = new Headers({ Location: new URL(s.returnTo, options.appOrigin).href, "Cache-Control": "no-store" });
         headers.append("Set-Cookie", core.sessionCookie(id, s.maxAge));

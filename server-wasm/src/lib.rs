@@ -320,6 +320,7 @@ impl ServerCore {
         let mut o = Map::new();
         o.insert("stored".into(), s.to_stored().into());
         o.insert("maxAge".into(), self.0.cookie_max_age(&s, now).into());
+        o.insert("ttlMs".into(), self.0.store_ttl_ms(&s, now).into());
         o.insert(
             "index".into(),
             Value::Array(self.0.index_keys(&s).into_iter().map(Value::from).collect()),
@@ -342,6 +343,12 @@ impl ServerCore {
             o.insert("touched".into(), s.to_stored().into());
         }
         Ok(object(o))
+    }
+
+    /// How long the store keeps this session from a write now (ms).
+    #[wasm_bindgen(js_name = storeTtl)]
+    pub fn store_ttl(&self, stored: &str) -> Result<f64> {
+        Ok(self.0.store_ttl_ms(&session(stored)?, now_ms()) as f64)
     }
 
     /// `GET /session`: what the page may know.
