@@ -39,7 +39,7 @@ export const SECRET = "backend-secret-for-the-tests-only";
  * client redirect URI and a back-channel logout URI of its own client id:
  * `backend-<port>`), known before anything starts.
  */
-export async function startWorldOfBackends({ appPorts, dpopPorts = [], ttl = {} }) {
+export async function startWorldOfBackends({ appPorts, dpopPorts = [], clientMetadata = {}, ttl = {} }) {
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   const clients = appPorts.map((port) => ({
@@ -54,6 +54,8 @@ export async function startWorldOfBackends({ appPorts, dpopPorts = [], ttl = {} 
     backchannel_logout_session_required: true,
     // RFC 9449: this client's access tokens must be DPoP-bound.
     ...(dpopPorts.includes(port) ? { dpop_bound_access_tokens: true } : {}),
+    // Another authentication method, PAR required, ...: the test's.
+    ...(clientMetadata[port] ?? {}),
   }));
   const op = await startProvider({
     clients,

@@ -17,14 +17,29 @@ import { KEYS, keepLocal, launchChromium, signJwt } from "./harness.mjs";
 import { SECRET, freePort, startApp, startWorldOfBackends } from "./server-harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+const { d: _d, ...ecPublic } = KEYS.ec;
+const { d: _rd, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rsaPublic } = KEYS.rsaRotated;
+/** The other client authentications (RFC 6749 §2.3.1, OIDC Core §9 / RFC 7523), and PAR the provider requires (RFC 9126). */
+const AUTH_METHODS = {
+  post: { client: { token_endpoint_auth_method: "client_secret_post" }, server: { clientAuthMethod: "client_secret_post" } },
+  "jwt-es256": {
+    client: { token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [ecPublic] } },
+    server: { clientAuthMethod: "private_key_jwt", clientSecret: undefined, privateKey: KEYS.ec },
+  },
+  "jwt-rs256-par": {
+    client: { token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [rsaPublic] }, require_pushed_authorization_requests: true },
+    server: { clientAuthMethod: "private_key_jwt", clientSecret: undefined, privateKey: KEYS.rsaRotated, pushedAuthorizationRequests: true },
+  },
+};
 const EVENT = "http://schemas.openid.net/event/backchannel-logout";
 let browser;
 let world;
 const ports = {};
 
 before(async () => {
-  for (const name of ["bff", "tm", "shared", "dpop", "react", "vue"]) ports[name] = await freePort();
-  world = await startWorldOfBackends({ appPorts: Object.values(ports), dpopPorts: [ports.dpop], ttl: { AccessToken: 4 } });
+  for (const name of ["bff", "tm", "shared", "dpop", "react", "vue", ...Object.keys(AUTH_METHODS)]) ports[name] = await freePort();
+  const clientMetadata = Object.fromEntries(Object.entries(AUTH_METHODS).map(([name, m]) => [ports[name], m.client]));
+  world = await startWorldOfBackends({ appPorts: Object.values(ports), dpopPorts: [ports.dpop], clientMetadata, ttl: { AccessToken: 4 } });
   browser = await launchChromium();
 });
 after(async () => {
@@ -286,6 +301,38 @@ describe("BFF mode (memory store)", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.fail("the session outlived the provider's logout");
+  });
+});
+
+describe("client_secret_post, private_key_jwt (ES256, RS256) and PAR against oidc-provider", () => {
+  const apps = {};
+  before(async () => {
+    for (const [name, m] of Object.entries(AUTH_METHODS)) {
+      const server = await createAuthServer(serverOptions(ports[name], m.server));
+      apps[name] = await startApp(ports[name], () => server);
+    }
+  });
+  after(() => Promise.all(Object.values(apps).map((a) => a.close())));
+
+  it("each logs in, calls the API, refreshes and revokes at logout, authenticated its way (a fresh assertion each time)", async () => {
+    const call = (page) => page.evaluate(async (api) => (await fetch(`/auth/api?url=${encodeURIComponent(`${api}/x`)}`, { headers: { "x-csrf": "1" } })).status, world.api);
+    const pages = {};
+    for (const name of Object.keys(AUTH_METHODS)) {
+      pages[name] = await newPage(apps[name].origin);
+      await logIn(pages[name].page, apps[name].origin);
+      assert.equal(await call(pages[name].page), 200, name);
+    }
+    await new Promise((r) => setTimeout(r, 4500)); // the access tokens' 4 s
+    const [refreshes, revoked] = [world.counts.refresh, world.counts.revoked];
+    for (const name of Object.keys(AUTH_METHODS)) assert.equal(await call(pages[name].page), 200, `${name}, refreshed`);
+    assert.equal(world.counts.refresh - refreshes, 3);
+    for (const name of Object.keys(AUTH_METHODS)) {
+      const { page } = pages[name];
+      const status = await page.evaluate(async () => (await fetch("/auth/logout", { method: "POST", headers: { "x-csrf": "1" } })).status);
+      assert.equal(status, 200, name);
+    }
+    assert.equal(world.counts.revoked - revoked, 3, "each refresh token revoked, the client authenticated");
+    await Promise.all(Object.values(pages).map((p) => p.context.close()));
   });
 });
 
