@@ -376,7 +376,8 @@ export async function createAuthServer(options) {
       try {
         s = await sessionOf(request);
       } catch (e) {
-        if (/** @type {any} */ (e).code !== "not_signed_in") throw e;
+        // A session that ended (idle, too old, unreadable) is "signed out"; the store's failure is not.
+        if (!ServerCore.endsSession(e)) throw e;
       }
       return json(200, core.info(s?.text));
     },
@@ -388,7 +389,10 @@ export async function createAuthServer(options) {
       let s = null;
       try {
         s = await sessionOf(request);
-      } catch {}
+      } catch (e) {
+        // (The store unreachable: 503, the session could not be ended here.)
+        if (!ServerCore.endsSession(e)) throw e;
+      }
       if (s) await stored(() => store.delete(s.key));
       const plan = core.logout(s?.text, await assertion());
       if (plan.revoke) await http(plan.revoke, transport);
