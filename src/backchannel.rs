@@ -191,21 +191,7 @@ pub fn finish(
     signature: std::result::Result<bool, String>,
     e: &Expected<'_>,
 ) -> Result<LogoutEvent> {
-    match signature {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(fail(
-                reason::SIGNATURE,
-                "the logout token's signature does not verify with the provider's key",
-            ))
-        }
-        Err(why) => {
-            return Err(fail(
-                reason::SIGNATURE,
-                msg!("the logout token's signature could not be checked: {why}"),
-            ))
-        }
-    }
+    crate::id_token::signature_verdict(signature, "logout token").map_err(|m| fail(reason::SIGNATURE, m))?;
     let c = &token.claims;
     // Step 3: "Validate the iss, aud, iat, and exp Claims in the same way they are validated in ID Tokens."
     if c.get("iss").and_then(Value::as_str) != Some(e.issuer) {

@@ -278,6 +278,22 @@ pub fn begin_verification(
     ))
 }
 
+/// The platform's answer for a JWS signature of `what` (an ID token, a
+/// Logout Token): valid, or the message of the refusal (`Err` from the
+/// platform: it could not check it).
+pub fn signature_verdict(
+    signature: std::result::Result<bool, String>,
+    what: &str,
+) -> std::result::Result<(), String> {
+    match signature {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(msg!(
+            "the {what}'s signature does not verify with the provider's key"
+        )),
+        Err(why) => Err(msg!("the {what}'s signature could not be checked: {why}")),
+    }
+}
+
 /// The second half: the verifier's answer for the signature (`Err` when it
 /// could not check it), then every claim.
 pub fn finish_verification(
@@ -285,21 +301,7 @@ pub fn finish_verification(
     signature: std::result::Result<bool, String>,
     expected: &Expected<'_>,
 ) -> Result<VerifiedIdToken> {
-    match signature {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(fail(
-                reason::SIGNATURE,
-                "the ID token's signature does not verify with the provider's key",
-            ))
-        }
-        Err(why) => {
-            return Err(fail(
-                reason::SIGNATURE,
-                msg!("the ID token's signature could not be checked: {why}"),
-            ))
-        }
-    }
+    signature_verdict(signature, "ID token").map_err(|m| fail(reason::SIGNATURE, m))?;
     let (sub, exp) = check_claims(&token.claims, expected)?;
     Ok(VerifiedIdToken {
         raw: token.raw,
