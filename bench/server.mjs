@@ -11,15 +11,12 @@
 // does. Nothing is asserted; figures are of this run. Writes
 // bench-results/server.json.
 import http from "node:http";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { createClient } from "redis";
 import { createAuthServer, memoryStore, redisStore } from "../pkg/server/index.js";
 import { keepLocal, launchChromium } from "../tests/e2e/harness.mjs";
-import { SECRET, freePort, startApp, startWorldOfBackends } from "../tests/e2e/server-harness.mjs";
+import { backendOptions, connectRedis, freePort, startApp, startRedis as startServerRedis, startWorldOfBackends } from "../tests/e2e/server-harness.mjs";
 
 const SECONDS = Number(process.env.BENCH_SERVER_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_SERVER_CONCURRENCY ?? 8);
@@ -167,20 +164,9 @@ async function redisPer10k(client, writes) {
 }
 
 async function startRedis() {
-  const port = await freePort();
-  const proc = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
-  const client = createClient({ url: `redis://127.0.0.1:${port}` });
-  client.on("error", () => {});
-  for (let tries = 0; ; tries++) {
-    try {
-      await client.connect();
-      break;
-    } catch (e) {
-      if (tries > 50) throw e;
-      await sleep(100);
-    }
-  }
-  return { client, close: async () => (await client.quit().catch(() => {}), proc.kill()) };
+  const started = await startServerRedis();
+  const client = await connectRedis(started.url);
+  return { client, close: async () => (await client.quit().catch(() => {}), started.process.kill()) };
 }
 
 async function main() {
@@ -194,17 +180,7 @@ async function main() {
     for (const kind of ["memory", "redis"]) {
       const origin = `http://localhost:${ports[kind]}`;
       const rec = recording(kind === "memory" ? memoryStore() : redisStore(redis.client));
-      const server = await createAuthServer({
-        issuer: world.op.issuer,
-        clientId: `backend-${ports[kind]}`,
-        clientSecret: SECRET,
-        redirectUri: `${origin}/auth/callback`,
-        postLogoutRedirectUri: `${origin}/`,
-        appOrigin: origin,
-        apis: [{ url: `${echo.url}/` }],
-        secret: SECRET,
-        store: rec.store,
-      });
+      const server = await createAuthServer(backendOptions(world, ports[kind], { apis: [{ url: `${echo.url}/` }], store: rec.store }));
       const app = await startApp(ports[kind], () => server);
       try {
         const cookie = await logIn(browser, origin);

@@ -10,26 +10,14 @@ import express from "express";
 import { Hono } from "hono";
 import { createAuthServer, toNodeHandler } from "../../pkg/server/index.js";
 import { keepLocal, launchChromium } from "./harness.mjs";
-import { SECRET, freePort, startWorldOfBackends } from "./server-harness.mjs";
+import { backendOptions, freePort, startWorldOfBackends } from "./server-harness.mjs";
 
 let browser;
 let world;
 const ports = {};
 const apps = {};
 
-const options = (port) => {
-  const origin = `http://localhost:${port}`;
-  return {
-    issuer: world.op.issuer,
-    clientId: `backend-${port}`,
-    clientSecret: SECRET,
-    redirectUri: `${origin}/auth/callback`,
-    postLogoutRedirectUri: `${origin}/`,
-    appOrigin: origin,
-    apis: [{ url: `${world.api}/` }],
-    secret: SECRET,
-  };
-};
+const options = (port) => backendOptions(world, port);
 
 before(async () => {
   for (const name of ["express", "hono"]) ports[name] = await freePort();

@@ -3,10 +3,12 @@
 // checks the tokens with the provider, and the app's server on
 // http://localhost:<port> (Chromium takes `Secure` and `__Host-` cookies
 // there) with the backend's routes, the test page and the package.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify } from "jose";
+import { createClient } from "redis";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +35,44 @@ const listen = (handler, port = 0) =>
   });
 
 export const SECRET = "backend-secret-for-the-tests-only";
+
+/** createAuthServer's options for the app on `port` of `world` (its client `backend-<port>`), and `extra`. */
+export function backendOptions(world, port, extra = {}) {
+  const origin = `http://localhost:${port}`;
+  return {
+    issuer: world.op.issuer,
+    clientId: `backend-${port}`,
+    clientSecret: SECRET,
+    redirectUri: `${origin}/auth/callback`,
+    postLogoutRedirectUri: `${origin}/`,
+    appOrigin: origin,
+    apis: [{ url: `${world.api}/` }],
+    secret: SECRET,
+    ...extra,
+  };
+}
+
+/** A redis-server of its own (Debian's, installed by scripts/setup.sh) on a free port: { url, process }. */
+export async function startRedis() {
+  const port = await freePort();
+  const process = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
+  return { url: `redis://127.0.0.1:${port}`, process };
+}
+
+/** A connected `redis` client of `url`, tried again while the server starts. @param {string} url @param {object} [options] */
+export async function connectRedis(url, options = {}) {
+  const client = createClient({ url, ...options });
+  client.on("error", () => {});
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      if (tries > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 /**
  * The provider and the API. `appPorts`: the app servers' ports (each a

@@ -4,29 +4,17 @@
 // server's guarantees rest on. A value written back only if it is still
 // there (a logout stays a logout), a lock taken once, expiry, the indexes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "redis";
 import { memoryStore, redisStore } from "../../pkg/server/index.js";
-import { freePort } from "./server-harness.mjs";
+import { connectRedis, startRedis } from "./server-harness.mjs";
 
 let redis;
 let client;
 before(async () => {
-  const port = await freePort();
-  redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
-  client = createClient({ url: `redis://127.0.0.1:${port}` });
-  client.on("error", () => {});
-  for (let tries = 0; ; tries++) {
-    try {
-      await client.connect();
-      break;
-    } catch (e) {
-      if (tries > 50) throw e;
-      await sleep(100);
-    }
-  }
+  const started = await startRedis();
+  redis = started.process;
+  client = await connectRedis(started.url);
 });
 after(async () => {
   await client?.quit().catch(() => {});

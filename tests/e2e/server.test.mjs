@@ -5,16 +5,14 @@
 // attacker tries: CSRF, forged cookies and Logout Tokens, a mixed-up
 // callback, an API nobody configured, an API that answers too much or too late.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { createClient } from "redis";
 import { build } from "vite";
 import { createAuthServer, memoryStore, redisStore } from "../../pkg/server/index.js";
 import { KEYS, keepLocal, launchChromium, signJwt } from "./harness.mjs";
-import { SECRET, freePort, startApp, startWorldOfBackends } from "./server-harness.mjs";
+import { backendOptions, connectRedis, freePort, startApp, startRedis, startWorldOfBackends } from "./server-harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { d: _d, ...ecPublic } = KEYS.ec;
@@ -48,20 +46,7 @@ after(async () => {
 });
 
 /** createAuthServer's options for the app on `port`. */
-const serverOptions = (port, extra = {}) => {
-  const origin = `http://localhost:${port}`;
-  return {
-    issuer: world.op.issuer,
-    clientId: `backend-${port}`,
-    clientSecret: SECRET,
-    redirectUri: `${origin}/auth/callback`,
-    postLogoutRedirectUri: `${origin}/`,
-    appOrigin: origin,
-    apis: [{ url: `${world.api}/` }],
-    secret: SECRET,
-    ...extra,
-  };
-};
+const serverOptions = (port, extra = {}) => backendOptions(world, port, extra);
 
 async function newPage(origin) {
   const context = await browser.newContext();
@@ -565,28 +550,16 @@ describe("token-mediating mode", () => {
 
 describe("two instances sharing Redis", () => {
   let redis;
-  let port;
   let clients;
   let servers;
   let serving = 0;
   let app;
   before(async () => {
-    port = await freePort();
-    redis = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"], { stdio: "ignore" });
+    const started = await startRedis();
+    redis = started.process;
     clients = [];
     for (let i = 0; i < 2; i++) {
-      const c = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
-      c.on("error", () => {});
-      for (let tries = 0; ; tries++) {
-        try {
-          await c.connect();
-          break;
-        } catch (e) {
-          if (tries > 50) throw e;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-      clients.push(c);
+      clients.push(await connectRedis(started.url, { socket: { reconnectStrategy: false, connectTimeout: 1000 } }));
     }
     servers = await Promise.all(clients.map((c) => createAuthServer(serverOptions(ports.shared, { store: redisStore(c) }))));
     app = await startApp(ports.shared, () => servers[serving]);
