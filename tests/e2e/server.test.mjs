@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { build } from "vite";
+import { startProvider } from "../../scripts/provider.mjs";
 import { createAuthServer, memoryStore, redisStore } from "../../pkg/server/index.js";
 import { KEYS, keepLocal, launchChromium, signJwt } from "./harness.mjs";
-import { backendOptions, connectRedis, freePort, startApp, startRedis, startWorldOfBackends } from "./server-harness.mjs";
+import { SECRET, backendOptions, connectRedis, freePort, startApp, startRedis, startWorldOfBackends } from "./server-harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const { d: _d, ...ecPublic } = KEYS.ec;
@@ -603,6 +604,52 @@ describe("two instances sharing Redis", () => {
       return [r.status, (await r.json()).error];
     });
     assert.deepEqual(down, [503, "store_unavailable"]);
+    await context.close();
+  });
+});
+
+describe("Auth0 by `domain` (Auth0's paths, no discovery)", () => {
+  let auth0;
+  let app;
+  before(async () => {
+    const port = await freePort();
+    const origin = `http://localhost:${port}`;
+    auth0 = await startProvider({
+      auth0: true,
+      jwks: { keys: [KEYS.rsa] },
+      clients: [
+        {
+          client_id: "auth0-backend",
+          client_secret: SECRET,
+          token_endpoint_auth_method: "client_secret_post",
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          redirect_uris: [`${origin}/auth/callback`],
+          post_logout_redirect_uris: [`${origin}/`],
+        },
+      ],
+    });
+    const server = await createAuthServer({
+      ...backendOptions(world, port, { domain: auth0.url, issuer: undefined, clientId: "auth0-backend", clientAuthMethod: "client_secret_post" }),
+    });
+    app = await startApp(port, () => server);
+  });
+  after(async () => {
+    await app?.close();
+    await auth0?.close();
+  });
+
+  it("logs in through /authorize and /oauth/token, verifies the ID token (issuer with its slash), and logs out through /v2/logout", async () => {
+    const { page, context } = await newPage(app.origin);
+    await logIn(page, app.origin, "grace");
+    await client(page);
+    assert.equal(await page.evaluate(() => window.auth.getUser()?.sub), "grace");
+    assert.equal(await page.evaluate(() => window.auth.getUser()?.iss), `${auth0.url}/`);
+    const url = await page.evaluate(async () => (await (await fetch("/auth/logout", { method: "POST", headers: { "x-csrf": "1" } })).json()).url);
+    const out = new URL(url);
+    assert.equal(out.origin + out.pathname, `${auth0.url}/v2/logout`);
+    assert.equal(out.searchParams.get("client_id"), "auth0-backend");
+    assert.equal(out.searchParams.get("returnTo"), `${app.origin}/`);
     await context.close();
   });
 });
