@@ -66,73 +66,71 @@ pub struct VerifiedIdToken {
     pub exp: i64,
 }
 
-struct Parts<'a> {
-    alg: String,
-    kid: Option<String>,
+/// A compact JWS split and decoded (RFC 7515 §7.1), nothing trusted yet:
+/// what an ID token and a Logout Token (`crate::backchannel`) both are.
+pub(crate) struct Parts<'a> {
+    pub alg: String,
+    pub kid: Option<String>,
     /// `BASE64URL(header) "." BASE64URL(payload)`, what was signed (RFC 7515 §5.2).
-    signing_input: &'a str,
+    pub signing_input: &'a str,
     /// The third part, base64url.
-    signature: &'a str,
-    claims: Map<String, Value>,
+    pub signature: &'a str,
+    pub claims: Map<String, Value>,
 }
 
 /// A base64url part that must be a JSON object (UTF-8, RFC 8259 §8.1).
-fn b64_json(part: &str) -> Option<Map<String, Value>> {
+pub(crate) fn b64_json(part: &str) -> Option<Map<String, Value>> {
     let bytes = crate::b64::decode(part)?;
     crate::json::object(std::str::from_utf8(&bytes).ok()?).ok()
 }
 
-/// Splits and decodes the compact JWS (RFC 7515 §7.1) without trusting anything yet.
-fn parse(token: &str) -> Result<Parts<'_>> {
-    if token.len() > crate::json::MAX_BODY_BYTES {
-        return Err(fail(reason::MALFORMED, "the ID token is larger than 1 MiB"));
+/// Splits and decodes a compact JWS (RFC 7515 §7.1) of at most
+/// `max_bytes`, without trusting anything yet; a refusal is its reason
+/// (`malformed`, `alg`, `signature`) and message, for the caller's error
+/// code (which names the token).
+pub(crate) fn parse_jws(
+    token: &str,
+    max_bytes: usize,
+) -> std::result::Result<Parts<'_>, (&'static str, &'static str)> {
+    if token.len() > max_bytes {
+        return Err((reason::MALFORMED, "the token is larger than this library reads"));
     }
     let mut it = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
-        return Err(fail(
+        return Err((
             reason::MALFORMED,
-            "the ID token is not a JWS of three parts (a JWE or garbage?)",
+            "the token is not a JWS of three parts (a JWE or garbage?)",
         ));
     };
     if s.is_empty() {
-        return Err(fail(reason::ALG, "the ID token is unsigned"));
+        return Err((reason::ALG, "the token is unsigned"));
     }
     // (A JSON object, read like the payload: one parser for both.)
-    let header: Map<String, Value> = b64_json(h).ok_or_else(|| {
-        fail(
-            reason::MALFORMED,
-            "the ID token's header is not a base64url JSON object",
-        )
-    })?;
+    let header = b64_json(h).ok_or((
+        reason::MALFORMED,
+        "the token's header is not a base64url JSON object",
+    ))?;
     // RFC 7515 §4.1.11: unknown critical extensions make the JWS invalid; this
     // library understands none.
     if header.get("crit").is_some_and(|c| !c.is_null()) {
-        return Err(fail(
-            reason::MALFORMED,
-            "the ID token's header has `crit` extensions",
-        ));
+        return Err((reason::MALFORMED, "the token's header has `crit` extensions"));
     }
     let alg = match header.get("alg") {
         Some(Value::String(a)) => a.clone(),
-        _ => return Err(fail(reason::ALG, "the ID token's header has no `alg`")),
+        _ => return Err((reason::ALG, "the token's header has no `alg`")),
     };
     let kid = match header.get("kid") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => Some(k.clone()),
-        Some(_) => return Err(fail(reason::MALFORMED, "the ID token's `kid` is not a string")),
+        Some(_) => return Err((reason::MALFORMED, "the token's `kid` is not a string")),
     };
-    let claims: Map<String, Value> = b64_json(p).ok_or_else(|| {
-        fail(
-            reason::MALFORMED,
-            "the ID token's payload is not a base64url JSON object",
-        )
-    })?;
+    let claims = b64_json(p).ok_or((
+        reason::MALFORMED,
+        "the token's payload is not a base64url JSON object",
+    ))?;
     // RFC 7515 §7.1: the third part is BASE64URL(JWS Signature).
     if crate::b64::decode(s).is_none() {
-        return Err(fail(
-            reason::SIGNATURE,
-            "the ID token's signature is not base64url",
-        ));
+        return Err((reason::SIGNATURE, "the token's signature is not base64url"));
     }
     Ok(Parts {
         alg,
@@ -141,6 +139,10 @@ fn parse(token: &str) -> Result<Parts<'_>> {
         signature: s,
         claims,
     })
+}
+
+fn parse(token: &str) -> Result<Parts<'_>> {
+    parse_jws(token, crate::json::MAX_BODY_BYTES).map_err(|(r, m)| fail(r, m))
 }
 
 /// The signing algorithms to allow: the app's list, else the provider's
