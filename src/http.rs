@@ -144,10 +144,7 @@ impl HttpAnswer {
             .get("redirected")
             .and_then(crate::json::Value::as_bool)
             .unwrap_or(false);
-        if (status == 0 && redirected) || (300..400).contains(&status) {
-            return HttpAnswer::Redirected { status };
-        }
-        HttpAnswer::Response(HttpResponse {
+        HttpAnswer::received(HttpResponse {
             status,
             body: s("body"),
             cache_control: s("cacheControl"),
@@ -155,6 +152,16 @@ impl HttpAnswer {
             www_authenticate: s("wwwAuthenticate"),
             redirected,
         })
+    }
+
+    /// A response as the platform gave it, judged: a redirect it did not
+    /// follow (an opaque one, status 0, or a 3xx the app's fetch answered
+    /// itself) is [`HttpAnswer::Redirected`].
+    pub fn received(r: HttpResponse) -> HttpAnswer {
+        if (r.status == 0 && r.redirected) || (300..400).contains(&r.status) {
+            return HttpAnswer::Redirected { status: r.status };
+        }
+        HttpAnswer::Response(r)
     }
 }
 
@@ -313,6 +320,32 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(ok.response(&r).unwrap().text(), "{}");
+    }
+
+    #[test]
+    fn an_unfollowed_redirect_is_judged_as_one_from_either_driver() {
+        let r = |status: u16, redirected: bool| HttpResponse {
+            status,
+            redirected,
+            ..HttpResponse::default()
+        };
+        assert_eq!(
+            HttpAnswer::received(r(0, true)),
+            HttpAnswer::Redirected { status: 0 }
+        );
+        assert_eq!(
+            HttpAnswer::received(r(307, false)),
+            HttpAnswer::Redirected { status: 307 }
+        );
+        assert!(
+            matches!(HttpAnswer::received(r(200, true)), HttpAnswer::Response(_)),
+            "followed"
+        );
+        let json = crate::json::object(r#"{"status":302,"redirected":false}"#).unwrap();
+        assert_eq!(
+            HttpAnswer::from_json(&json),
+            HttpAnswer::Redirected { status: 302 }
+        );
     }
 
     #[test]

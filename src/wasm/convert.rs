@@ -306,19 +306,13 @@ pub fn answer_from_js(v: &JsValue) -> HttpAnswer {
             detail,
         };
     }
-    let status = option(v, "status").as_f64().unwrap_or(0.0) as u16;
-    let redirected = option(v, "redirected").is_truthy();
-    // Not followed: an opaque redirect (status 0) or a 3xx the app's fetch answered itself.
-    if (status == 0 && redirected) || (300..400).contains(&status) {
-        return HttpAnswer::Redirected { status };
-    }
-    HttpAnswer::Response(HttpResponse {
-        status,
+    HttpAnswer::received(HttpResponse {
+        status: option(v, "status").as_f64().unwrap_or(0.0) as u16,
         body: s("body"),
         cache_control: s("cacheControl"),
         dpop_nonce: s("dpopNonce"),
         www_authenticate: s("wwwAuthenticate"),
-        redirected,
+        redirected: option(v, "redirected").is_truthy(),
     })
 }
 
