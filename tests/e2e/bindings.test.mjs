@@ -5,7 +5,6 @@
 // at the provider.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
@@ -13,7 +12,7 @@ import react from "@vitejs/plugin-react";
 import { build, createServer } from "vite";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
-import { keepLocal, launchChromium } from "./harness.mjs";
+import { freePort, keepLocal, launchChromium } from "./harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const appsDir = join(root, "tests", "e2e", "apps");
@@ -120,17 +119,6 @@ after(async () => {
   await browser?.close();
   await Promise.all([op?.close(), ...Object.values(apps).map((a) => a.close())]);
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function newContextPage(name, path = "/") {
   const context = await browser.newContext();

@@ -6,14 +6,13 @@
 // the app, cancel a login and log in again.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { build, createServer } from "vite";
 import { startDevProvider } from "../../scripts/dev-provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
-import { keepLocal, launchChromium } from "./harness.mjs";
+import { freePort, keepLocal, launchChromium } from "./harness.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const EXAMPLES = ["react-vite", "vue-vite"];
@@ -21,17 +20,6 @@ const EXAMPLES = ["react-vite", "vue-vite"];
 let browser;
 let provider;
 const apps = {}; // name → { url, close() }
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   const ports = { "react-vite": await freePort(), "vue-vite": await freePort(), "react-vite dev": await freePort() };

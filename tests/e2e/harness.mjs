@@ -2,6 +2,7 @@
 // test pages), oidc-provider instances, and Debian's Chromium via playwright-core.
 import { createHash, createHmac, createPrivateKey, sign as cryptoSign } from "node:crypto";
 import { readFileSync } from "node:fs";
+import net from "node:net";
 import { chromium } from "playwright-core";
 import { publicClient, startProvider } from "../../scripts/provider.mjs";
 import { startStaticServer } from "../../scripts/serve.mjs";
@@ -223,4 +224,16 @@ export async function signInInPopup(popup, login = "alice") {
   if (!popup.isClosed() && (await popup.$("button[type=submit]"))) {
     await popup.click("button[type=submit]").catch(() => {}); // the popup may close under the click
   }
+}
+
+/** A TCP port free on 127.0.0.1 now (for a server that must know its port before it starts). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }

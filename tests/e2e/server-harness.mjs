@@ -6,27 +6,17 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
-import net from "node:net";
 import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify } from "jose";
 import { createClient } from "redis";
 import { readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProvider } from "../../scripts/provider.mjs";
-import { KEYS } from "./harness.mjs";
+import { KEYS, freePort } from "./harness.mjs";
+
+export { freePort };
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const listen = (handler, port = 0) =>
   new Promise((resolve) => {
