@@ -180,12 +180,7 @@ impl SignatureCheck {
         check.insert("input".into(), self.signing_input.as_str().into());
         check.insert("signature".into(), self.signature.as_str().into());
         if let Some(w) = crate::id_token::web_crypto(&self.alg) {
-            let mut m = Map::new();
-            m.insert("name".into(), w.name.into());
-            m.insert("hash".into(), w.hash.into());
-            crate::json::put(&mut m, "namedCurve", w.curve);
-            m.insert("saltLength".into(), u64::from(w.salt).into());
-            check.insert("params".into(), Value::Object(m));
+            check.insert("params".into(), Value::Object(w.to_json()));
         }
         check
     }
@@ -246,6 +241,18 @@ pub struct WebCrypto {
     pub curve: Option<&'static str>,
     /// RSA-PSS's `saltLength` (bytes).
     pub salt: u32,
+}
+
+impl WebCrypto {
+    /// The algorithm object WebCrypto's `importKey`, `verify` and `sign` take.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("name".into(), self.name.into());
+        m.insert("hash".into(), self.hash.into());
+        crate::json::put(&mut m, "namedCurve", self.curve);
+        m.insert("saltLength".into(), u64::from(self.salt).into());
+        m
+    }
 }
 
 /// An ID token whose signature is being checked: nothing in it is trusted yet.

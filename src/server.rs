@@ -22,7 +22,8 @@ use crate::dpop::{self as proof, ProofKey};
 use crate::error::{code, AuthError, Result};
 use crate::http::{expect_ok, Cache, HttpAnswer, HttpRequest};
 use crate::id_token::{
-    allowed_algs, begin_verification, finish_verification, Expected, SignatureCheck, Unverified,
+    allowed_algs, begin_verification, finish_verification, web_crypto, Expected, SignatureCheck, Unverified,
+    WebCrypto,
 };
 use crate::json::{self, Map, Members, Value};
 use crate::jwks::{key_set_lifetime_s, parse_jwks, JwkSet};
@@ -841,6 +842,16 @@ impl Server {
             crate::config::ApiParameter::Resource => self.config.audience.as_deref().map(|a| ("resource", a)),
             crate::config::ApiParameter::Audience => None,
         }
+    }
+
+    /// The WebCrypto algorithm the driver signs client assertions with
+    /// (`private_key_jwt`, the key's `alg`), and DPoP proofs with (ES256).
+    pub fn signing_algorithms(&self) -> (Option<WebCrypto>, Option<WebCrypto>) {
+        let assertion = match &self.auth {
+            ClientAuth::PrivateKeyJwt { alg, .. } => web_crypto(alg),
+            _ => None,
+        };
+        (assertion, self.dpop.then(|| web_crypto(proof::ALG)).flatten())
     }
 
     /// The refresh a call needs: one per session at a time in this process
@@ -2185,6 +2196,22 @@ mod tests {
         assert!(!s.touch(&mut used, NOW + 59_000));
         assert!(s.touch(&mut used, NOW + 61_000));
         assert_eq!(used.last_seen_ms, NOW + 61_000);
+    }
+
+    #[test]
+    fn the_driver_signs_with_the_algorithms_the_core_names() {
+        let (a, p) = server(json!({})).signing_algorithms();
+        assert_eq!((a, p), (None, None));
+        let jwt = |alg: &str| {
+            server(json!({"clientAuthMethod": "private_key_jwt", "clientSecret": null, "privateKey": {"alg": alg}, "dpop": true}))
+                .signing_algorithms()
+        };
+        let (a, p) = jwt("PS256");
+        let a = a.unwrap();
+        assert_eq!((a.name, a.hash, a.salt), ("RSA-PSS", "SHA-256", 32));
+        assert_eq!(p.map(|p| (p.name, p.curve)), Some(("ECDSA", Some("P-256"))));
+        assert_eq!(jwt("ES256").0.map(|a| a.curve), Some(Some("P-256")));
+        assert_eq!(jwt("RS256").0.map(|a| a.name), Some("RSASSA-PKCS1-v1_5"));
     }
 
     #[test]

@@ -119,33 +119,20 @@ async function sealer(secret) {
 }
 
 /**
- * The client's private key for `private_key_jwt`: signs the assertions the
- * core writes.
- * @param {any} jwk
+ * A private key that signs what the core writes, with the WebCrypto
+ * algorithm the core names: the client's for `private_key_jwt`, a
+ * session's for DPoP (as a private JWK).
+ * @param {any} jwk @param {any} params
  */
-async function signer(jwk) {
-  const params =
-    jwk.kty === "EC"
-      ? { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" }
-      : jwk.alg === "PS256"
-        ? { name: "RSA-PSS", hash: "SHA-256", saltLength: 32 }
-        : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+async function signer(jwk, params) {
   const key = await subtle().importKey("jwk", jwk, params, false, ["sign"]);
   return async (/** @type {string} */ input) => `${input}.${b64u(new Uint8Array(await subtle().sign(params, key, encoder.encode(input))))}`;
 }
 
-const ES256 = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-
-/** A login's DPoP key (RFC 9449): made here, kept (sealed) with the login and then the session. */
-async function newProofKey() {
-  const pair = await subtle().generateKey(ES256, true, ["sign"]);
+/** A login's DPoP key (RFC 9449), of the core's algorithm: made here, kept (sealed) with the login and then the session. @param {any} params */
+async function newProofKey(params) {
+  const pair = await subtle().generateKey(params, true, ["sign"]);
   return JSON.stringify(await subtle().exportKey("jwk", pair.privateKey));
-}
-
-/** A proof: the core's signing input signed with the key (a private JWK the core handed back). @param {string} jwk @param {string} input */
-async function signProof(jwk, input) {
-  const key = await subtle().importKey("jwk", JSON.parse(jwk), ES256, false, ["sign"]);
-  return `${input}.${b64u(new Uint8Array(await subtle().sign(ES256, key, encoder.encode(input))))}`;
 }
 
 /** A JSON answer with the stable error fields. @param {number} status @param {unknown} body @param {Headers} [headers] */
@@ -180,7 +167,9 @@ export async function createAuthServer(options) {
   const setup = core.setup();
   ServerCore.checkSecret(secret === undefined ? undefined : typeof secret === "string" ? secret.length : 0, Boolean(store.local));
   const box = await sealer(secret ?? b64u(crypto.getRandomValues(new Uint8Array(32))));
-  const sign = privateKey ? await signer(privateKey) : null;
+  const sign = privateKey && setup.assertionAlgorithm ? await signer(privateKey, setup.assertionAlgorithm) : null;
+  /** A DPoP proof: the core's signing input signed with a key the core handed back (a private JWK). @param {string} jwk @param {string} input */
+  const signProof = async (jwk, input) => (await signer(JSON.parse(jwk), setup.proofAlgorithm))(input);
 
   /** The signed assertion of the next request (`private_key_jwt`). */
   const assertion = async () => {
@@ -308,7 +297,7 @@ export async function createAuthServer(options) {
       const login = core.login(
         url.searchParams.get("returnTo") ?? undefined,
         url.searchParams.get("prompt") ?? undefined,
-        setup.dpop ? await newProofKey() : undefined,
+        setup.dpop ? await newProofKey(setup.proofAlgorithm) : undefined,
       );
       const info = core.loginInfo(login);
       const to = info.url ?? core.pushed(await http(core.pushRequest(login, await assertion()), transport));

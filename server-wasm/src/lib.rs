@@ -132,6 +132,14 @@ impl ServerCore {
         o.insert("absoluteMs".into(), (self.0.absolute_s * 1000).into());
         // RFC 9449: each login makes a key its tokens are bound to.
         o.insert("dpop".into(), self.0.dpop.into());
+        // What the driver signs with: client assertions, DPoP proofs (WebCrypto algorithm objects).
+        let (assertion, proof) = self.0.signing_algorithms();
+        if let Some(a) = assertion {
+            o.insert("assertionAlgorithm".into(), Value::Object(a.to_json()));
+        }
+        if let Some(p) = proof {
+            o.insert("proofAlgorithm".into(), Value::Object(p.to_json()));
+        }
         object(o)
     }
 
